@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under packages/*/test and apps/*/test with Node's own test runner.
+// Node 20's runner neither expands globs nor loads TypeScript, so this lists the files and
+// loads them through tsx, resolving workspace packages to their sources (@tessera/source).
+// Usage: node scripts/test.mjs [path-fragment ...]  (fragments filter the files)
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) walk(full, out);
+    else if (name.endsWith('.test.ts')) out.push(full);
+  }
+  return out;
+}
+
+const files = [];
+for (const top of ['packages', 'apps']) {
+  try {
+    walk(join(root, top), files);
+  } catch {}
+}
+const selected = files
+  .map((f) => relative(root, f))
+  .filter((f) => f.includes('/test/'))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+if (selected.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const child = spawn(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--conditions=@tessera/source',
+    '--test',
+    `--test-concurrency=${process.env.TESSERA_TEST_CONCURRENCY ?? 2}`,
+    '--test-reporter=spec',
+    ...selected,
+  ],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+);
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Type-checks each package's tests (tsconfig.test.json) the way `tsc -b` checks its sources.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+let failed = false;
+for (const top of ['packages', 'apps']) {
+  if (!existsSync(join(root, top))) continue;
+  for (const name of readdirSync(join(root, top))) {
+    const project = join(root, top, name, 'tsconfig.test.json');
+    if (!existsSync(project)) continue;
+    try {
+      execFileSync(process.execPath, [tsc, '-p', project], { stdio: 'inherit' });
+    } catch {
+      failed = true;
+    }
+  }
+}
+process.exit(failed ? 1 : 0);
