@@ -1,1 +1,35 @@
-export {};
+export { type Clock, ManualClock, systemClock } from './clock.js';
+export { DEFAULTS } from './config/defaults.js';
+export {
+  CONFIG_KEYS,
+  ConfigError,
+  type ConfigInput,
+  type LoadConfigOptions,
+  loadConfig,
+  parseDuration,
+  type TesseraConfig,
+} from './config/load-config.js';
+export { hashPassword, verifyPassword } from './crypto/password.js';
+export { cleanup } from './domain/cleanup.js';
+export type { TesseraContext } from './domain/context.js';
+export { decideRefresh, type RefreshDecision } from './domain/decide-refresh.js';
+export { introspectToken } from './domain/introspect-token.js';
+export { verifyAccessToken } from './domain/issue-access-token.js';
+export {
+  type CreateClientInput,
+  type CreateUserInput,
+  createUser,
+  InputError,
+  saveClient,
+} from './domain/manage-directory.js';
+export { revokeFamily } from './domain/revoke-family.js';
+export { revokeToken } from './domain/revoke-token.js';
+export { refreshTokens } from './domain/rotate-refresh-token.js';
+export { buildApp } from './http/build-app.js';
+export { KeyRing } from './keys/key-ring.js';
+export { createLogger, REDACT_PATHS } from './observability/logger.js';
+export * from './ports/index.js';
+export { openSqliteStores, type SqliteOptions } from './stores/sqlite/open-sqlite-stores.js';
+export { type CreateTesseraOptions, createTessera, type Tessera } from './tessera.js';
+export { jwtFormat } from './tokens/jwt-format.js';
+export { type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES, type TokenFormat } from './tokens/token-format.js';

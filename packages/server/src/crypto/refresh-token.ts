@@ -1,0 +1,58 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hmac, type ServerKeys } from './secrets.js';
+
+/**
+ * Refresh tokens: `tsr_` + base64url(family id (16 bytes) || secret (32 bytes) || tag (16 bytes)).
+ *
+ * The prefix lets secret scanners find leaked tokens. The 256-bit secret is what makes the token
+ * unguessable. The family id and the HMAC tag let the server recognise one of its own tokens
+ * after cleanup has pruned its row (SPEC §3.3 rule 7: a replayed pruned token is still reuse),
+ * while a forged token naming a family cannot revoke it: its tag does not verify.
+ */
+export const REFRESH_TOKEN_PREFIX = 'tsr_';
+const FAMILY_BYTES = 16;
+const SECRET_BYTES = 32;
+const TAG_BYTES = 16;
+const RAW_BYTES = FAMILY_BYTES + SECRET_BYTES + TAG_BYTES;
+const ENCODED_LENGTH = REFRESH_TOKEN_PREFIX.length + Math.ceil((RAW_BYTES * 4) / 3);
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** A new family (session) id: 128 random bits, base64url. */
+export function newFamilyId(): string {
+  return randomBytes(FAMILY_BYTES).toString('base64url');
+}
+
+export function mintRefreshToken(keys: ServerKeys, familyId: string): string {
+  const family = Buffer.from(familyId, 'base64url');
+  if (family.length !== FAMILY_BYTES) throw new Error('bad family id');
+  const body = Buffer.concat([family, randomBytes(SECRET_BYTES)]);
+  const tag = tagOf(keys, body);
+  return REFRESH_TOKEN_PREFIX + Buffer.concat([body, tag]).toString('base64url');
+}
+
+/** The family id inside a refresh token, or `undefined` when the token is not one of ours. */
+export function parseRefreshToken(keys: ServerKeys, token: string): { familyId: string } | undefined {
+  if (token.length !== ENCODED_LENGTH || !token.startsWith(REFRESH_TOKEN_PREFIX)) return undefined;
+  const encoded = token.slice(REFRESH_TOKEN_PREFIX.length);
+  if (!BASE64URL.test(encoded)) return undefined;
+  const raw = Buffer.from(encoded, 'base64url');
+  // Reject non-canonical spellings: one token, one string.
+  if (raw.length !== RAW_BYTES || raw.toString('base64url') !== encoded) return undefined;
+  const body = raw.subarray(0, FAMILY_BYTES + SECRET_BYTES);
+  if (!timingSafeEqual(tagOf(keys, body), raw.subarray(FAMILY_BYTES + SECRET_BYTES))) return undefined;
+  return { familyId: raw.subarray(0, FAMILY_BYTES).toString('base64url') };
+}
+
+/** The value stored instead of the token. */
+export function hashToken(keys: ServerKeys, token: string): string {
+  return hmac(keys.tokenHash, token);
+}
+
+/** True when the string looks like a Tessera refresh token (for routing, not for trust). */
+export function looksLikeRefreshToken(token: string): boolean {
+  return token.startsWith(REFRESH_TOKEN_PREFIX);
+}
+
+function tagOf(keys: ServerKeys, body: Uint8Array): Buffer {
+  return createHmac('sha256', keys.tokenTag).update(body).digest().subarray(0, TAG_BYTES);
+}

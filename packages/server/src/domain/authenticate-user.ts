@@ -1,0 +1,91 @@
+import { TesseraError } from '@tessera/protocol';
+import { dummyPasswordHash, verifyPassword } from '../crypto/password.js';
+import type { UserRecord } from '../ports/index.js';
+import { recordEvents, type TesseraContext } from './context.js';
+
+/**
+ * Failed logins per username, in memory: after `loginFailuresPerUser` failures in the window,
+ * further attempts are refused with `rate_limited` without checking the password.
+ */
+export class LoginThrottle {
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /** Seconds to wait, or 0 when the username may try now. */
+  retryAfter(username: string, now: number): number {
+    if (this.limit === 0) return 0;
+    const entry = this.failures.get(username);
+    if (!entry || now - entry.since >= this.windowMs) return 0;
+    return entry.count >= this.limit ? Math.ceil((entry.since + this.windowMs - now) / 1000) : 0;
+  }
+
+  fail(username: string, now: number): void {
+    const entry = this.failures.get(username);
+    if (!entry || now - entry.since >= this.windowMs) this.failures.set(username, { count: 1, since: now });
+    else entry.count++;
+    if (this.failures.size > 100_000) this.prune(now);
+  }
+
+  succeed(username: string): void {
+    this.failures.delete(username);
+  }
+
+  private prune(now: number): void {
+    for (const [k, v] of this.failures) if (now - v.since >= this.windowMs) this.failures.delete(k);
+  }
+}
+
+/**
+ * Checks a username and password. Wrong username and wrong password take the same time and
+ * give the same answer, so neither is revealed.
+ */
+export async function authenticateUser(
+  ctx: TesseraContext,
+  throttle: LoginThrottle,
+  input: { username: string; password: string; clientId: string; ip?: string | undefined },
+): Promise<UserRecord> {
+  const key = input.username.normalize('NFC').toLowerCase();
+  const now = ctx.clock.now();
+  const wait = throttle.retryAfter(key, now);
+  if (wait > 0) {
+    ctx.metrics.logins.inc({ result: 'throttled' });
+    throw new TesseraError('rate_limited', 'Too many failed sign-in attempts; try again later', {
+      retryAfter: wait,
+    });
+  }
+  const user = await ctx.stores.directory.findUserByUsername(input.username);
+  const ok = user
+    ? await verifyPassword(input.password, user.passwordHash)
+    : (await verifyPassword(input.password, await dummyPasswordHash(ctx.config.passwordHashCost)), false);
+  if (!user || !ok || user.disabled) {
+    throttle.fail(key, now);
+    ctx.metrics.logins.inc({ result: 'failed' });
+    await recordEvents(ctx, [
+      {
+        at: now,
+        type: 'login.failed',
+        userId: user?.id ?? null,
+        clientId: input.clientId,
+        reason: !user ? 'unknown_user' : user.disabled ? 'disabled' : 'bad_password',
+        data: input.ip ? { ip: input.ip } : {},
+      },
+    ]);
+    throw new TesseraError('invalid_credentials');
+  }
+  throttle.succeed(key);
+  ctx.metrics.logins.inc({ result: 'succeeded' });
+  await recordEvents(ctx, [
+    {
+      at: now,
+      type: 'login.succeeded',
+      userId: user.id,
+      clientId: input.clientId,
+      data: input.ip ? { ip: input.ip } : {},
+    },
+  ]);
+  return user;
+}

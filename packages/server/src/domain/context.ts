@@ -1,0 +1,59 @@
+import type { LifecycleEvent, TokenResponse } from '@tessera/protocol';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { TesseraConfig } from '../config/load-config.js';
+import type { ServerKeys } from '../crypto/secrets.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ClientRecord, Stores } from '../ports/index.js';
+import type { TokenFormat } from '../tokens/token-format.js';
+import type { RecentRefreshes } from './recent-refreshes.js';
+import type { SetTimer, SingleFlight } from './single-flight.js';
+
+/** Everything a domain operation needs; built once by `createTessera`. */
+export interface TesseraContext {
+  config: Readonly<TesseraConfig>;
+  stores: Stores;
+  keys: ServerKeys;
+  keyRing: KeyRing;
+  formats: ReadonlyMap<string, TokenFormat>;
+  /** The format new access tokens are issued in. */
+  defaultFormat: TokenFormat;
+  clock: Clock;
+  setTimer: SetTimer;
+  log: Logger;
+  metrics: Metrics;
+  refreshFlights: SingleFlight<TokenResponse>;
+  recentRefreshes: RecentRefreshes;
+  /** Test-only fault injection (SPEC §3.3 rule 8): called at named points of a rotation. */
+  fault?: (point: 'before-commit' | 'after-commit') => void;
+}
+
+/** A client's effective lifetimes in milliseconds: its own settings, else the server's. */
+export interface ClientPolicy {
+  accessTokenTtlMs: number;
+  graceMs: number;
+  idleMs: number;
+  absoluteMs: number;
+}
+
+export function clientPolicy(config: Readonly<TesseraConfig>, client: ClientRecord): ClientPolicy {
+  return {
+    accessTokenTtlMs: (client.accessTokenTtl ?? config.accessTokenTtl) * 1000,
+    graceMs: (client.refreshGracePeriod ?? config.refreshGracePeriod) * 1000,
+    idleMs: (client.refreshIdleTtl ?? config.refreshIdleTtl) * 1000,
+    absoluteMs: (client.refreshAbsoluteTtl ?? config.refreshAbsoluteTtl) * 1000,
+  };
+}
+
+/** Appends lifecycle events; a failure to record is logged, never turned into a failed request. */
+export async function recordEvents(ctx: TesseraContext, events: Omit<LifecycleEvent, 'id'>[]): Promise<void> {
+  try {
+    await ctx.stores.events.append(events);
+  } catch (err) {
+    ctx.log.error({ err, types: events.map((e) => e.type) }, 'failed to record lifecycle events');
+  }
+}
+
+/** Extra time a revocation notice outlives the last access token it concerns, for clock skew. */
+export const LEEWAY_MS = 60_000;

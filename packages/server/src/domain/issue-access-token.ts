@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import type { ClientRecord } from '../ports/index.js';
+import type { AccessTokenClaims } from '../tokens/token-format.js';
+import type { TesseraContext } from './context.js';
+
+export interface AccessTokenInput {
+  client: ClientRecord;
+  sub: string;
+  scope: string;
+  sid?: string;
+  roles?: string[];
+  now: number;
+  ttlMs: number;
+}
+
+/** Signs (or otherwise issues) an access token in the server's format; returns it with its expiry (ms). */
+export async function issueAccessToken(
+  ctx: TesseraContext,
+  input: AccessTokenInput,
+): Promise<{ token: string; expiresAt: number; claims: AccessTokenClaims }> {
+  const iat = Math.floor(input.now / 1000);
+  const exp = Math.floor((input.now + input.ttlMs) / 1000);
+  const claims: AccessTokenClaims = {
+    iss: ctx.config.issuer,
+    sub: input.sub,
+    aud: ctx.config.audience,
+    client_id: input.client.id,
+    scope: input.scope,
+    jti: randomBytes(16).toString('base64url'),
+    iat,
+    exp,
+    ...(input.sid === undefined ? {} : { sid: input.sid }),
+    ...(input.roles && input.roles.length > 0 ? { roles: input.roles } : {}),
+  };
+  const token = await ctx.defaultFormat.issue(claims);
+  return { token, expiresAt: exp * 1000, claims };
+}
+
+/** Finds which registered format issued `token`, and its claims. */
+export async function verifyAccessToken(
+  ctx: TesseraContext,
+  token: string,
+): Promise<{ claims: AccessTokenClaims; format: string } | undefined> {
+  for (const format of ctx.formats.values()) {
+    const claims = await format.verify(token);
+    if (claims) return { claims, format: format.name };
+  }
+  return undefined;
+}

@@ -1,0 +1,84 @@
+import type { TokenResponse } from '@tessera/protocol';
+import { hashToken, mintRefreshToken, newFamilyId } from '../crypto/refresh-token.js';
+import type { ClientRecord, FamilyRecord, RefreshTokenRecord, UserRecord } from '../ports/index.js';
+import { clientPolicy, recordEvents, type TesseraContext } from './context.js';
+import { issueAccessToken } from './issue-access-token.js';
+import { toTokenResponse } from './token-response.js';
+
+export interface SessionInput {
+  client: ClientRecord;
+  user: UserRecord;
+  scope: string;
+  userAgent?: string | undefined;
+  ip?: string | undefined;
+  /** The grant that started the session (`login`, `password`), for events and metrics. */
+  grant: string;
+}
+
+/** Starts a session: a new token family with its first refresh token, and an access token. */
+export async function issueSession(ctx: TesseraContext, input: SessionInput): Promise<TokenResponse> {
+  const { client, user, scope } = input;
+  const policy = clientPolicy(ctx.config, client);
+  const now = ctx.clock.now();
+  const familyId = newFamilyId();
+  const refreshToken = mintRefreshToken(ctx.keys, familyId);
+  const family: FamilyRecord = {
+    id: familyId,
+    clientId: client.id,
+    userId: user.id,
+    scope,
+    status: 'active',
+    createdAt: now,
+    expiresAt: now + policy.absoluteMs,
+    generation: 0,
+    lastRefreshAt: null,
+    endedAt: null,
+    endReason: null,
+    userAgent: input.userAgent?.slice(0, 512) ?? null,
+    ip: input.ip ?? null,
+  };
+  const token: RefreshTokenRecord = {
+    hash: hashToken(ctx.keys, refreshToken),
+    familyId,
+    generation: 0,
+    parentHash: null,
+    status: 'active',
+    issuedAt: now,
+    expiresAt: Math.min(now + policy.idleMs, family.expiresAt),
+    rotatedAt: null,
+    graceResponse: null,
+  };
+  const access = await issueAccessToken(ctx, {
+    client,
+    sub: user.id,
+    scope,
+    sid: familyId,
+    roles: user.roles,
+    now,
+    ttlMs: policy.accessTokenTtlMs,
+  });
+  await ctx.stores.tokens.createFamily(family, token);
+  ctx.metrics.tokensIssued.inc({ grant: input.grant });
+  await recordEvents(ctx, [
+    {
+      at: now,
+      type: 'token.issued',
+      familyId,
+      userId: user.id,
+      clientId: client.id,
+      reason: input.grant,
+      data: { jti: access.claims.jti, generation: 0 },
+    },
+  ]);
+  return toTokenResponse(
+    ctx,
+    {
+      accessToken: access.token,
+      accessExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshExpiresAt: token.expiresAt,
+      scope,
+    },
+    now,
+  );
+}

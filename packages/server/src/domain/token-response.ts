@@ -1,0 +1,29 @@
+import type { TokenResponse } from '@tessera/protocol';
+import type { TesseraContext } from './context.js';
+
+/** What a rotation hands out; sealed for the grace period, so a retry gets the same answer. */
+export interface IssuedTokens {
+  accessToken: string;
+  accessExpiresAt: number;
+  refreshToken?: string;
+  refreshExpiresAt?: number;
+  scope: string;
+}
+
+/** The wire answer (SPEC §3.1); lifetimes are what is left at `now`, never negative. */
+export function toTokenResponse(ctx: TesseraContext, issued: IssuedTokens, now: number): TokenResponse {
+  const left = (at: number) => Math.max(0, Math.floor((at - now) / 1000));
+  return {
+    access_token: issued.accessToken,
+    token_type: 'Bearer',
+    expires_in: left(issued.accessExpiresAt),
+    ...(issued.refreshToken === undefined
+      ? {}
+      : {
+          refresh_token: issued.refreshToken,
+          refresh_token_expires_in: left(issued.refreshExpiresAt ?? now),
+        }),
+    scope: issued.scope,
+    revocation_endpoint: `${ctx.config.issuer}/oauth/revoke`,
+  };
+}

@@ -1,0 +1,58 @@
+import rateLimit from '@fastify/rate-limit';
+import { TesseraError } from '@tessera/protocol';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { LoginThrottle } from '../domain/authenticate-user.js';
+import type { TesseraContext } from '../domain/context.js';
+import { registerErrorHandling } from './error-handler.js';
+import { registerBodyParsers } from './parse-body.js';
+import { rateLimits } from './rate-limits.js';
+import { authApiRoutes } from './routes/auth-api.js';
+import { discoveryRoutes } from './routes/discovery.js';
+import { healthRoutes } from './routes/health.js';
+import { revokeIntrospectRoutes } from './routes/oauth-revoke-introspect.js';
+import { oauthTokenRoute } from './routes/oauth-token.js';
+
+/** The Fastify application of the authorization server (SPEC §2). */
+export async function buildApp(ctx: TesseraContext): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    bodyLimit: ctx.config.bodyLimit,
+    trustProxy: ctx.config.trustProxy,
+    // Request ids come from us, never from a client header that could be used to forge log lines.
+    genReqId: (() => {
+      let n = 0;
+      return () => `req-${(++n).toString(36)}`;
+    })(),
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  registerErrorHandling(app);
+  registerBodyParsers(app, ctx.config.bodyLimit);
+  app.addHook('onRequest', async (request) => {
+    // Duplicated query parameters are refused everywhere (SPEC §2), before any handler runs.
+    const q = request.url.indexOf('?');
+    if (q !== -1) {
+      const seen = new Set<string>();
+      for (const [name] of new URLSearchParams(request.url.slice(q + 1))) {
+        if (seen.has(name)) {
+          throw new TesseraError('duplicate_parameter', 'A query parameter was sent more than once');
+        }
+        seen.add(name);
+      }
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.requestDuration.observe(
+      { route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  await app.register(rateLimit, { global: false });
+  const throttle = new LoginThrottle(ctx.config.loginFailuresPerUser, ctx.config.loginLockoutWindow * 1000);
+  const limits = rateLimits(ctx);
+  oauthTokenRoute(app, ctx, throttle, limits);
+  authApiRoutes(app, ctx, throttle, limits);
+  revokeIntrospectRoutes(app, ctx);
+  discoveryRoutes(app, ctx);
+  healthRoutes(app, ctx);
+  return app;
+}

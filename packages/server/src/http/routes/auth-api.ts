@@ -1,0 +1,135 @@
+import { TesseraError } from '@tessera/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parseRefreshToken } from '../../crypto/refresh-token.js';
+import { authenticateClient } from '../../domain/authenticate-client.js';
+import { authenticateUser, type LoginThrottle } from '../../domain/authenticate-user.js';
+import type { TesseraContext } from '../../domain/context.js';
+import { verifyAccessToken } from '../../domain/issue-access-token.js';
+import { issueSession } from '../../domain/issue-session.js';
+import { resolveScope } from '../../domain/resolve-scope.js';
+import { revokeFamily } from '../../domain/revoke-family.js';
+import { revokeToken } from '../../domain/revoke-token.js';
+import { refreshTokens } from '../../domain/rotate-refresh-token.js';
+import type { ClientRecord } from '../../ports/index.js';
+import { bodyOf, type Params, required } from '../parse-body.js';
+import type { RateLimits } from '../rate-limits.js';
+
+/** First-party JSON endpoints (SPEC §2): login, refresh and logout. */
+export function authApiRoutes(
+  app: FastifyInstance,
+  ctx: TesseraContext,
+  throttle: LoginThrottle,
+  limits: RateLimits,
+) {
+  app.post('/api/auth/login', { config: { rateLimit: limits.login } }, async (request, reply) => {
+    const params = jsonBody(request);
+    const username = required(params, 'username');
+    const password = required(params, 'password');
+    if (username.length > 256 || password.length > 1024) throw new TesseraError('invalid_credentials');
+    const client = await loginClient(ctx, request, params);
+    if (!client.grantTypes.includes('refresh_token')) {
+      throw new TesseraError('unauthorized_client', 'This client may not start sessions');
+    }
+    const scope = resolveScope(client, params.scope);
+    const user = await authenticateUser(ctx, throttle, {
+      username,
+      password,
+      clientId: client.id,
+      ip: request.ip,
+    });
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    return issueSession(ctx, {
+      client,
+      user,
+      scope,
+      grant: 'login',
+      userAgent: request.headers['user-agent'],
+      ip: request.ip,
+    });
+  });
+
+  app.post('/api/auth/refresh', { config: { rateLimit: limits.refresh } }, async (request, reply) => {
+    const params = jsonBody(request);
+    const refreshToken = required(params, 'refresh_token');
+    const client = await refreshClient(ctx, request, params, refreshToken);
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    return refreshTokens(ctx, { refreshToken, client, nonce: params.nonce, scope: params.scope });
+  });
+
+  app.post('/api/auth/logout', async (request, reply) => {
+    const params = request.body === undefined ? {} : jsonBody(request);
+    reply.header('cache-control', 'no-store');
+    if (params.refresh_token !== undefined) {
+      const client = await refreshClient(ctx, request, params, params.refresh_token).catch(() => undefined);
+      if (client)
+        await revokeToken(ctx, { token: params.refresh_token, client, initiator: 'user' }).catch(
+          () => undefined,
+        );
+      return reply.code(204).send();
+    }
+    const bearer = request.headers.authorization?.match(/^Bearer ([\x21-\x7E]+)$/)?.[1];
+    if (bearer === undefined)
+      throw new TesseraError('invalid_request', 'Send the refresh_token, or the access token as Bearer');
+    const verified = await verifyAccessToken(ctx, bearer);
+    if (verified?.claims.sid !== undefined && verified.claims.exp * 1000 > ctx.clock.now()) {
+      const family = await ctx.stores.tokens.findFamily(verified.claims.sid);
+      if (family && family.userId === verified.claims.sub) await revokeFamily(ctx, family, 'logout', 'user');
+    }
+    return reply.code(204).send();
+  });
+}
+
+function jsonBody(request: FastifyRequest): Params {
+  if (!request.headers['content-type']?.startsWith('application/json')) {
+    throw new TesseraError('unsupported_media_type', 'This endpoint takes application/json');
+  }
+  return bodyOf(request.body);
+}
+
+function credentials(request: FastifyRequest, params: Params) {
+  const authorization = request.headers.authorization;
+  return {
+    authorization: authorization?.startsWith('Basic ') ? authorization : undefined,
+    clientId: params.client_id,
+    clientSecret: params.client_secret,
+  };
+}
+
+async function loginClient(
+  ctx: TesseraContext,
+  request: FastifyRequest,
+  params: Params,
+): Promise<ClientRecord> {
+  const authenticated = await authenticateClient(ctx, credentials(request, params));
+  if (authenticated) return authenticated.client;
+  const fallback = ctx.config.loginDefaultClientId;
+  if (fallback === undefined)
+    throw new TesseraError('invalid_request', 'The parameter "client_id" is required');
+  const client = await ctx.stores.directory.findClient(fallback);
+  if (!client?.public)
+    throw new TesseraError('invalid_client', 'The default login client is missing or not public');
+  return client;
+}
+
+/** The client of a refresh: as authenticated, or, when none is named, the session's own public client. */
+async function refreshClient(
+  ctx: TesseraContext,
+  request: FastifyRequest,
+  params: Params,
+  refreshToken: string,
+): Promise<ClientRecord> {
+  const authenticated = await authenticateClient(ctx, credentials(request, params));
+  if (authenticated) return authenticated.client;
+  const parsed = parseRefreshToken(ctx.keys, refreshToken);
+  if (!parsed)
+    throw new TesseraError(
+      'invalid_token',
+      'The refresh token is malformed or was not issued by this server',
+    );
+  const family = await ctx.stores.tokens.findFamily(parsed.familyId);
+  if (!family) throw new TesseraError('token_expired', 'The session this token belongs to has expired');
+  const client = await ctx.stores.directory.findClient(family.clientId);
+  if (!client) throw new TesseraError('invalid_client', 'The client of this session no longer exists');
+  if (!client.public) throw new TesseraError('invalid_client', 'This client must authenticate');
+  return client;
+}

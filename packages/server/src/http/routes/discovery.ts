@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import type { TesseraContext } from '../../domain/context.js';
+
+/** RFC 8414 metadata and the JWKS. */
+export function discoveryRoutes(app: FastifyInstance, ctx: TesseraContext) {
+  const { issuer } = ctx.config;
+  const authMethods = ['client_secret_basic', 'client_secret_post', 'none'];
+  const metadata = () => ({
+    issuer,
+    token_endpoint: `${issuer}/oauth/token`,
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+    introspection_endpoint: `${issuer}/oauth/introspect`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    grant_types_supported: ['refresh_token', 'password', 'client_credentials'],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: authMethods,
+    revocation_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    ...Object.assign({}, ...[...ctx.formats.values()].map((f) => f.metadata?.() ?? {})),
+  });
+
+  app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return metadata();
+  });
+
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    // Short cache: the next key is published well before it signs, so a minute of staleness is safe.
+    reply.header('cache-control', 'public, max-age=60');
+    return ctx.keyRing.jwks();
+  });
+}

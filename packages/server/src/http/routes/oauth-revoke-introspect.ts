@@ -1,0 +1,52 @@
+import { TesseraError } from '@tessera/protocol';
+import type { FastifyInstance } from 'fastify';
+import { requireClient } from '../../domain/authenticate-client.js';
+import type { TesseraContext } from '../../domain/context.js';
+import { introspectToken } from '../../domain/introspect-token.js';
+import { revokeToken } from '../../domain/revoke-token.js';
+import { bodyOf, type Params, required } from '../parse-body.js';
+
+const HINTS = ['access_token', 'refresh_token'];
+
+function formBody(body: unknown, contentType: string | undefined): Params {
+  if (!contentType?.startsWith('application/x-www-form-urlencoded')) {
+    throw new TesseraError('unsupported_media_type', 'This endpoint takes application/x-www-form-urlencoded');
+  }
+  return bodyOf(body);
+}
+
+/** `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). */
+export function revokeIntrospectRoutes(app: FastifyInstance, ctx: TesseraContext) {
+  app.post('/oauth/revoke', async (request, reply) => {
+    const params = formBody(request.body, request.headers['content-type']);
+    const { client } = await requireClient(ctx, {
+      authorization: request.headers.authorization,
+      clientId: params.client_id,
+      clientSecret: params.client_secret,
+    });
+    const token = required(params, 'token');
+    const hint = params.token_type_hint;
+    if (hint !== undefined && !HINTS.includes(hint)) {
+      throw new TesseraError(
+        'unsupported_token_type',
+        'token_type_hint must be access_token or refresh_token',
+      );
+    }
+    await revokeToken(ctx, { token, client, initiator: 'client' });
+    return reply.header('cache-control', 'no-store').code(200).send();
+  });
+
+  app.post('/oauth/introspect', async (request, reply) => {
+    const params = formBody(request.body, request.headers['content-type']);
+    const { client, method } = await requireClient(ctx, {
+      authorization: request.headers.authorization,
+      clientId: params.client_id,
+      clientSecret: params.client_secret,
+    });
+    if (method === 'none')
+      throw new TesseraError('invalid_client', 'Introspection requires a confidential client');
+    const token = required(params, 'token');
+    reply.header('cache-control', 'no-store');
+    return introspectToken(ctx, { token, client });
+  });
+}

@@ -1,0 +1,57 @@
+export type GrantType = 'refresh_token' | 'password' | 'client_credentials';
+export const GRANT_TYPES: readonly GrantType[] = ['refresh_token', 'password', 'client_credentials'];
+
+/** An OAuth client. Lifetimes left `null` fall back to the server's configuration. */
+export interface ClientRecord {
+  id: string;
+  name: string;
+  /** Public clients (SPAs, mobile apps) have no secret and authenticate with `none`. */
+  public: boolean;
+  /** HMAC of the client secret; `null` for public clients. */
+  secretHash: string | null;
+  grantTypes: GrantType[];
+  /** Scopes the client may be granted; empty means any. */
+  allowedScopes: string[];
+  /** Scope granted when a request names none. */
+  defaultScope: string;
+  accessTokenTtl: number | null;
+  refreshGracePeriod: number | null;
+  refreshIdleTtl: number | null;
+  refreshAbsoluteTtl: number | null;
+  /** Refresh requests must carry a `nonce` (SPEC §3.4). */
+  requireNonce: boolean;
+  /** A resource server: may introspect tokens issued to any client. */
+  introspectAny: boolean;
+  createdAt: number;
+}
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  passwordHash: string;
+  roles: string[];
+  disabled: boolean;
+  createdAt: number;
+}
+
+/** Users and clients. */
+export interface DirectoryStore {
+  findClient(id: string): Promise<ClientRecord | null>;
+  /** Inserts or replaces a client. */
+  saveClient(client: ClientRecord): Promise<void>;
+  listClients(): Promise<ClientRecord[]>;
+  deleteClient(id: string): Promise<boolean>;
+  findUserByUsername(username: string): Promise<UserRecord | null>;
+  findUserById(id: string): Promise<UserRecord | null>;
+  /** Inserts a user; throws `DuplicateError` when the username is taken. */
+  createUser(user: UserRecord): Promise<void>;
+  updateUser(user: UserRecord): Promise<void>;
+  listUsers(): Promise<UserRecord[]>;
+}
+
+export class DuplicateError extends Error {
+  constructor(what: string) {
+    super(`${what} already exists`);
+    this.name = 'DuplicateError';
+  }
+}

@@ -1,0 +1,32 @@
+import type { JWK } from 'jose';
+
+export type KeyState = 'next' | 'current' | 'retired';
+
+/** A signing key. The private half is stored encrypted under a key derived from the master secret. */
+export interface KeyRecord {
+  kid: string;
+  alg: string;
+  state: KeyState;
+  publicJwk: JWK;
+  privateJwkSealed: Uint8Array;
+  createdAt: number;
+  activatedAt: number | null;
+  retiredAt: number | null;
+}
+
+export interface KeyStore {
+  listKeys(): Promise<KeyRecord[]>;
+  /** Inserts keys only if the store holds none (first start); false when keys already existed. */
+  initKeys(keys: KeyRecord[]): Promise<boolean>;
+  /**
+   * Atomically: the `next` key becomes `current`, the `current` one `retired`, `newNext` is added,
+   * and retired keys retired before `dropRetiredBefore` are deleted. Conflicts (another process
+   * rotated first: `expectedCurrentKid` is no longer current) change nothing and answer false.
+   */
+  rotateKeys(input: {
+    newNext: KeyRecord;
+    now: number;
+    expectedCurrentKid: string;
+    dropRetiredBefore: number;
+  }): Promise<boolean>;
+}

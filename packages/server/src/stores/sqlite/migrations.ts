@@ -1,0 +1,90 @@
+/**
+ * Schema migrations, applied in order inside one transaction each. Append only: a published
+ * migration never changes. Times are integer milliseconds since the epoch.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE families (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'expired')),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    generation INTEGER NOT NULL,
+    last_refresh_at INTEGER,
+    ended_at INTEGER,
+    end_reason TEXT,
+    user_agent TEXT,
+    ip TEXT
+  );
+  CREATE INDEX families_user ON families (user_id, status);
+  CREATE INDEX families_client ON families (client_id, status);
+  CREATE INDEX families_expiry ON families (expires_at);
+
+  CREATE TABLE refresh_tokens (
+    hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL REFERENCES families (id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    parent_hash TEXT,
+    status TEXT NOT NULL CHECK (status IN ('active', 'rotated', 'revoked')),
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    rotated_at INTEGER,
+    grace_response BLOB,
+    UNIQUE (family_id, generation)
+  ) WITHOUT ROWID;
+  CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
+
+  CREATE TABLE revocations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('family', 'jti')),
+    value TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE TABLE revoked_jtis (
+    jti TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE clients (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    data TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE signing_keys (
+    kid TEXT PRIMARY KEY,
+    alg TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('next', 'current', 'retired')),
+    public_jwk TEXT NOT NULL,
+    private_jwk_sealed BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    activated_at INTEGER,
+    retired_at INTEGER
+  ) WITHOUT ROWID;
+
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    family_id TEXT,
+    user_id TEXT,
+    client_id TEXT,
+    reason TEXT,
+    data TEXT
+  );
+  CREATE INDEX events_family ON events (family_id);
+  CREATE INDEX events_user ON events (user_id);
+
+  CREATE TABLE replay (
+    key TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];

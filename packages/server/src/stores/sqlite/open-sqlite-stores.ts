@@ -1,0 +1,533 @@
+import type { LifecycleEvent } from '@tessera/protocol';
+import Database from 'better-sqlite3';
+import type {
+  CleanupInput,
+  CleanupResult,
+  ClientRecord,
+  DirectoryStore,
+  EventFilter,
+  EventStore,
+  FamilyEnd,
+  FamilyFilter,
+  FamilyRecord,
+  KeyRecord,
+  KeyStore,
+  RefreshTokenRecord,
+  ReplayStore,
+  RevocationRecord,
+  RotateInput,
+  RotateResult,
+  Stores,
+  TokenAndFamily,
+  TokenStore,
+  UserRecord,
+} from '../../ports/index.js';
+import { DuplicateError } from '../../ports/index.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface SqliteOptions {
+  /** File path, or `:memory:`. */
+  path: string;
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+/**
+ * Opens (and migrates) the embedded SQLite store: every port in one file, WAL mode, and
+ * `BEGIN IMMEDIATE` transactions for rotations so two processes on one file serialise.
+ */
+export function openSqliteStores(options: SqliteOptions): Stores & { db: Database.Database } {
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  const adapter = new SqliteAdapter(db);
+  return {
+    db,
+    tokens: adapter,
+    directory: adapter,
+    keys: adapter,
+    events: adapter,
+    replay: adapter,
+    ping: async () => {
+      db.prepare('SELECT 1').get();
+    },
+    close: async () => {
+      if (db.open) db.close();
+    },
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(
+      `the database schema (version ${version}) is newer than this Tessera (${MIGRATIONS.length})`,
+    );
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+interface FamilyRow {
+  id: string;
+  client_id: string;
+  user_id: string;
+  scope: string;
+  status: FamilyRecord['status'];
+  created_at: number;
+  expires_at: number;
+  generation: number;
+  last_refresh_at: number | null;
+  ended_at: number | null;
+  end_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+interface TokenRow {
+  hash: string;
+  family_id: string;
+  generation: number;
+  parent_hash: string | null;
+  status: RefreshTokenRecord['status'];
+  issued_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+  grace_response: Uint8Array | null;
+}
+
+const toFamily = (r: FamilyRow): FamilyRecord => ({
+  id: r.id,
+  clientId: r.client_id,
+  userId: r.user_id,
+  scope: r.scope,
+  status: r.status,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  generation: r.generation,
+  lastRefreshAt: r.last_refresh_at,
+  endedAt: r.ended_at,
+  endReason: r.end_reason,
+  userAgent: r.user_agent,
+  ip: r.ip,
+});
+
+const toToken = (r: TokenRow): RefreshTokenRecord => ({
+  hash: r.hash,
+  familyId: r.family_id,
+  generation: r.generation,
+  parentHash: r.parent_hash,
+  status: r.status,
+  issuedAt: r.issued_at,
+  expiresAt: r.expires_at,
+  rotatedAt: r.rotated_at,
+  graceResponse: r.grace_response,
+});
+
+class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore, ReplayStore {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      insertFamily:
+        p(`INSERT INTO families (id, client_id, user_id, scope, status, created_at, expires_at, generation,
+        last_refresh_at, ended_at, end_reason, user_agent, ip) VALUES (@id, @clientId, @userId, @scope, @status,
+        @createdAt, @expiresAt, @generation, @lastRefreshAt, @endedAt, @endReason, @userAgent, @ip)`),
+      insertToken: p(`INSERT INTO refresh_tokens (hash, family_id, generation, parent_hash, status, issued_at,
+        expires_at, rotated_at, grace_response) VALUES (@hash, @familyId, @generation, @parentHash, @status,
+        @issuedAt, @expiresAt, @rotatedAt, @graceResponse)`),
+      findToken: p('SELECT * FROM refresh_tokens WHERE hash = ?'),
+      findFamily: p('SELECT * FROM families WHERE id = ?'),
+      markRotated: p(`UPDATE refresh_tokens SET status = 'rotated', rotated_at = @now, grace_response = @grace
+        WHERE hash = @hash AND status = 'active'`),
+      dropOlderGrace: p(`UPDATE refresh_tokens SET grace_response = NULL
+        WHERE family_id = ? AND generation < ? AND grace_response IS NOT NULL`),
+      advanceFamily: p(`UPDATE families SET generation = @generation, last_refresh_at = @now
+        WHERE id = @id AND status = 'active' AND generation = @expected`),
+      endFamily: p(`UPDATE families SET status = 'revoked', ended_at = @now, end_reason = @reason
+        WHERE id = @id AND status = 'active'`),
+      revokeFamilyTokens: p(`UPDATE refresh_tokens SET status = 'revoked', grace_response = NULL
+        WHERE family_id = ? AND status != 'revoked'`),
+      insertRevocation: p('INSERT INTO revocations (kind, value, expires_at) VALUES (?, ?, ?)'),
+      insertJti: p(
+        'INSERT INTO revoked_jtis (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at',
+      ),
+      findJti: p('SELECT 1 FROM revoked_jtis WHERE jti = ? AND expires_at > ?'),
+      listRevocations: p('SELECT * FROM revocations WHERE seq > ? AND expires_at > ? ORDER BY seq LIMIT ?'),
+      listTokens: p('SELECT * FROM refresh_tokens WHERE family_id = ? ORDER BY generation'),
+      findClient: p('SELECT data FROM clients WHERE id = ?'),
+      saveClient: p(
+        'INSERT INTO clients (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data',
+      ),
+      listClients: p('SELECT data FROM clients ORDER BY id'),
+      deleteClient: p('DELETE FROM clients WHERE id = ?'),
+      findUserByName: p('SELECT data FROM users WHERE username = ?'),
+      findUserById: p('SELECT data FROM users WHERE id = ?'),
+      insertUser: p('INSERT INTO users (id, username, data) VALUES (?, ?, ?)'),
+      updateUser: p('UPDATE users SET username = ?, data = ? WHERE id = ?'),
+      listUsers: p('SELECT data FROM users ORDER BY username'),
+      listKeys: p('SELECT * FROM signing_keys ORDER BY created_at'),
+      countKeys: p('SELECT COUNT(*) AS n FROM signing_keys'),
+      insertKey:
+        p(`INSERT INTO signing_keys (kid, alg, state, public_jwk, private_jwk_sealed, created_at, activated_at,
+        retired_at) VALUES (@kid, @alg, @state, @publicJwk, @privateJwkSealed, @createdAt, @activatedAt, @retiredAt)`),
+      insertEvent: p(`INSERT INTO events (at, type, family_id, user_id, client_id, reason, data)
+        VALUES (@at, @type, @familyId, @userId, @clientId, @reason, @data)`),
+      insertReplay: p(`INSERT INTO replay (key, expires_at) VALUES (@key, @expiresAt)
+        ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at <= @now`),
+    };
+  }
+
+  // --- TokenStore -----------------------------------------------------------------------------
+
+  async createFamily(family: FamilyRecord, token: RefreshTokenRecord): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.s.insertFamily.run(family);
+        this.s.insertToken.run(token);
+      })
+      .immediate();
+  }
+
+  async findToken(hash: string): Promise<TokenAndFamily | null> {
+    const t = this.s.findToken.get(hash) as TokenRow | undefined;
+    if (!t) return null;
+    const f = this.s.findFamily.get(t.family_id) as FamilyRow | undefined;
+    return f ? { token: toToken(t), family: toFamily(f) } : null;
+  }
+
+  async findFamily(id: string): Promise<FamilyRecord | null> {
+    const f = this.s.findFamily.get(id) as FamilyRow | undefined;
+    return f ? toFamily(f) : null;
+  }
+
+  async rotate(input: RotateInput): Promise<RotateResult> {
+    const { child, now } = input;
+    const run = this.db.transaction((): RotateResult => {
+      const advanced = this.s.advanceFamily.run({
+        id: child.familyId,
+        generation: child.generation,
+        now,
+        expected: input.parentGeneration,
+      });
+      if (advanced.changes !== 1) return { outcome: 'conflict' };
+      const marked = this.s.markRotated.run({ hash: input.parentHash, now, grace: input.graceResponse });
+      if (marked.changes !== 1) throw new RotationConflict();
+      this.s.dropOlderGrace.run(child.familyId, input.parentGeneration);
+      this.s.insertToken.run(child);
+      return { outcome: 'rotated' };
+    });
+    try {
+      return run.immediate();
+    } catch (err) {
+      if (err instanceof RotationConflict) return { outcome: 'conflict' };
+      throw err;
+    }
+  }
+
+  async revokeFamily(id: string, end: FamilyEnd): Promise<boolean> {
+    return this.db.transaction(() => this.endFamilyTx(id, end)).immediate();
+  }
+
+  async revokeFamilies(filter: { userId?: string; clientId?: string }, end: FamilyEnd): Promise<string[]> {
+    return this.db
+      .transaction(() => {
+        const ids = this.selectActiveIds(filter);
+        return ids.filter((id) => this.endFamilyTx(id, end));
+      })
+      .immediate();
+  }
+
+  private selectActiveIds(filter: { userId?: string; clientId?: string }): string[] {
+    const where: string[] = ["status = 'active'"];
+    const args: string[] = [];
+    if (filter.userId !== undefined) {
+      where.push('user_id = ?');
+      args.push(filter.userId);
+    }
+    if (filter.clientId !== undefined) {
+      where.push('client_id = ?');
+      args.push(filter.clientId);
+    }
+    if (args.length === 0) throw new Error('revokeFamilies needs a userId or a clientId');
+    return (
+      this.db.prepare(`SELECT id FROM families WHERE ${where.join(' AND ')}`).all(...args) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  private endFamilyTx(id: string, end: FamilyEnd): boolean {
+    const changed = this.s.endFamily.run({ id, now: end.now, reason: end.reason }).changes === 1;
+    if (!changed) return false;
+    this.s.revokeFamilyTokens.run(id);
+    this.s.insertRevocation.run('family', id, end.noticeUntil);
+    return true;
+  }
+
+  async listFamilies(filter: FamilyFilter): Promise<FamilyRecord[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.userId !== undefined) {
+      where.push('user_id = ?');
+      args.push(filter.userId);
+    }
+    if (filter.clientId !== undefined) {
+      where.push('client_id = ?');
+      args.push(filter.clientId);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    args.push(Math.min(Math.max(filter.limit ?? 100, 1), 10_000));
+    const sql = `SELECT * FROM families ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args) as FamilyRow[]).map(toFamily);
+  }
+
+  async listTokens(familyId: string): Promise<RefreshTokenRecord[]> {
+    return (this.s.listTokens.all(familyId) as TokenRow[]).map(toToken);
+  }
+
+  async revokeJti(jti: string, expiresAt: number): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.s.insertJti.run(jti, expiresAt);
+        this.s.insertRevocation.run('jti', jti, expiresAt);
+      })
+      .immediate();
+  }
+
+  async isJtiRevoked(jti: string, now: number): Promise<boolean> {
+    return this.s.findJti.get(jti, now) !== undefined;
+  }
+
+  async listRevocations(afterSeq: number, now: number, limit = 1000): Promise<RevocationRecord[]> {
+    const rows = this.s.listRevocations.all(afterSeq, now, limit) as {
+      seq: number;
+      kind: 'family' | 'jti';
+      value: string;
+      expires_at: number;
+    }[];
+    return rows.map((r) => ({ seq: r.seq, kind: r.kind, value: r.value, expiresAt: r.expires_at }));
+  }
+
+  async cleanup({ now, graceHorizon }: CleanupInput): Promise<CleanupResult> {
+    return this.db
+      .transaction((): CleanupResult => {
+        // A family whose current token lapsed, or whose absolute lifetime ended, is over; its row
+        // stays as the tombstone until the absolute expiry, so replayed pruned tokens are still caught.
+        const idle = this.db
+          .prepare(
+            `UPDATE families SET status = 'expired', ended_at = @now, end_reason = 'idle_timeout'
+             WHERE status = 'active' AND expires_at > @now AND EXISTS (SELECT 1 FROM refresh_tokens t
+               WHERE t.family_id = families.id AND t.generation = families.generation AND t.expires_at <= @now)`,
+          )
+          .run({ now }).changes;
+        const absolute = this.db
+          .prepare(
+            `UPDATE families SET status = 'expired', ended_at = @now, end_reason = 'absolute_timeout'
+             WHERE status = 'active' AND expires_at <= @now`,
+          )
+          .run({ now }).changes;
+        const tokens = this.db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ?').run(now).changes;
+        this.db
+          .prepare(
+            'UPDATE refresh_tokens SET grace_response = NULL WHERE grace_response IS NOT NULL AND rotated_at < ?',
+          )
+          .run(graceHorizon);
+        const families = this.db.prepare('DELETE FROM families WHERE expires_at <= ?').run(now).changes;
+        this.db.prepare('DELETE FROM revoked_jtis WHERE expires_at <= ?').run(now);
+        this.db.prepare('DELETE FROM revocations WHERE expires_at <= ?').run(now);
+        this.db.prepare('DELETE FROM replay WHERE expires_at <= ?').run(now);
+        return { tokensDeleted: tokens, familiesDeleted: families, familiesExpired: idle + absolute };
+      })
+      .immediate();
+  }
+
+  // --- DirectoryStore -------------------------------------------------------------------------
+
+  async findClient(id: string): Promise<ClientRecord | null> {
+    const row = this.s.findClient.get(id) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as ClientRecord) : null;
+  }
+
+  async saveClient(client: ClientRecord): Promise<void> {
+    this.s.saveClient.run(client.id, JSON.stringify(client));
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    return (this.s.listClients.all() as { data: string }[]).map((r) => JSON.parse(r.data) as ClientRecord);
+  }
+
+  async deleteClient(id: string): Promise<boolean> {
+    return this.s.deleteClient.run(id).changes === 1;
+  }
+
+  async findUserByUsername(username: string): Promise<UserRecord | null> {
+    const row = this.s.findUserByName.get(username) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as UserRecord) : null;
+  }
+
+  async findUserById(id: string): Promise<UserRecord | null> {
+    const row = this.s.findUserById.get(id) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as UserRecord) : null;
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    try {
+      this.s.insertUser.run(user.id, user.username, JSON.stringify(user));
+    } catch (err) {
+      if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
+        throw new DuplicateError(`user "${user.username}"`);
+      }
+      throw err;
+    }
+  }
+
+  async updateUser(user: UserRecord): Promise<void> {
+    this.s.updateUser.run(user.username, JSON.stringify(user), user.id);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.s.listUsers.all() as { data: string }[]).map((r) => JSON.parse(r.data) as UserRecord);
+  }
+
+  // --- KeyStore -------------------------------------------------------------------------------
+
+  async listKeys(): Promise<KeyRecord[]> {
+    const rows = this.s.listKeys.all() as {
+      kid: string;
+      alg: string;
+      state: KeyRecord['state'];
+      public_jwk: string;
+      private_jwk_sealed: Uint8Array;
+      created_at: number;
+      activated_at: number | null;
+      retired_at: number | null;
+    }[];
+    return rows.map((r) => ({
+      kid: r.kid,
+      alg: r.alg,
+      state: r.state,
+      publicJwk: JSON.parse(r.public_jwk),
+      privateJwkSealed: r.private_jwk_sealed,
+      createdAt: r.created_at,
+      activatedAt: r.activated_at,
+      retiredAt: r.retired_at,
+    }));
+  }
+
+  private insertKey(k: KeyRecord): void {
+    this.s.insertKey.run({ ...k, publicJwk: JSON.stringify(k.publicJwk) });
+  }
+
+  async initKeys(keys: KeyRecord[]): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if ((this.s.countKeys.get() as { n: number }).n > 0) return false;
+        for (const k of keys) this.insertKey(k);
+        return true;
+      })
+      .immediate();
+  }
+
+  async rotateKeys(input: {
+    newNext: KeyRecord;
+    now: number;
+    expectedCurrentKid: string;
+    dropRetiredBefore: number;
+  }): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const current = this.db.prepare("SELECT kid FROM signing_keys WHERE state = 'current'").get() as
+          | { kid: string }
+          | undefined;
+        if (current?.kid !== input.expectedCurrentKid) return false;
+        this.db
+          .prepare("UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE state = 'current'")
+          .run(input.now);
+        this.db
+          .prepare("UPDATE signing_keys SET state = 'current', activated_at = ? WHERE state = 'next'")
+          .run(input.now);
+        this.db
+          .prepare("DELETE FROM signing_keys WHERE state = 'retired' AND retired_at < ?")
+          .run(input.dropRetiredBefore);
+        this.insertKey(input.newNext);
+        return true;
+      })
+      .immediate();
+  }
+
+  // --- EventStore -----------------------------------------------------------------------------
+
+  async append(events: Omit<LifecycleEvent, 'id'>[]): Promise<void> {
+    if (events.length === 0) return;
+    this.db.transaction(() => {
+      for (const e of events) {
+        this.s.insertEvent.run({
+          at: e.at,
+          type: e.type,
+          familyId: e.familyId ?? null,
+          userId: e.userId ?? null,
+          clientId: e.clientId ?? null,
+          reason: e.reason ?? null,
+          data: e.data ? JSON.stringify(e.data) : null,
+        });
+      }
+    })();
+  }
+
+  async list(filter: EventFilter): Promise<LifecycleEvent[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (sql: string, v: string | number | undefined) => {
+      if (v === undefined) return;
+      where.push(sql);
+      args.push(v);
+    };
+    add('family_id = ?', filter.familyId);
+    add('user_id = ?', filter.userId);
+    add('client_id = ?', filter.clientId);
+    add('type = ?', filter.type);
+    add('id > ?', filter.afterId);
+    args.push(Math.min(Math.max(filter.limit ?? 100, 1), 10_000));
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`,
+      )
+      .all(...args) as {
+      id: number;
+      at: number;
+      type: LifecycleEvent['type'];
+      family_id: string | null;
+      user_id: string | null;
+      client_id: string | null;
+      reason: string | null;
+      data: string | null;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      type: r.type,
+      familyId: r.family_id,
+      userId: r.user_id,
+      clientId: r.client_id,
+      reason: r.reason,
+      ...(r.data ? { data: JSON.parse(r.data) as Record<string, unknown> } : {}),
+    }));
+  }
+
+  // --- ReplayStore ----------------------------------------------------------------------------
+
+  async insertIfAbsent(key: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.s.insertReplay.run({ key, expiresAt, now }).changes === 1;
+  }
+}
+
+class RotationConflict extends Error {}

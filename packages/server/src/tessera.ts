@@ -1,0 +1,147 @@
+import type { TokenResponse } from '@tessera/protocol';
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import { type Clock, systemClock } from './clock.js';
+import { type LoadConfigOptions, loadConfig, type TesseraConfig } from './config/load-config.js';
+import { deriveServerKeys, loadMasterSecret } from './crypto/secrets.js';
+import { cleanup } from './domain/cleanup.js';
+import type { TesseraContext } from './domain/context.js';
+import { RecentRefreshes } from './domain/recent-refreshes.js';
+import { type SetTimer, SingleFlight } from './domain/single-flight.js';
+import { buildApp } from './http/build-app.js';
+import { KeyRing } from './keys/key-ring.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import type { Stores } from './ports/index.js';
+import { openSqliteStores } from './stores/sqlite/open-sqlite-stores.js';
+import { jwtFormat } from './tokens/jwt-format.js';
+import type { TokenFormat } from './tokens/token-format.js';
+
+export interface CreateTesseraOptions {
+  /** A ready configuration, or the inputs to `loadConfig`. */
+  config?: Readonly<TesseraConfig> | LoadConfigOptions;
+  /** Stores to use; defaults to SQLite at `config.db`. */
+  stores?: Stores;
+  /** The 32-byte master secret; defaults to `TESSERA_SECRET` or the key file beside the database. */
+  masterSecret?: Uint8Array;
+  clock?: Clock;
+  setTimer?: SetTimer;
+  logger?: Logger;
+  /** Where logs go when no logger is given (default: stdout). */
+  logDestination?: DestinationStream;
+  /** Extra access-token formats; the JWT format is always registered. */
+  formats?: (ctx: Pick<TesseraContext, 'keyRing' | 'config' | 'stores' | 'keys' | 'clock'>) => TokenFormat[];
+  /** Name of the format new access tokens are issued in (default `jwt`). */
+  defaultFormat?: string;
+  /** Run cleanup, key-ring refresh and scheduled key rotation on timers (default true). */
+  background?: boolean;
+  /** Test-only fault injection at rotation points. */
+  fault?: TesseraContext['fault'];
+}
+
+export interface Tessera {
+  ctx: TesseraContext;
+  app: FastifyInstance;
+  /** Listens on the configured host and port; resolves with the address. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+function isConfig(value: CreateTesseraOptions['config']): value is Readonly<TesseraConfig> {
+  return value !== undefined && 'issuer' in value && typeof (value as TesseraConfig).issuer === 'string';
+}
+
+/**
+ * Builds an authorization server: configuration, stores, keys and the HTTP app.
+ *
+ * @example
+ * const tessera = await createTessera({ config: { flags: { port: 4000 } } });
+ * await tessera.listen();
+ */
+export async function createTessera(options: CreateTesseraOptions = {}): Promise<Tessera> {
+  const config = isConfig(options.config) ? options.config : loadConfig(options.config);
+  const log = options.logger ?? createLogger(config.logLevel, options.logDestination);
+  const clock = options.clock ?? systemClock;
+  const stores =
+    options.stores ?? openSqliteStores({ path: config.db, synchronous: config.sqliteSynchronous });
+  const keys = deriveServerKeys(options.masterSecret ?? loadMasterSecret(config.db));
+
+  const longestAccessTtlMs = async () => {
+    const clients = await stores.directory.listClients();
+    return Math.max(config.accessTokenTtl, ...clients.map((c) => c.accessTokenTtl ?? 0)) * 1000;
+  };
+  let retiredKeepMs = config.accessTokenTtl * 1000 + 5 * 60_000;
+  const keyRing = new KeyRing(stores.keys, keys, clock, config.signingAlg, () => retiredKeepMs);
+  await keyRing.init();
+  retiredKeepMs = (await longestAccessTtlMs()) + 5 * 60_000;
+
+  const base = { keyRing, config, stores, keys, clock };
+  const formats = new Map<string, TokenFormat>();
+  for (const f of [jwtFormat({ keyRing, issuer: config.issuer }), ...(options.formats?.(base) ?? [])]) {
+    if (formats.has(f.name)) throw new Error(`two token formats are named "${f.name}"`);
+    formats.set(f.name, f);
+  }
+  const defaultFormat = formats.get(options.defaultFormat ?? 'jwt');
+  if (!defaultFormat) throw new Error(`no token format is named "${options.defaultFormat}"`);
+
+  const ctx: TesseraContext = {
+    config,
+    stores,
+    keys,
+    keyRing,
+    formats,
+    defaultFormat,
+    clock,
+    setTimer: options.setTimer ?? defaultTimer,
+    log,
+    metrics: createMetrics({ defaultMetrics: options.background !== false }),
+    refreshFlights: new SingleFlight<TokenResponse>(options.setTimer),
+    recentRefreshes: new RecentRefreshes(),
+    ...(options.fault ? { fault: options.fault } : {}),
+  };
+  const app = await buildApp(ctx);
+
+  const stops: (() => void)[] = [];
+  if (options.background !== false) {
+    const every = (seconds: number, task: () => Promise<unknown>, what: string) => {
+      if (seconds <= 0) return;
+      const timer = setInterval(() => {
+        task().catch((err: unknown) => log.error({ err }, `${what} failed`));
+      }, seconds * 1000);
+      timer.unref();
+      stops.push(() => clearInterval(timer));
+    };
+    every(config.cleanupInterval, () => cleanup(ctx), 'cleanup');
+    every(
+      config.keyRingRefreshInterval,
+      async () => {
+        retiredKeepMs = (await longestAccessTtlMs()) + 5 * 60_000;
+        await keyRing.reload();
+        if (config.keyRotationInterval > 0 && keyRing.currentAge() >= config.keyRotationInterval * 1000) {
+          const { kid } = await keyRing.rotate();
+          log.info({ kid }, 'signing key rotated on schedule');
+        }
+      },
+      'key ring refresh',
+    );
+  }
+
+  return {
+    ctx,
+    app,
+    async listen() {
+      return app.listen({ host: config.host, port: config.port });
+    },
+    async close() {
+      for (const stop of stops) stop();
+      await app.close();
+      await stores.close();
+    },
+  };
+}
+
+const defaultTimer: SetTimer = (fn, ms) => {
+  const timer = setTimeout(fn, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
