@@ -1,1 +1,2 @@
-export {};
+export { type CliIO, EXIT } from './io.js';
+export { buildProgram, runCli } from './program.js';

@@ -159,13 +159,13 @@ async function rotate(
     refreshExpiresAt: child.expiresAt,
     scope,
   };
-  ctx.fault?.('before-commit');
   const result = await ctx.stores.tokens.rotate({
     parentHash: token.hash,
     parentGeneration: token.generation,
     child,
     graceResponse: sealGrace(ctx, input.refreshToken, token.hash, issued),
     now,
+    ...(ctx.fault ? { beforeCommit: () => ctx.fault?.('before-commit') } : {}),
   });
   if (result.outcome === 'conflict') return undefined;
   ctx.fault?.('after-commit');

@@ -49,6 +49,8 @@ export interface RotateInput {
   child: RefreshTokenRecord;
   graceResponse: Uint8Array;
   now: number;
+  /** Fault injection for crash tests: called inside the transaction after every write, before commit. */
+  beforeCommit?: () => void;
 }
 
 export type RotateResult = { outcome: 'rotated' } | { outcome: 'conflict' };

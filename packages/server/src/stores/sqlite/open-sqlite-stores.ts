@@ -222,6 +222,7 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       if (marked.changes !== 1) throw new RotationConflict();
       this.s.dropOlderGrace.run(child.familyId, input.parentGeneration);
       this.s.insertToken.run(child);
+      input.beforeCommit?.();
       return { outcome: 'rotated' };
     });
     try {

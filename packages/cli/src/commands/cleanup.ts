@@ -1,0 +1,26 @@
+import { cleanup } from '@tessera/server';
+import type { Command } from 'commander';
+import { type CliIO, print } from '../io.js';
+import { type CommonOptions, withServer } from '../open-server.js';
+
+/** `tessera cleanup`: delete expired rows now (the server also does it on a schedule). */
+export function cleanupCommand(program: Command, io: CliIO): void {
+  program
+    .command('cleanup')
+    .description(
+      "delete expired tokens and sessions now, keeping tombstones until each session's absolute expiry",
+    )
+    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
+    .option('--config <file>', 'JSON configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: CommonOptions) => {
+      const result = await withServer(io, opts, (t) => cleanup(t.ctx));
+      print(
+        io,
+        opts.json === true,
+        result,
+        () =>
+          `deleted ${result.tokensDeleted} token row(s) and ${result.familiesDeleted} session(s); ${result.familiesExpired} session(s) expired`,
+      );
+    });
+}

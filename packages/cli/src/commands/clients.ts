@@ -1,0 +1,111 @@
+import { parseDuration, saveClient } from '@tessera/server';
+import type { Command } from 'commander';
+import { CliError, type CliIO, EXIT, print } from '../io.js';
+import { type CommonOptions, withServer } from '../open-server.js';
+
+interface AddOptions extends CommonOptions {
+  id: string;
+  name?: string;
+  public?: boolean;
+  secret?: string;
+  grant: string[];
+  scope: string[];
+  defaultScope?: string;
+  accessTokenTtl?: string;
+  refreshGracePeriod?: string;
+  refreshIdleTtl?: string;
+  refreshAbsoluteTtl?: string;
+  requireNonce?: boolean;
+  resourceServer?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function duration(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new CliError(`--${name}: ${(err as Error).message}, got "${value}"`, EXIT.usage);
+  }
+}
+
+/** `tessera clients add|list`. */
+export function clientsCommand(program: Command, io: CliIO): void {
+  const clients = program.command('clients').description('manage OAuth clients');
+  clients
+    .command('add')
+    .description(
+      'add or replace a client; a confidential client without --secret gets a generated one, shown once',
+    )
+    .requiredOption('--id <id>', 'client_id')
+    .option('--name <name>', 'display name')
+    .option('--public', 'a public client (SPA, mobile app): no secret')
+    .option('--secret <secret>', 'the client secret (at least 16 characters)')
+    .option(
+      '--grant <type>',
+      'allowed grant: refresh_token (default), password, client_credentials (repeatable)',
+      collect,
+      [],
+    )
+    .option('--scope <scope>', 'a scope the client may request (repeatable; none = any)', collect, [])
+    .option('--default-scope <scope>', 'scope granted when a request names none')
+    .option('--access-token-ttl <duration>', 'override the access-token lifetime (e.g. 15m)')
+    .option('--refresh-grace-period <duration>', 'override the grace period (e.g. 5m)')
+    .option('--refresh-idle-ttl <duration>', 'override the refresh-token idle lifetime (e.g. 14d)')
+    .option('--refresh-absolute-ttl <duration>', 'override the session lifetime (e.g. 30d)')
+    .option('--require-nonce', 'refresh requests must carry a nonce')
+    .option('--resource-server', 'may introspect tokens of every client')
+    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
+    .option('--config <file>', 'JSON configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: AddOptions) => {
+      const grants = opts.grant.length > 0 ? opts.grant : ['refresh_token'];
+      const { client, secret } = await withServer(io, opts, (t) =>
+        saveClient(t.ctx, {
+          id: opts.id,
+          public: opts.public === true,
+          secret: opts.secret,
+          grantTypes: grants,
+          allowedScopes: opts.scope,
+          ...(opts.name ? { name: opts.name } : {}),
+          ...(opts.defaultScope ? { defaultScope: opts.defaultScope } : {}),
+          accessTokenTtl: duration('access-token-ttl', opts.accessTokenTtl) ?? null,
+          refreshGracePeriod: duration('refresh-grace-period', opts.refreshGracePeriod) ?? null,
+          refreshIdleTtl: duration('refresh-idle-ttl', opts.refreshIdleTtl) ?? null,
+          refreshAbsoluteTtl: duration('refresh-absolute-ttl', opts.refreshAbsoluteTtl) ?? null,
+          requireNonce: opts.requireNonce === true,
+          introspectAny: opts.resourceServer === true,
+        }),
+      );
+      const shown = {
+        id: client.id,
+        public: client.public,
+        grantTypes: client.grantTypes,
+        ...(secret ? { secret } : {}),
+      };
+      print(io, opts.json === true, shown, () =>
+        [
+          `saved ${client.public ? 'public' : 'confidential'} client ${client.id} (grants: ${client.grantTypes.join(', ')})`,
+          ...(secret && opts.secret === undefined ? [`client secret (shown once): ${secret}`] : []),
+        ].join('\n'),
+      );
+    });
+  clients
+    .command('list')
+    .description('list clients')
+    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
+    .option('--config <file>', 'JSON configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: CommonOptions) => {
+      const list = await withServer(io, opts, (t) => t.ctx.stores.directory.listClients());
+      const rows = list.map(({ secretHash: _, ...c }) => c);
+      print(io, opts.json === true, rows, () =>
+        rows.length === 0
+          ? 'no clients'
+          : rows
+              .map((c) => `${c.id}\t${c.public ? 'public' : 'confidential'}\t${c.grantTypes.join(',')}`)
+              .join('\n'),
+      );
+    });
+}

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { type CliIO, print } from '../io.js';
+import { type CommonOptions, withServer } from '../open-server.js';
+
+/** `tessera keys rotate|list`. */
+export function keysCommand(program: Command, io: CliIO): void {
+  const keys = program.command('keys').description('manage signing keys');
+  keys
+    .command('rotate')
+    .description('promote the published next key to current, retire the current one, publish a new next key')
+    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
+    .option('--config <file>', 'JSON configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: CommonOptions) => {
+      const result = await withServer(io, opts, async (t) => {
+        const before = t.ctx.keyRing.current().kid;
+        const { kid } = await t.ctx.keyRing.rotate();
+        await t.ctx.stores.events.append([
+          { at: t.ctx.clock.now(), type: 'key.rotated', reason: 'cli', data: { from: before, to: kid } },
+        ]);
+        return { previous: before, current: kid, keys: t.ctx.keyRing.list() };
+      });
+      print(io, opts.json === true, result, () =>
+        [
+          `rotated: ${result.previous} -> ${result.current}`,
+          'A running server picks the new key up within its key-ring refresh interval (TESSERA_KEY_RING_REFRESH_INTERVAL).',
+        ].join('\n'),
+      );
+    });
+  keys
+    .command('list')
+    .description('list signing keys and their state')
+    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
+    .option('--config <file>', 'JSON configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: CommonOptions) => {
+      const list = await withServer(io, opts, async (t) => t.ctx.keyRing.list());
+      print(io, opts.json === true, list, () =>
+        list
+          .map((k) => `${k.kid}\t${k.alg}\t${k.state}\tcreated ${new Date(k.createdAt).toISOString()}`)
+          .join('\n'),
+      );
+    });
+}

@@ -1,0 +1,69 @@
+import { createUser } from '@tessera/server';
+import type { Command } from 'commander';
+import { CliError, type CliIO, EXIT, print } from '../io.js';
+import { type CommonOptions, withServer } from '../open-server.js';
+
+interface AddOptions extends CommonOptions {
+  username: string;
+  password?: string;
+  passwordStdin?: boolean;
+  role: string[];
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `tessera users add|list`. */
+export function usersCommand(program: Command, io: CliIO): void {
+  const users = program.command('users').description('manage users');
+  users
+    .command('add')
+    .description('add a user (the password is hashed with scrypt)')
+    .requiredOption('--username <name>', 'the user name to sign in with')
+    .option('--password <password>', 'the password (visible in the process list; prefer --password-stdin)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--role <role>', 'a role (repeatable), e.g. admin', collect, [])
+    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
+    .option('--config <file>', 'JSON configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: AddOptions) => {
+      if ((opts.password === undefined) === (opts.passwordStdin !== true)) {
+        throw new CliError('give exactly one of --password or --password-stdin', EXIT.usage);
+      }
+      const password = opts.passwordStdin
+        ? (await io.readStdin()).replace(/\r?\n$/, '')
+        : (opts.password ?? '');
+      const user = await withServer(io, opts, (t) =>
+        createUser(t.ctx, { username: opts.username, password, roles: opts.role }).catch((err: Error) => {
+          if (err.name === 'DuplicateError')
+            throw new CliError(`a user named "${opts.username}" already exists`);
+          throw err;
+        }),
+      );
+      print(
+        io,
+        opts.json === true,
+        { id: user.id, username: user.username, roles: user.roles },
+        () => `added user ${user.username} (id ${user.id})`,
+      );
+    });
+  users
+    .command('list')
+    .description('list users')
+    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
+    .option('--config <file>', 'JSON configuration file')
+    .option('--json', 'print JSON')
+    .action(async (opts: CommonOptions) => {
+      const list = await withServer(io, opts, (t) => t.ctx.stores.directory.listUsers());
+      const rows = list.map((u) => ({
+        id: u.id,
+        username: u.username,
+        roles: u.roles,
+        disabled: u.disabled,
+      }));
+      print(io, opts.json === true, rows, () =>
+        rows.length === 0
+          ? 'no users'
+          : rows.map((u) => `${u.username}\t${u.id}\t${u.roles.join(',')}`).join('\n'),
+      );
+    });
+}

@@ -1,0 +1,46 @@
+import { ConfigError, InputError } from '@tessera/server';
+
+/** Where a command writes; injected so tests can run the CLI in-process. */
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+  /** Reads all of standard input (for `--password-stdin`). */
+  readStdin(): Promise<string>;
+  env: Record<string, string | undefined>;
+}
+
+export const processIO: CliIO = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+  env: process.env,
+};
+
+/** Exit codes (SPEC §10): 0 success, 1 the operation failed, 2 bad usage or configuration. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** An error the CLI reports in one line with a given exit code. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failed,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof CliError) return err.exitCode;
+  if (err instanceof ConfigError || err instanceof InputError) return EXIT.usage;
+  return EXIT.failed;
+}
+
+/** Prints `value` as JSON with `--json`, else as the given human text. */
+export function print(io: CliIO, json: boolean, value: unknown, human: () => string): void {
+  io.out(json ? JSON.stringify(value, null, 2) : human());
+}

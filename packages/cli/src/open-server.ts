@@ -1,0 +1,37 @@
+import { type ConfigInput, createTessera, loadConfig, type Tessera } from '@tessera/server';
+import type { CliIO } from './io.js';
+
+/** Options every command accepts for finding the database and configuration. */
+export interface CommonOptions {
+  db?: string;
+  config?: string;
+  json?: boolean;
+}
+
+/** Opens the server's state (database, keys) without listening, for administrative commands. */
+export async function openForAdmin(
+  io: CliIO,
+  opts: CommonOptions,
+  flags: ConfigInput = {},
+): Promise<Tessera> {
+  const config = loadConfig({
+    flags: { db: opts.db, logLevel: 'warn', ...flags },
+    env: io.env,
+    ...(opts.config ? { file: opts.config } : {}),
+  });
+  return createTessera({ config, background: false });
+}
+
+/** Runs `fn` with an opened server and always closes it. */
+export async function withServer<T>(
+  io: CliIO,
+  opts: CommonOptions,
+  fn: (tessera: Tessera) => Promise<T>,
+): Promise<T> {
+  const tessera = await openForAdmin(io, opts);
+  try {
+    return await fn(tessera);
+  } finally {
+    await tessera.close();
+  }
+}
