@@ -19,7 +19,8 @@ export async function issueAccessToken(
   input: AccessTokenInput,
 ): Promise<{ token: string; expiresAt: number; claims: AccessTokenClaims }> {
   const iat = Math.floor(input.now / 1000);
-  const exp = Math.floor((input.now + input.ttlMs) / 1000);
+  // Rounded up, so `expires_in` (whole seconds from now) is exactly the lifetime, never one short.
+  const exp = Math.ceil((input.now + input.ttlMs) / 1000);
   const claims: AccessTokenClaims = {
     iss: ctx.config.issuer,
     sub: input.sub,

@@ -287,7 +287,7 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       args.push(filter.status);
     }
     args.push(Math.min(Math.max(filter.limit ?? 100, 1), 10_000));
-    const sql = `SELECT * FROM families ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT ?`;
+    const sql = `SELECT * FROM families ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args) as FamilyRow[]).map(toFamily);
   }
 
