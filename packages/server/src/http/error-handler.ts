@@ -7,7 +7,7 @@ import { StoreUnavailableError } from '../ports/index.js';
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     const tessera = toTesseraError(err);
-    if (tessera.status >= 500 && !(err instanceof StoreUnavailableError)) {
+    if (tessera.status >= 500 && !isStoreDown(err)) {
       request.log.error({ err }, 'request failed');
     } else if (tessera.status >= 500) {
       request.log.warn({ err: { message: err.message, name: err.name } }, 'store unavailable');
@@ -32,9 +32,21 @@ export function sendError(reply: FastifyReply, err: TesseraError, basicChallenge
   reply.code(err.status).type('application/json; charset=utf-8').send(err.toBody());
 }
 
+/**
+ * The store cannot answer: an adapter's `StoreUnavailableError`, an SQLite error, or a closed
+ * better-sqlite3 connection (which throws a plain TypeError) — all 503, never 500 or 200.
+ */
+function isStoreDown(err: Error): boolean {
+  return (
+    err instanceof StoreUnavailableError ||
+    err.name === 'SqliteError' ||
+    (err instanceof TypeError && err.message === 'The database connection is not open')
+  );
+}
+
 function toTesseraError(err: FastifyError | Error): TesseraError {
   if (isTesseraError(err)) return err;
-  if (err instanceof StoreUnavailableError || err.name === 'SqliteError') {
+  if (isStoreDown(err)) {
     return new TesseraError('temporarily_unavailable', 'The token store is unavailable; retry shortly', {
       retryAfter: 2,
     });
