@@ -1,0 +1,367 @@
+import { isTesseraError, TesseraError } from '@tessera/protocol';
+import { OpaqueTokenValidator } from '../introspection/validate-opaque-token.js';
+import { splitCompactJws } from '../jwt/inspect-compact-jws.js';
+import { JwksCache, SUPPORTED_ALGORITHMS } from '../jwt/jwks-cache.js';
+import { type JwtVerifyContext, verifyAccessToken } from '../jwt/verify-access-token.js';
+import { MetadataSource } from '../metadata/authorization-server-metadata.js';
+import { upstreamUnavailable } from '../metadata/fetch-json.js';
+import { RevocationFeed, type RevocationFeedStatus } from '../revocations/revocation-feed.js';
+import { RevocationSet } from '../revocations/revocation-set.js';
+import { failureFrom, invalidRequest, invalidToken, missingToken } from './answers.js';
+import type { AuthInfo, AuthResult, RequireAuthOptions } from './auth-result.js';
+import { systemClock } from './clock.js';
+import { DEFAULTS } from './defaults.js';
+import { extractToken, sourcesFromRequest, type TokenSources } from './extract-token.js';
+import { silentLogger } from './logger.js';
+import { LruCache } from './lru-cache.js';
+import type { ResourceServerOptions } from './options.js';
+import { checkAccess } from './require-auth.js';
+
+/** Counters of the work done, for metrics and for tests that prove cheap refusals stay cheap. */
+export interface ResourceServerStats {
+  requests: number;
+  accepted: number;
+  rejected: number;
+  /** JWTs accepted from the verified-token cache. */
+  cacheHits: number;
+  /** Signature verifications started (one per cache miss that passed every cheaper check). */
+  signatureChecks: number;
+  jwksFetches: number;
+  metadataFetches: number;
+  introspections: number;
+  introspectionCacheHits: number;
+}
+
+/** The resource server's health, for `/readyz` and dashboards. */
+export interface ResourceServerStatus {
+  revocations: RevocationFeedStatus;
+}
+
+/** The Fetch-API core. Adapters (Fastify, Express) are thin wrappers over it. */
+export interface ResourceServer {
+  /**
+   * Authenticates a Fetch `Request` and optionally checks scopes and roles. Never throws for a
+   * bad token: the answer says why and carries the RFC 6750 challenge.
+   */
+  authenticate(request: Request, required?: RequireAuthOptions): Promise<AuthResult>;
+  /** The same, from token sources an adapter already extracted (no `Request` built). */
+  authenticateSources(sources: TokenSources, required?: RequireAuthOptions): Promise<AuthResult>;
+  /** A reusable guard: `const guard = rs.requireAuth({ scopes: ['read'] }); await guard(request)`. */
+  requireAuth(required?: RequireAuthOptions): (request: Request) => Promise<AuthResult>;
+  /** Starts the revocation feed (also started by the first `authenticate`). Idempotent. */
+  start(): void;
+  /** Resolves once metadata is loaded and the first revocation snapshot applied. */
+  ready(): Promise<void>;
+  /** Stops the revocation feed. */
+  close(): void;
+  status(): ResourceServerStatus;
+  stats(): Readonly<ResourceServerStats>;
+  /** The frozen, resolved options (secret omitted). */
+  readonly config: Readonly<{ issuer: string; audiences: readonly string[]; realm: string | undefined }>;
+}
+
+const FORBIDDEN_ALG = /^(none|HS\d+)$/i;
+
+function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new TypeError(
+      `@tessera/resource: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Creates the resource-server core.
+ *
+ * @example
+ * const rs = createResourceServer({ issuer: 'https://auth.example.com', audience: 'https://api.example.com' });
+ * const result = await rs.authenticate(request, { scopes: ['orders:read'] });
+ * if (!result.ok) return failureResponse(result);
+ */
+export function createResourceServer(options: ResourceServerOptions): ResourceServer {
+  let issuerUrl: URL;
+  try {
+    issuerUrl = new URL(options.issuer);
+  } catch {
+    throw new TypeError('@tessera/resource: issuer must be an absolute URL');
+  }
+  if (issuerUrl.protocol !== 'https:' && issuerUrl.protocol !== 'http:') {
+    throw new TypeError('@tessera/resource: issuer must be an http(s) URL');
+  }
+  const issuer = options.issuer;
+  const audiences = Object.freeze(
+    typeof options.audience === 'string' ? [options.audience] : [...options.audience],
+  );
+  if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
+    throw new TypeError('@tessera/resource: audience must name at least one non-empty audience');
+  }
+  const algorithms = Object.freeze([...(options.algorithms ?? DEFAULTS.algorithms)]);
+  for (const alg of algorithms) {
+    if (FORBIDDEN_ALG.test(alg))
+      throw new TypeError(`@tessera/resource: algorithm ${alg} can never be allowed`);
+    if (!SUPPORTED_ALGORITHMS.includes(alg))
+      throw new TypeError(`@tessera/resource: unsupported algorithm ${alg}`);
+  }
+  if (algorithms.length === 0) throw new TypeError('@tessera/resource: algorithms must not be empty');
+  if ((options.clientId === undefined) !== (options.clientSecret === undefined)) {
+    throw new TypeError('@tessera/resource: clientId and clientSecret go together');
+  }
+  const hasCredentials = options.clientId !== undefined && options.clientSecret !== undefined;
+  const wantRevocations = options.revocations ?? hasCredentials;
+  const wantIntrospection = options.introspection ?? hasCredentials;
+  if ((wantRevocations || wantIntrospection) && !hasCredentials) {
+    throw new TypeError('@tessera/resource: revocations and introspection need clientId and clientSecret');
+  }
+
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const clockTolerance = positive('clockTolerance', options.clockTolerance, DEFAULTS.clockTolerance, true);
+  const maxTokenBytes = positive('maxTokenBytes', options.maxTokenBytes, DEFAULTS.maxTokenBytes);
+  const cacheSize = positive('cacheSize', options.cacheSize, DEFAULTS.verifiedCacheSize, true);
+  const realm = options.realm;
+  const challenge = Object.freeze({ realm });
+  const extractOpts = Object.freeze({
+    maxTokenBytes,
+    allowQueryToken: options.allowQueryToken ?? false,
+    allowBodyToken: options.allowBodyToken ?? false,
+  });
+  const requiredClaims = Object.freeze([
+    ...new Set([...DEFAULTS.requiredClaims, ...(options.requiredClaims ?? [])]),
+  ]);
+
+  const counters: ResourceServerStats = {
+    requests: 0,
+    accepted: 0,
+    rejected: 0,
+    cacheHits: 0,
+    signatureChecks: 0,
+    jwksFetches: 0,
+    metadataFetches: 0,
+    introspections: 0,
+    introspectionCacheHits: 0,
+  };
+
+  const metadata = new MetadataSource({
+    issuer,
+    metadataUrl:
+      options.metadataUrl ?? `${issuer.replace(/\/+$/, '')}/.well-known/oauth-authorization-server`,
+    fetch: fetchImpl,
+    clock,
+    logger,
+    timeoutMs: DEFAULTS.httpTimeoutMs,
+    maxBytes: DEFAULTS.maxResponseBytes,
+    retryAfterFailureMs: DEFAULTS.retryAfterFailureMs,
+    onFetch: () => counters.metadataFetches++,
+  });
+  const endpoint =
+    (
+      configured: string | undefined,
+      pick: (m: Awaited<ReturnType<MetadataSource['get']>>) => string | undefined,
+    ) =>
+    async (): Promise<string | undefined> =>
+      configured ?? pick(await metadata.get());
+
+  const jwks = new JwksCache({
+    jwksUri: async () => {
+      const uri = await endpoint(options.jwksUri, (m) => m.jwks_uri)();
+      if (uri === undefined) throw upstreamUnavailable('key set (no jwks_uri in metadata)');
+      return uri;
+    },
+    fetch: fetchImpl,
+    clock,
+    logger,
+    cooldownMs: positive('jwksCooldownMs', options.jwksCooldownMs, DEFAULTS.jwksCooldownMs, true),
+    maxAgeMs: DEFAULTS.jwksMaxAgeMs,
+    retryAfterFailureMs: DEFAULTS.retryAfterFailureMs,
+    timeoutMs: DEFAULTS.httpTimeoutMs,
+    maxBytes: DEFAULTS.maxResponseBytes,
+    onFetch: () => counters.jwksFetches++,
+  });
+
+  const jwtContext: JwtVerifyContext = Object.freeze({
+    issuer,
+    audiences,
+    algorithms,
+    clockTolerance,
+    requiredClaims,
+    maxJsonDepth: DEFAULTS.maxJsonDepth,
+    clock,
+    jwks,
+    onSignatureCheck: () => counters.signatureChecks++,
+  });
+
+  const verified = new LruCache<{ signingInput: string; auth: AuthInfo }>(cacheSize);
+
+  const opaque = wantIntrospection
+    ? new OpaqueTokenValidator({
+        issuer,
+        audiences,
+        endpoint: endpoint(options.introspectionEndpoint, (m) => m.introspection_endpoint),
+        clientId: options.clientId!,
+        clientSecret: options.clientSecret!,
+        fetch: fetchImpl,
+        clock,
+        logger,
+        cacheSize: DEFAULTS.introspectionCacheSize,
+        cacheTtlMs: positive(
+          'introspectionCacheTtlMs',
+          options.introspectionCacheTtlMs,
+          DEFAULTS.introspectionCacheTtlMs,
+          true,
+        ),
+        negativeTtlMs: DEFAULTS.introspectionNegativeTtlMs,
+        timeoutMs: DEFAULTS.httpTimeoutMs,
+        maxBytes: DEFAULTS.maxResponseBytes,
+        onIntrospect: () => counters.introspections++,
+        onCacheHit: () => counters.introspectionCacheHits++,
+      })
+    : undefined;
+
+  const revoked = new RevocationSet();
+  const feed = wantRevocations
+    ? new RevocationFeed({
+        endpoint: endpoint(options.revocationsEndpoint, (m) => m.tessera_revocations_endpoint),
+        clientId: options.clientId!,
+        clientSecret: options.clientSecret!,
+        set: revoked,
+        fetch: fetchImpl,
+        clock,
+        logger,
+        reconnectInitialMs: positive(
+          'reconnectInitialMs',
+          options.reconnectInitialMs,
+          DEFAULTS.reconnectInitialMs,
+        ),
+        reconnectMaxMs: positive('reconnectMaxMs', options.reconnectMaxMs, DEFAULTS.reconnectMaxMs),
+        idleTimeoutMs: positive(
+          'feedIdleTimeoutMs',
+          options.feedIdleTimeoutMs,
+          DEFAULTS.feedIdleTimeoutMs,
+          true,
+        ),
+        maxLineBytes: DEFAULTS.maxSseLineBytes,
+        maxSnapshotBytes: DEFAULTS.maxSnapshotBytes,
+        timeoutMs: DEFAULTS.httpTimeoutMs,
+        random: options.random ?? Math.random,
+        onStatus: options.onStatus,
+        onNotice: options.onRevocation,
+      })
+    : undefined;
+
+  async function validate(token: string): Promise<AuthInfo> {
+    const dots = countDots(token);
+    if (dots === 4)
+      throw new TesseraError('access_token_invalid', 'Encrypted (JWE) access tokens are not accepted');
+    if (dots !== 2) {
+      if (opaque === undefined)
+        throw new TesseraError('access_token_invalid', 'The access token is not a JWT');
+      return opaque.validate(token);
+    }
+    let split: ReturnType<typeof splitCompactJws>;
+    try {
+      split = splitCompactJws(token);
+    } catch (e) {
+      throw new TesseraError('access_token_invalid', e instanceof Error ? e.message : undefined);
+    }
+    const now = clock.now();
+    const hit = verified.get(split.signatureKey, now);
+    // Same signature bytes but another header or payload is a forgery attempt: verify in full.
+    if (hit !== undefined && hit.signingInput === split.signingInput) {
+      counters.cacheHits++;
+      return hit.auth;
+    }
+    const auth = await verifyAccessToken(token, split, jwtContext);
+    verified.set(split.signatureKey, { signingInput: split.signingInput, auth }, auth.exp * 1000, now);
+    return auth;
+  }
+
+  async function authenticateSources(
+    sources: TokenSources,
+    required?: RequireAuthOptions,
+  ): Promise<AuthResult> {
+    counters.requests++;
+    feed?.start();
+    const result = await decide(sources, required);
+    if (result.ok) counters.accepted++;
+    else counters.rejected++;
+    return result;
+  }
+
+  async function decide(sources: TokenSources, required?: RequireAuthOptions): Promise<AuthResult> {
+    const extracted = extractToken(sources, extractOpts);
+    switch (extracted.kind) {
+      case 'none':
+        return missingToken(challenge);
+      case 'malformed':
+        return invalidRequest(challenge, extracted.description);
+      case 'invalid':
+        return invalidToken(challenge, extracted.description);
+      case 'dpop':
+        return invalidToken(
+          challenge,
+          'DPoP-bound access tokens are not accepted by this resource server yet',
+        );
+      case 'token':
+        break;
+    }
+    let auth: AuthInfo;
+    try {
+      auth = await validate(extracted.token);
+    } catch (e) {
+      if (isTesseraError(e)) return failureFrom(e, challenge);
+      // Fail closed on anything unforeseen, and say so in the log (never the token).
+      logger.error({ err: e instanceof Error ? e.message : String(e) }, 'tessera-resource: unexpected error');
+      return invalidToken(challenge, 'The access token could not be validated');
+    }
+    if (revoked.isRevoked(auth.sid, auth.jti, clock.now())) {
+      return invalidToken(challenge, 'The access token has been revoked');
+    }
+    return required ? checkAccess(auth, required, challenge) : { ok: true, auth };
+  }
+
+  async function authenticate(request: Request, required?: RequireAuthOptions): Promise<AuthResult> {
+    const sources = await sourcesFromRequest(request, extractOpts.allowBodyToken);
+    return authenticateSources(sources, required);
+  }
+
+  return Object.freeze({
+    authenticate,
+    authenticateSources,
+    requireAuth: (required?: RequireAuthOptions) => (request: Request) => authenticate(request, required),
+    start: () => feed?.start(),
+    async ready() {
+      feed?.start();
+      const needsMetadata =
+        options.jwksUri === undefined ||
+        (wantIntrospection && options.introspectionEndpoint === undefined) ||
+        (wantRevocations && options.revocationsEndpoint === undefined);
+      if (needsMetadata) await metadata.get();
+      await feed?.synced();
+    },
+    close: () => feed?.stop(),
+    status: () => ({
+      revocations: feed?.status() ?? {
+        state: 'disabled',
+        lastEventId: undefined,
+        attempts: 0,
+        connectedAt: undefined,
+        lastEventAt: undefined,
+        disconnectedAt: undefined,
+        nextAttemptAt: undefined,
+        lastError: undefined,
+        revoked: revoked.size,
+      },
+    }),
+    stats: () => ({ ...counters }),
+    config: Object.freeze({ issuer, audiences, realm }),
+  });
+}
+
+function countDots(token: string): number {
+  let n = 0;
+  for (let i = 0; i < token.length; i++) if (token.charCodeAt(i) === 0x2e) n++;
+  return n;
+}

@@ -1,0 +1,59 @@
+import type { RevocationNotice } from '@tessera/protocol';
+import type { FetchLike } from '../metadata/fetch-json.js';
+import type { RevocationFeedStatus } from '../revocations/revocation-feed.js';
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+
+/** Options of `createResourceServer`. Validated once at creation, then frozen. */
+export interface ResourceServerOptions {
+  /** The authorization server's issuer identifier; `iss` must equal it exactly. */
+  issuer: string;
+  /** This API's identifier(s); a token's `aud` must name at least one. */
+  audience: string | readonly string[];
+  /** This resource server's own client id at the issuer (introspection and revocation feed). */
+  clientId?: string;
+  clientSecret?: string;
+  /** Allowed JWS algorithms. Default `['ES256', 'EdDSA', 'RS256']`; `none` and HS* are refused. */
+  algorithms?: readonly string[];
+  /** Leeway in seconds for `exp`, `nbf` and `iat`. Default 5. */
+  clockTolerance?: number;
+  /** Largest accepted token, checked before any parsing. Default 8192. */
+  maxTokenBytes?: number;
+  /** Claims required in addition to `iss, sub, aud, exp, iat, jti, client_id`. */
+  requiredClaims?: readonly string[];
+  /** Subscribe to the revocation feed. Default: on when client credentials are given. */
+  revocations?: boolean;
+  /** Accept opaque tokens through introspection. Default: on when client credentials are given. */
+  introspection?: boolean;
+  /** Realm for `WWW-Authenticate` challenges. */
+  realm?: string;
+  /** RFC 6750 §2.3 query-string tokens. Default false (they leak into logs). */
+  allowQueryToken?: boolean;
+  /** RFC 6750 §2.2 form-body tokens. Default false. */
+  allowBodyToken?: boolean;
+  /** Skip discovery for any of these. */
+  metadataUrl?: string;
+  jwksUri?: string;
+  introspectionEndpoint?: string;
+  revocationsEndpoint?: string;
+  /** Verified-token cache size (0 turns it off). Default 10 000. */
+  cacheSize?: number;
+  /** Unknown-`kid` refetch cooldown in ms. Default 30 000. */
+  jwksCooldownMs?: number;
+  /** Max age of an active introspection answer in the cache, ms (never past `exp`). Default 60 000. */
+  introspectionCacheTtlMs?: number;
+  /** First and maximum reconnect delay of the revocation feed, ms. Defaults 500 and 30 000. */
+  reconnectInitialMs?: number;
+  reconnectMaxMs?: number;
+  /** Reopen the revocation stream after this much silence, ms (0: never). Default 90 000. */
+  feedIdleTimeoutMs?: number;
+  /** Called for every revocation notice applied (snapshot or stream), e.g. to drop sessions. */
+  onRevocation?: (notice: RevocationNotice) => void;
+  /** Called on every change of the revocation feed's state. */
+  onStatus?: (status: RevocationFeedStatus) => void;
+  logger?: Logger;
+  clock?: Clock;
+  fetch?: FetchLike;
+  /** Jitter source in [0, 1). Default `Math.random`. */
+  random?: () => number;
+}
