@@ -10,6 +10,7 @@ export {
   type TesseraConfig,
 } from './config/load-config.js';
 export { hashPassword, verifyPassword } from './crypto/password.js';
+export { loadMasterSecret } from './crypto/secrets.js';
 export { cleanup } from './domain/cleanup.js';
 export type { TesseraContext } from './domain/context.js';
 export { decideRefresh, type RefreshDecision } from './domain/decide-refresh.js';
@@ -32,4 +33,6 @@ export * from './ports/index.js';
 export { openSqliteStores, type SqliteOptions } from './stores/sqlite/open-sqlite-stores.js';
 export { type CreateTesseraOptions, createTessera, type Tessera } from './tessera.js';
 export { jwtFormat } from './tokens/jwt-format.js';
+export { OPAQUE_PREFIX, opaqueFormat } from './tokens/opaque-format.js';
+export { pasetoFormat } from './tokens/paseto-format.js';
 export { type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES, type TokenFormat } from './tokens/token-format.js';

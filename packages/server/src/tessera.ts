@@ -2,7 +2,7 @@ import type { TokenResponse } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { type Clock, systemClock } from './clock.js';
-import { type LoadConfigOptions, loadConfig, type TesseraConfig } from './config/load-config.js';
+import { ConfigError, type LoadConfigOptions, loadConfig, type TesseraConfig } from './config/load-config.js';
 import { deriveServerKeys, loadMasterSecret } from './crypto/secrets.js';
 import { cleanup } from './domain/cleanup.js';
 import type { TesseraContext } from './domain/context.js';
@@ -15,6 +15,8 @@ import { createMetrics } from './observability/metrics.js';
 import type { Stores } from './ports/index.js';
 import { openSqliteStores } from './stores/sqlite/open-sqlite-stores.js';
 import { jwtFormat } from './tokens/jwt-format.js';
+import { opaqueFormat } from './tokens/opaque-format.js';
+import { pasetoFormat } from './tokens/paseto-format.js';
 import type { TokenFormat } from './tokens/token-format.js';
 
 export interface CreateTesseraOptions {
@@ -31,8 +33,6 @@ export interface CreateTesseraOptions {
   logDestination?: DestinationStream;
   /** Extra access-token formats; the JWT format is always registered. */
   formats?: (ctx: Pick<TesseraContext, 'keyRing' | 'config' | 'stores' | 'keys' | 'clock'>) => TokenFormat[];
-  /** Name of the format new access tokens are issued in (default `jwt`). */
-  defaultFormat?: string;
   /** Run cleanup, key-ring refresh and scheduled key rotation on timers (default true). */
   background?: boolean;
   /** Test-only fault injection at rotation points. */
@@ -71,18 +71,32 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     return Math.max(config.accessTokenTtl, ...clients.map((c) => c.accessTokenTtl ?? 0)) * 1000;
   };
   let retiredKeepMs = config.accessTokenTtl * 1000 + 5 * 60_000;
-  const keyRing = new KeyRing(stores.keys, keys, clock, config.signingAlg, () => retiredKeepMs);
+  const keyRing = new KeyRing('jwt', stores.keys, keys, clock, config.signingAlg, () => retiredKeepMs);
   await keyRing.init();
   retiredKeepMs = (await longestAccessTtlMs()) + 5 * 60_000;
 
+  // PASETO signs with Ed25519 keys of its own ring: one key, one protocol.
+  const pasetoKeyRing = new KeyRing('paseto', stores.keys, keys, clock, 'EdDSA', () => retiredKeepMs);
+  await pasetoKeyRing.init();
+  const keyRings = [keyRing, pasetoKeyRing];
+
   const base = { keyRing, config, stores, keys, clock };
   const formats = new Map<string, TokenFormat>();
-  for (const f of [jwtFormat({ keyRing, issuer: config.issuer }), ...(options.formats?.(base) ?? [])]) {
+  for (const f of [
+    jwtFormat({ keyRing, issuer: config.issuer }),
+    opaqueFormat({ tokens: stores.tokens, keys, clock }),
+    pasetoFormat({ keyRing: pasetoKeyRing, issuer: config.issuer }),
+    ...(options.formats?.(base) ?? []),
+  ]) {
     if (formats.has(f.name)) throw new Error(`two token formats are named "${f.name}"`);
     formats.set(f.name, f);
   }
-  const defaultFormat = formats.get(options.defaultFormat ?? 'jwt');
-  if (!defaultFormat) throw new Error(`no token format is named "${options.defaultFormat}"`);
+  const defaultFormat = formats.get(config.accessTokenFormat);
+  if (!defaultFormat) {
+    throw new ConfigError(
+      `Invalid configuration: TESSERA_ACCESS_TOKEN_FORMAT: expected one of ${[...formats.keys()].join(', ')}, got "${config.accessTokenFormat}"`,
+    );
+  }
 
   const ctx: TesseraContext = {
     config,
@@ -116,10 +130,12 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
       config.keyRingRefreshInterval,
       async () => {
         retiredKeepMs = (await longestAccessTtlMs()) + 5 * 60_000;
-        await keyRing.reload();
-        if (config.keyRotationInterval > 0 && keyRing.currentAge() >= config.keyRotationInterval * 1000) {
-          const { kid } = await keyRing.rotate();
-          log.info({ kid }, 'signing key rotated on schedule');
+        for (const ring of keyRings) {
+          await ring.reload();
+          if (config.keyRotationInterval > 0 && ring.currentAge() >= config.keyRotationInterval * 1000) {
+            const { kid } = await ring.rotate();
+            log.info({ kid, ring: ring.ring }, 'signing key rotated on schedule');
+          }
         }
       },
       'key ring refresh',

@@ -21,6 +21,8 @@ export const DEFAULTS = {
   refreshIdleTtl: 14 * 24 * 3600,
   /** Absolute lifetime of a session (token family), never renewed. */
   refreshAbsoluteTtl: 30 * 24 * 3600,
+  /** Format of access tokens for clients that do not choose one: `jwt`, `opaque`, `paseto` or a registered custom format. */
+  accessTokenFormat: 'jwt',
   /** Signature algorithm of new signing keys. */
   signingAlg: 'ES256' as SigningAlg,
   /** Rotate the signing key on this schedule; 0 turns scheduled rotation off (rotate by CLI or API). */

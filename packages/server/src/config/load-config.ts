@@ -12,6 +12,7 @@ export interface TesseraConfig {
   refreshGracePeriod: number;
   refreshIdleTtl: number;
   refreshAbsoluteTtl: number;
+  accessTokenFormat: string;
   signingAlg: (typeof SIGNING_ALGS)[number];
   keyRotationInterval: number;
   keyRingRefreshInterval: number;
@@ -43,6 +44,7 @@ const SCHEMA: { [K in keyof TesseraConfig]: { kind: Kind; env: string; min?: num
   refreshGracePeriod: { kind: 'duration', env: 'TESSERA_REFRESH_GRACE_PERIOD', min: 0, max: 3600 },
   refreshIdleTtl: { kind: 'duration', env: 'TESSERA_REFRESH_IDLE_TTL', min: 1 },
   refreshAbsoluteTtl: { kind: 'duration', env: 'TESSERA_REFRESH_ABSOLUTE_TTL', min: 1 },
+  accessTokenFormat: { kind: 'string', env: 'TESSERA_ACCESS_TOKEN_FORMAT' },
   signingAlg: { kind: SIGNING_ALGS, env: 'TESSERA_SIGNING_ALG' },
   keyRotationInterval: { kind: 'duration', env: 'TESSERA_KEY_ROTATION_INTERVAL', min: 0 },
   keyRingRefreshInterval: { kind: 'duration', env: 'TESSERA_KEY_RING_REFRESH_INTERVAL', min: 1 },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientRecord } from '../ports/index.js';
-import type { AccessTokenClaims } from '../tokens/token-format.js';
+import type { AccessTokenClaims, TokenFormat } from '../tokens/token-format.js';
 import type { TesseraContext } from './context.js';
 
 export interface AccessTokenInput {
@@ -33,8 +33,18 @@ export async function issueAccessToken(
     ...(input.sid === undefined ? {} : { sid: input.sid }),
     ...(input.roles && input.roles.length > 0 ? { roles: input.roles } : {}),
   };
-  const token = await ctx.defaultFormat.issue(claims);
+  const format = formatFor(ctx, input.client);
+  const token = await format.issue(claims);
   return { token, expiresAt: exp * 1000, claims };
+}
+
+/** The format a client's access tokens are issued in. */
+export function formatFor(ctx: TesseraContext, client: ClientRecord): TokenFormat {
+  if (!client.accessTokenFormat) return ctx.defaultFormat;
+  const format = ctx.formats.get(client.accessTokenFormat);
+  if (!format)
+    throw new Error(`client ${client.id} asks for the unknown token format "${client.accessTokenFormat}"`);
+  return format;
 }
 
 /** Finds which registered format issued `token`, and its claims. */

@@ -58,6 +58,8 @@ export interface CreateClientInput {
   refreshAbsoluteTtl?: number | null;
   requireNonce?: boolean;
   introspectAny?: boolean;
+  /** `jwt`, `opaque`, `paseto` or a registered custom format; omitted: the server's default. */
+  accessTokenFormat?: string | null;
 }
 
 /**
@@ -91,6 +93,11 @@ export async function saveClient(
       throw new InputError(`${name}: a whole number of seconds`);
     }
   }
+  if (input.accessTokenFormat && !ctx.formats.has(input.accessTokenFormat)) {
+    throw new InputError(
+      `token format "${input.accessTokenFormat}": expected one of ${[...ctx.formats.keys()].join(', ')}`,
+    );
+  }
   const secret = input.public ? undefined : (input.secret ?? randomBytes(32).toString('base64url'));
   const client: ClientRecord = {
     id: input.id,
@@ -106,6 +113,7 @@ export async function saveClient(
     refreshAbsoluteTtl: input.refreshAbsoluteTtl ?? null,
     requireNonce: input.requireNonce ?? false,
     introspectAny: input.introspectAny ?? false,
+    accessTokenFormat: input.accessTokenFormat ?? null,
     createdAt: ctx.clock.now(),
   };
   await ctx.stores.directory.saveClient(client);

@@ -33,6 +33,8 @@ export class KeyRing {
   private jwksCache: { keys: JWK[] } = { keys: [] };
 
   constructor(
+    /** The ring's name in the key store (`jwt`, `paseto`). */
+    readonly ring: string,
     private readonly store: KeyStore,
     private readonly secrets: ServerKeys,
     private readonly clock: Clock,
@@ -43,19 +45,19 @@ export class KeyRing {
 
   /** Loads the ring, creating `current` and `next` on first start. */
   async init(): Promise<void> {
-    const existing = await this.store.listKeys();
+    const existing = await this.store.listKeys(this.ring);
     if (existing.length === 0) {
       const now = this.clock.now();
       const current = await this.generate('current', now);
       const next = await this.generate('next', now);
-      await this.store.initKeys([current, next]);
+      await this.store.initKeys(this.ring, [current, next]);
     }
     await this.reload();
   }
 
   /** Re-reads the ring from the store (another process may have rotated it). */
   async reload(): Promise<void> {
-    const records = await this.store.listKeys();
+    const records = await this.store.listKeys(this.ring);
     const current = records.find((r) => r.state === 'current');
     if (!current) throw new Error('the key store has no current signing key');
     if (current.kid !== this.active?.kid) {
@@ -109,6 +111,7 @@ export class KeyRing {
     const now = this.clock.now();
     const newNext = await this.generate('next', now);
     const rotated = await this.store.rotateKeys({
+      ring: this.ring,
       newNext,
       now,
       expectedCurrentKid: this.current().kid,

@@ -22,6 +22,8 @@ export interface ClientRecord {
   requireNonce: boolean;
   /** A resource server: may introspect tokens issued to any client. */
   introspectAny: boolean;
+  /** Format of this client's access tokens (`jwt`, `opaque`, `paseto`, or a custom one); null: the server's default. */
+  accessTokenFormat?: string | null;
   createdAt: number;
 }
 

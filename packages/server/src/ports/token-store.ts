@@ -117,6 +117,10 @@ export interface TokenStore {
   /** Records a revoked access token id until `expiresAt`, and publishes a notice. */
   revokeJti(jti: string, expiresAt: number): Promise<void>;
   isJtiRevoked(jti: string, now: number): Promise<boolean>;
+  /** Stores an opaque access token's claims (JSON) under the token's hash until `expiresAt`. */
+  saveAccessToken(hash: string, claims: string, expiresAt: number): Promise<void>;
+  /** The claims JSON of an unexpired opaque access token, or null. */
+  findAccessToken(hash: string, now: number): Promise<string | null>;
   /** Revocation notices after `afterSeq`, oldest first. */
   listRevocations(afterSeq: number, now: number, limit?: number): Promise<RevocationRecord[]>;
   /** Marks lapsed families expired, deletes expired token rows and erases stale grace responses. */

@@ -216,6 +216,14 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       assert.equal((await stores.tokens.listFamilies({ userId: user })).length, 2);
     });
 
+    it('opaque access tokens: found by hash until they expire, then cleaned up', async () => {
+      const hash = id('at');
+      await stores.tokens.saveAccessToken(hash, '{"sub":"u"}', T0 + 1000);
+      assert.equal(await stores.tokens.findAccessToken(hash, T0), '{"sub":"u"}');
+      assert.equal(await stores.tokens.findAccessToken(hash, T0 + 1000), null);
+      assert.equal(await stores.tokens.findAccessToken(id('at'), T0), null);
+    });
+
     it('revoked access-token ids are remembered until they expire', async () => {
       const jti = id('jti');
       await stores.tokens.revokeJti(jti, T0 + 1000);
@@ -298,36 +306,37 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         activatedAt: state === 'current' ? T0 : null,
         retiredAt: null,
       });
-      const existing = await stores.keys.listKeys();
-      if (existing.length === 0) {
-        assert.equal(await stores.keys.initKeys([key('k1', 'current'), key('k2', 'next')]), true);
-      }
-      assert.equal(await stores.keys.initKeys([key('kx', 'current')]), false);
-      const current = (await stores.keys.listKeys()).find((k) => k.state === 'current')!;
-      const next = (await stores.keys.listKeys()).find((k) => k.state === 'next')!;
+      const ring = id('ring');
+      assert.deepEqual(await stores.keys.listKeys(ring), []);
       assert.equal(
-        await stores.keys.rotateKeys({
-          newNext: key('k3', 'next'),
-          now: T0 + 10,
-          expectedCurrentKid: current.kid,
-          dropRetiredBefore: 0,
-        }),
+        await stores.keys.initKeys(ring, [key(`${ring}-1`, 'current'), key(`${ring}-2`, 'next')]),
         true,
       );
-      const after = await stores.keys.listKeys();
-      assert.equal(after.find((k) => k.state === 'current')?.kid, next.kid);
-      assert.equal(after.find((k) => k.state === 'retired')?.kid, current.kid);
-      assert.equal(after.find((k) => k.state === 'next')?.kid, 'k3');
+      assert.equal(await stores.keys.initKeys(ring, [key(`${ring}-x`, 'current')]), false);
+      const other = id('ring');
       assert.equal(
-        await stores.keys.rotateKeys({
-          newNext: key('k4', 'next'),
-          now: T0 + 20,
+        await stores.keys.initKeys(other, [key(`${other}-1`, 'current')]),
+        true,
+        'rings are independent',
+      );
+      const current = (await stores.keys.listKeys(ring)).find((k) => k.state === 'current')!;
+      const next = (await stores.keys.listKeys(ring)).find((k) => k.state === 'next')!;
+      const rotate = (kid: string, now: number) =>
+        stores.keys.rotateKeys({
+          ring,
+          newNext: key(kid, 'next'),
+          now,
           expectedCurrentKid: current.kid,
           dropRetiredBefore: 0,
-        }),
-        false,
-      );
-      assert.equal((await stores.keys.listKeys()).length, 3);
+        });
+      assert.equal(await rotate(`${ring}-3`, T0 + 10), true);
+      const after = await stores.keys.listKeys(ring);
+      assert.equal(after.find((k) => k.state === 'current')?.kid, next.kid);
+      assert.equal(after.find((k) => k.state === 'retired')?.kid, current.kid);
+      assert.equal(after.find((k) => k.state === 'next')?.kid, `${ring}-3`);
+      assert.equal(await rotate(`${ring}-4`, T0 + 20), false, 'a stale view changes nothing');
+      assert.equal((await stores.keys.listKeys(ring)).length, 3);
+      assert.equal((await stores.keys.listKeys(other)).length, 1);
     });
 
     it('events: appended in order, filtered, never rewritten', async () => {

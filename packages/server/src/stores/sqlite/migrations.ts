@@ -87,4 +87,17 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  -- Key rings by purpose: 'jwt' signs JWT access tokens, 'paseto' signs PASETO v4.public ones.
+  ALTER TABLE signing_keys ADD COLUMN ring TEXT NOT NULL DEFAULT 'jwt';
+  CREATE INDEX signing_keys_ring ON signing_keys (ring, state);
+
+  -- Opaque (reference) access tokens: only the hash, and the claims they stand for.
+  CREATE TABLE access_tokens (
+    hash TEXT PRIMARY KEY,
+    claims TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX access_tokens_expiry ON access_tokens (expires_at);
+  `,
 ];

@@ -173,11 +173,14 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       insertUser: p('INSERT INTO users (id, username, data) VALUES (?, ?, ?)'),
       updateUser: p('UPDATE users SET username = ?, data = ? WHERE id = ?'),
       listUsers: p('SELECT data FROM users ORDER BY username'),
-      listKeys: p('SELECT * FROM signing_keys ORDER BY created_at'),
-      countKeys: p('SELECT COUNT(*) AS n FROM signing_keys'),
+      listKeys: p('SELECT * FROM signing_keys WHERE ring = ? ORDER BY created_at'),
+      countKeys: p('SELECT COUNT(*) AS n FROM signing_keys WHERE ring = ?'),
       insertKey:
-        p(`INSERT INTO signing_keys (kid, alg, state, public_jwk, private_jwk_sealed, created_at, activated_at,
-        retired_at) VALUES (@kid, @alg, @state, @publicJwk, @privateJwkSealed, @createdAt, @activatedAt, @retiredAt)`),
+        p(`INSERT INTO signing_keys (ring, kid, alg, state, public_jwk, private_jwk_sealed, created_at,
+        activated_at, retired_at) VALUES (@ring, @kid, @alg, @state, @publicJwk, @privateJwkSealed, @createdAt,
+        @activatedAt, @retiredAt)`),
+      saveAccessToken: p('INSERT INTO access_tokens (hash, claims, expires_at) VALUES (?, ?, ?)'),
+      findAccessToken: p('SELECT claims FROM access_tokens WHERE hash = ? AND expires_at > ?'),
       insertEvent: p(`INSERT INTO events (at, type, family_id, user_id, client_id, reason, data)
         VALUES (@at, @type, @familyId, @userId, @clientId, @reason, @data)`),
       insertReplay: p(`INSERT INTO replay (key, expires_at) VALUES (@key, @expiresAt)
@@ -304,6 +307,15 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       .immediate();
   }
 
+  async saveAccessToken(hash: string, claims: string, expiresAt: number): Promise<void> {
+    this.s.saveAccessToken.run(hash, claims, expiresAt);
+  }
+
+  async findAccessToken(hash: string, now: number): Promise<string | null> {
+    const row = this.s.findAccessToken.get(hash, now) as { claims: string } | undefined;
+    return row?.claims ?? null;
+  }
+
   async isJtiRevoked(jti: string, now: number): Promise<boolean> {
     return this.s.findJti.get(jti, now) !== undefined;
   }
@@ -344,6 +356,7 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
           .run(graceHorizon);
         const families = this.db.prepare('DELETE FROM families WHERE expires_at <= ?').run(now).changes;
         this.db.prepare('DELETE FROM revoked_jtis WHERE expires_at <= ?').run(now);
+        this.db.prepare('DELETE FROM access_tokens WHERE expires_at <= ?').run(now);
         this.db.prepare('DELETE FROM revocations WHERE expires_at <= ?').run(now);
         this.db.prepare('DELETE FROM replay WHERE expires_at <= ?').run(now);
         return { tokensDeleted: tokens, familiesDeleted: families, familiesExpired: idle + absolute };
@@ -401,8 +414,8 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
 
   // --- KeyStore -------------------------------------------------------------------------------
 
-  async listKeys(): Promise<KeyRecord[]> {
-    const rows = this.s.listKeys.all() as {
+  async listKeys(ring: string): Promise<KeyRecord[]> {
+    const rows = this.s.listKeys.all(ring) as {
       kid: string;
       alg: string;
       state: KeyRecord['state'];
@@ -424,21 +437,22 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
     }));
   }
 
-  private insertKey(k: KeyRecord): void {
-    this.s.insertKey.run({ ...k, publicJwk: JSON.stringify(k.publicJwk) });
+  private insertKey(ring: string, k: KeyRecord): void {
+    this.s.insertKey.run({ ...k, ring, publicJwk: JSON.stringify(k.publicJwk) });
   }
 
-  async initKeys(keys: KeyRecord[]): Promise<boolean> {
+  async initKeys(ring: string, keys: KeyRecord[]): Promise<boolean> {
     return this.db
       .transaction(() => {
-        if ((this.s.countKeys.get() as { n: number }).n > 0) return false;
-        for (const k of keys) this.insertKey(k);
+        if ((this.s.countKeys.get(ring) as { n: number }).n > 0) return false;
+        for (const k of keys) this.insertKey(ring, k);
         return true;
       })
       .immediate();
   }
 
   async rotateKeys(input: {
+    ring: string;
     newNext: KeyRecord;
     now: number;
     expectedCurrentKid: string;
@@ -446,20 +460,25 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
   }): Promise<boolean> {
     return this.db
       .transaction(() => {
-        const current = this.db.prepare("SELECT kid FROM signing_keys WHERE state = 'current'").get() as
-          | { kid: string }
-          | undefined;
+        const { ring } = input;
+        const current = this.db
+          .prepare("SELECT kid FROM signing_keys WHERE ring = ? AND state = 'current'")
+          .get(ring) as { kid: string } | undefined;
         if (current?.kid !== input.expectedCurrentKid) return false;
         this.db
-          .prepare("UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE state = 'current'")
-          .run(input.now);
+          .prepare(
+            "UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE ring = ? AND state = 'current'",
+          )
+          .run(input.now, ring);
         this.db
-          .prepare("UPDATE signing_keys SET state = 'current', activated_at = ? WHERE state = 'next'")
-          .run(input.now);
+          .prepare(
+            "UPDATE signing_keys SET state = 'current', activated_at = ? WHERE ring = ? AND state = 'next'",
+          )
+          .run(input.now, ring);
         this.db
-          .prepare("DELETE FROM signing_keys WHERE state = 'retired' AND retired_at < ?")
-          .run(input.dropRetiredBefore);
-        this.insertKey(input.newNext);
+          .prepare("DELETE FROM signing_keys WHERE ring = ? AND state = 'retired' AND retired_at < ?")
+          .run(ring, input.dropRetiredBefore);
+        this.insertKey(ring, input.newNext);
         return true;
       })
       .immediate();

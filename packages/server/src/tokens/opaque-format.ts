@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { hmac, type ServerKeys } from '../crypto/secrets.js';
+import type { TokenStore } from '../ports/index.js';
+import { type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES, type TokenFormat } from './token-format.js';
+
+export const OPAQUE_PREFIX = 'tsa_';
+const OPAQUE = /^tsa_[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Opaque (reference) access tokens (SPEC §4.2): 256 random bits with a recognisable prefix. The
+ * store keeps only an HMAC of the token beside its claims; resource servers validate them by
+ * introspection, so revocation takes effect at once.
+ */
+export function opaqueFormat(options: { tokens: TokenStore; keys: ServerKeys; clock: Clock }): TokenFormat {
+  const { tokens, keys, clock } = options;
+  const hashOf = (token: string) => hmac(keys.tokenHash, `access:${token}`);
+  return {
+    name: 'opaque',
+    async issue(claims: AccessTokenClaims): Promise<string> {
+      const token = OPAQUE_PREFIX + randomBytes(32).toString('base64url');
+      await tokens.saveAccessToken(hashOf(token), JSON.stringify(claims), claims.exp * 1000);
+      return token;
+    },
+    async verify(token: string): Promise<AccessTokenClaims | undefined> {
+      if (token.length > MAX_ACCESS_TOKEN_BYTES || !OPAQUE.test(token)) return undefined;
+      const claims = await tokens.findAccessToken(hashOf(token), clock.now());
+      return claims === null ? undefined : (JSON.parse(claims) as AccessTokenClaims);
+    },
+  };
+}
