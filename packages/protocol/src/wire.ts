@@ -30,6 +30,8 @@ export type IntrospectionResponse =
       aud?: string | string[];
       jti?: string;
       sid?: string;
+      /** Tessera extension: the user's roles, as in the JWT `roles` claim. */
+      roles?: string[];
       cnf?: { jkt: string };
     };
 

@@ -26,12 +26,16 @@ describe('the error table', () => {
   it('marks exactly the transient codes as retryable, and never one that ends the session', () => {
     for (const [code, def] of Object.entries(ERROR_CODES)) {
       assert.ok(!(def.retryable && def.endsSession), `${code} is both retryable and session-ending`);
-      if (def.retryable) assert.ok(def.status === 429 || def.status >= 500 || code === 'use_dpop_nonce', code);
+      if (def.retryable)
+        assert.ok(def.status === 429 || def.status >= 500 || code === 'use_dpop_nonce', code);
     }
   });
 
   it('uses the message SPEC §3.3 rule 4 prescribes for reuse', () => {
-    assert.equal(new TesseraError('token_reused').message, 'Token has been rotated and grace period has expired');
+    assert.equal(
+      new TesseraError('token_reused').message,
+      'Token has been rotated and grace period has expired',
+    );
   });
 
   it('serialises to the wire body', () => {

@@ -76,7 +76,7 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
   retiredKeepMs = (await longestAccessTtlMs()) + 5 * 60_000;
 
   // PASETO signs with Ed25519 keys of its own ring: one key, one protocol.
-  const pasetoKeyRing = new KeyRing('paseto', stores.keys, keys, clock, 'EdDSA', () => retiredKeepMs);
+  const pasetoKeyRing = new KeyRing('paseto', stores.keys, keys, clock, 'EdDSA', () => retiredKeepMs, true);
   await pasetoKeyRing.init();
   const keyRings = [keyRing, pasetoKeyRing];
 

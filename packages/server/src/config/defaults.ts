@@ -43,6 +43,10 @@ export const DEFAULTS = {
   coalesceTimeout: 10,
   /** How long a refresh `nonce` is remembered for replay detection. */
   nonceTtl: 24 * 3600,
+  /** How often the revocation feed looks for new notices (also those written by other instances). */
+  revocationFeedPoll: 1,
+  /** Keep-alive comment interval on the revocation feed, well under the middleware's 90 s silence limit. */
+  revocationFeedKeepalive: 25,
   /** How often expired rows are cleaned up; 0 turns the schedule off (run `tessera cleanup`). */
   cleanupInterval: 3600,
   /** SQLite `synchronous`: NORMAL survives a process crash in WAL mode; FULL also survives power loss. */

@@ -23,6 +23,8 @@ export interface TesseraConfig {
   bodyLimit: number;
   coalesceTimeout: number;
   nonceTtl: number;
+  revocationFeedPoll: number;
+  revocationFeedKeepalive: number;
   cleanupInterval: number;
   sqliteSynchronous: 'NORMAL' | 'FULL';
   passwordHashCost: number;
@@ -55,6 +57,8 @@ const SCHEMA: { [K in keyof TesseraConfig]: { kind: Kind; env: string; min?: num
   bodyLimit: { kind: 'int', env: 'TESSERA_BODY_LIMIT', min: 1024, max: 64 * 1024 },
   coalesceTimeout: { kind: 'duration', env: 'TESSERA_COALESCE_TIMEOUT', min: 1, max: 120 },
   nonceTtl: { kind: 'duration', env: 'TESSERA_NONCE_TTL', min: 1 },
+  revocationFeedPoll: { kind: 'duration', env: 'TESSERA_REVOCATION_FEED_POLL', min: 1, max: 60 },
+  revocationFeedKeepalive: { kind: 'duration', env: 'TESSERA_REVOCATION_FEED_KEEPALIVE', min: 1, max: 60 },
   cleanupInterval: { kind: 'duration', env: 'TESSERA_CLEANUP_INTERVAL', min: 0 },
   sqliteSynchronous: { kind: ['NORMAL', 'FULL'], env: 'TESSERA_SQLITE_SYNCHRONOUS' },
   passwordHashCost: { kind: 'int', env: 'TESSERA_PASSWORD_HASH_COST', min: 10, max: 20 },

@@ -59,6 +59,7 @@ export async function introspectToken(
     aud: claims.aud,
     jti: claims.jti,
     ...(claims.sid === undefined ? {} : { sid: claims.sid }),
+    ...(claims.roles && claims.roles.length > 0 ? { roles: claims.roles } : {}),
     ...(claims.cnf ? { cnf: claims.cnf } : {}),
   };
 }

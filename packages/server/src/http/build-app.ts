@@ -11,6 +11,7 @@ import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
 import { revokeIntrospectRoutes } from './routes/oauth-revoke-introspect.js';
 import { oauthTokenRoute } from './routes/oauth-token.js';
+import { revocationRoutes } from './routes/revocations.js';
 
 /** The Fastify application of the authorization server (SPEC §2). */
 export async function buildApp(ctx: TesseraContext): Promise<FastifyInstance> {
@@ -52,6 +53,7 @@ export async function buildApp(ctx: TesseraContext): Promise<FastifyInstance> {
   oauthTokenRoute(app, ctx, throttle, limits);
   authApiRoutes(app, ctx, throttle, limits);
   revokeIntrospectRoutes(app, ctx);
+  revocationRoutes(app, ctx);
   discoveryRoutes(app, ctx);
   healthRoutes(app, ctx);
   return app;

@@ -41,6 +41,12 @@ export class KeyRing {
     private readonly alg: SigningAlg,
     /** How long a retired key stays published: the longest access-token lifetime plus leeway (ms). */
     private readonly retiredKeepMs: () => number,
+    /**
+     * Import private keys as extractable. Only for libraries that must derive the public half
+     * themselves (paseto on Node 20, which lacks SubtleCrypto.getPublicKey); the JWT ring keeps
+     * its private keys non-extractable.
+     */
+    private readonly extractablePrivateKeys = false,
   ) {}
 
   /** Loads the ring, creating `current` and `next` on first start. */
@@ -157,6 +163,8 @@ export class KeyRing {
         `cannot decrypt signing key ${record.kid}: the master secret (TESSERA_SECRET or the .key file) does not match this database`,
       );
     }
-    return (await importJWK(JSON.parse(plain.toString('utf8')) as JWK, record.alg)) as SigningKey;
+    return (await importJWK(JSON.parse(plain.toString('utf8')) as JWK, record.alg, {
+      extractable: this.extractablePrivateKeys,
+    })) as SigningKey;
   }
 }

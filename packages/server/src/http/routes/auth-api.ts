@@ -1,4 +1,4 @@
-import { TesseraError } from '@tessera/protocol';
+import { isTesseraError, TesseraError } from '@tessera/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseRefreshToken } from '../../crypto/refresh-token.js';
 import { authenticateClient } from '../../domain/authenticate-client.js';
@@ -60,11 +60,11 @@ export function authApiRoutes(
     const params = request.body === undefined ? {} : jsonBody(request);
     reply.header('cache-control', 'no-store');
     if (params.refresh_token !== undefined) {
-      const client = await refreshClient(ctx, request, params, params.refresh_token).catch(() => undefined);
+      // A token we refuse (unknown, malformed, another client's) still logs out quietly; a store that
+      // cannot revoke must not: 503, so the client knows the session was not ended (SPEC §2).
+      const client = await refreshClient(ctx, request, params, params.refresh_token).catch(refusedOnly);
       if (client)
-        await revokeToken(ctx, { token: params.refresh_token, client, initiator: 'user' }).catch(
-          () => undefined,
-        );
+        await revokeToken(ctx, { token: params.refresh_token, client, initiator: 'user' }).catch(refusedOnly);
       return reply.code(204).send();
     }
     const bearer = request.headers.authorization?.match(/^Bearer ([\x21-\x7E]+)$/)?.[1];
@@ -77,6 +77,12 @@ export function authApiRoutes(
     }
     return reply.code(204).send();
   });
+}
+
+/** Swallows a refusal of the request (a 4xx TesseraError); anything else, such as a store failure, propagates. */
+function refusedOnly(err: unknown): undefined {
+  if (isTesseraError(err) && err.status < 500) return undefined;
+  throw err;
 }
 
 function jsonBody(request: FastifyRequest): Params {

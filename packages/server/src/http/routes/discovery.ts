@@ -11,6 +11,7 @@ export function discoveryRoutes(app: FastifyInstance, ctx: TesseraContext) {
     revocation_endpoint: `${issuer}/oauth/revoke`,
     introspection_endpoint: `${issuer}/oauth/introspect`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
+    tessera_revocations_endpoint: `${issuer}/oauth/revocations`,
     grant_types_supported: ['refresh_token', 'password', 'client_credentials'],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: authMethods,
