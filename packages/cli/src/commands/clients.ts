@@ -17,6 +17,7 @@ interface AddOptions extends CommonOptions {
   refreshAbsoluteTtl?: string;
   requireNonce?: boolean;
   resourceServer?: boolean;
+  tokenFormat?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -55,7 +56,11 @@ export function clientsCommand(program: Command, io: CliIO): void {
     .option('--refresh-idle-ttl <duration>', 'override the refresh-token idle lifetime (e.g. 14d)')
     .option('--refresh-absolute-ttl <duration>', 'override the session lifetime (e.g. 30d)')
     .option('--require-nonce', 'refresh requests must carry a nonce')
-    .option('--resource-server', 'may introspect tokens of every client')
+    .option('--resource-server', 'may introspect tokens of every client and read the revocation feed')
+    .option(
+      '--token-format <format>',
+      'access-token format: jwt, opaque, paseto (default: the server default)',
+    )
     .option('--db <file>', 'SQLite database file (TESSERA_DB)')
     .option('--config <file>', 'JSON configuration file')
     .option('--json', 'print JSON')
@@ -76,6 +81,7 @@ export function clientsCommand(program: Command, io: CliIO): void {
           refreshAbsoluteTtl: duration('refresh-absolute-ttl', opts.refreshAbsoluteTtl) ?? null,
           requireNonce: opts.requireNonce === true,
           introspectAny: opts.resourceServer === true,
+          ...(opts.tokenFormat ? { accessTokenFormat: opts.tokenFormat } : {}),
         }),
       );
       const shown = {
