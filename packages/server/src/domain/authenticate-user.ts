@@ -58,9 +58,11 @@ export async function authenticateUser(
     });
   }
   const user = await ctx.stores.directory.findUserByUsername(input.username);
-  const ok = user
-    ? await verifyPassword(input.password, user.passwordHash)
-    : (await verifyPassword(input.password, await dummyPasswordHash(ctx.config.passwordHashCost)), false);
+  // An unknown user costs one password hash too, so timing does not tell which part was wrong.
+  const ok = await verifyPassword(
+    input.password,
+    user?.passwordHash ?? (await dummyPasswordHash(ctx.config.passwordHashCost)),
+  );
   if (!user || !ok || user.disabled) {
     throttle.fail(key, now);
     ctx.metrics.logins.inc({ result: 'failed' });
