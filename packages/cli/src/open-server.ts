@@ -1,5 +1,5 @@
-import { type ConfigInput, createTessera, loadConfig, type Tessera } from '@tessera/server';
-import type { CliIO } from './io.js';
+import { type ConfigInput, createTessera, loadConfig, loadMasterSecret, type Tessera } from '@tessera/server';
+import { CliError, type CliIO, EXIT } from './io.js';
 
 /** Options every command accepts for finding the database and configuration. */
 export interface CommonOptions {
@@ -19,7 +19,20 @@ export async function openForAdmin(
     env: io.env,
     ...(opts.config ? { file: opts.config } : {}),
   });
-  return createTessera({ config, background: false });
+  return createTessera({ config, background: false, masterSecret: masterSecretOf(io, config.db) });
+}
+
+/**
+ * The master secret from the CLI's own environment (`TESSERA_SECRET`) or the key file beside the
+ * database; a bad secret is a configuration error (exit 2).
+ */
+export function masterSecretOf(io: CliIO, db: string): Buffer {
+  try {
+    return loadMasterSecret(db, io.env);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== undefined) throw err;
+    throw new CliError((err as Error).message, EXIT.usage);
+  }
 }
 
 /** Runs `fn` with an opened server and always closes it. */

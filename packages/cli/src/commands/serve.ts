@@ -1,6 +1,7 @@
 import { type ConfigInput, createTessera, loadConfig } from '@tessera/server';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
+import { masterSecretOf } from '../open-server.js';
 
 interface ServeOptions {
   port?: string;
@@ -33,6 +34,7 @@ export function serveCommand(program: Command, io: CliIO): void {
       const config = loadConfig({ flags, env: io.env, ...(opts.config ? { file: opts.config } : {}) });
       const tessera = await createTessera({
         config,
+        masterSecret: masterSecretOf(io, config.db),
         ...(io.env.TESSERA_FAULT_INJECTION ? { fault: faultFromEnv(io.env.TESSERA_FAULT_INJECTION) } : {}),
       });
       await tessera.listen();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { StoreUnavailableError } from '../../src/index.js';
+import { createUser, StoreUnavailableError } from '../../src/index.js';
 import {
   basic,
   PASSWORD,
@@ -9,6 +9,13 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/test-server.js';
+
+/** Signs alice in through the helper; the login response always carries a refresh token. */
+async function signIn(s: TestServer, clientId = 'web') {
+  const t = await s.login(clientId);
+  assert.ok(t.refresh_token, 'login returns a refresh token');
+  return { ...t, refresh_token: t.refresh_token };
+}
 
 interface Raw {
   status: number;
@@ -395,7 +402,7 @@ describe('bad input gets the exact RFC answer', () => {
 
   describe('refresh tokens', () => {
     it("a client presenting another client's refresh token gets client_mismatch, and the family survives", async () => {
-      const tokens = await s.login('web');
+      const tokens = await signIn(s);
       const mobile = await postForm(s, '/oauth/token', {
         grant_type: 'refresh_token',
         client_id: 'mobile',
@@ -414,7 +421,7 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('malformed refresh tokens give invalid_grant / invalid_token', async () => {
-      const tokens = await s.login('web');
+      const tokens = await signIn(s);
       const rt = tokens.refresh_token;
       const flipped = rt.slice(0, -2) + (rt.endsWith('AA') ? 'BA' : 'AA');
       for (const bad of [
@@ -467,7 +474,7 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('revoking a refresh token ends its family and its access tokens', async () => {
-      const first = await s.login('web');
+      const first = await signIn(s);
       const second = await s.refresh(first.refresh_token);
       assert.equal(second.status, 200);
       assert.equal((await s.introspect(second.body.access_token)).active, true);
@@ -490,8 +497,33 @@ describe('bad input gets the exact RFC answer', () => {
       assertError(again, 400, 'invalid_grant', 'token_revoked');
     });
 
+    it('logout: 204 for a token it refuses; a real token ends the session', async () => {
+      for (const refresh_token of ['garbage', `tsr_${'A'.repeat(86)}`]) {
+        const res = await postJson(s, '/api/auth/logout', { refresh_token });
+        assert.equal(res.status, 204);
+      }
+      const tokens = await signIn(s);
+      assert.equal(
+        (await postJson(s, '/api/auth/logout', { refresh_token: tokens.refresh_token })).status,
+        204,
+      );
+      assert.deepEqual(await s.introspect(tokens.refresh_token), { active: false });
+      assert.deepEqual(await s.introspect(tokens.access_token), { active: false });
+    });
+
+    it('a wrong token_type_hint does not stop the revocation (RFC 7009 §2.1)', async () => {
+      const tokens = await signIn(s);
+      const res = await postForm(s, '/oauth/revoke', {
+        token: tokens.refresh_token,
+        token_type_hint: 'access_token',
+        client_id: 'web',
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await s.introspect(tokens.refresh_token), { active: false });
+    });
+
     it('revoking an access token ends only that access token', async () => {
-      const tokens = await s.login('web');
+      const tokens = await signIn(s);
       const res = await postForm(s, '/oauth/revoke', { token: tokens.access_token, client_id: 'web' });
       assert.equal(res.status, 200);
       assert.deepEqual(await s.introspect(tokens.access_token), { active: false });
@@ -499,7 +531,7 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it("refuses to revoke another client's token and leaves it alone", async () => {
-      const tokens = await s.login('web');
+      const tokens = await signIn(s);
       const res = await postForm(s, '/oauth/revoke', { token: tokens.refresh_token, client_id: 'mobile' });
       assertError(res, 400, 'unauthorized_client', 'unauthorized_client');
       assert.equal((await s.introspect(tokens.refresh_token)).active, true);
@@ -515,7 +547,7 @@ describe('bad input gets the exact RFC answer', () => {
     const asApi = { authorization: basic('api', RS_SECRET) };
 
     it('requires a confidential client', async () => {
-      const tokens = await s.login('web');
+      const tokens = await signIn(s);
       assertError(await introspectAs(tokens.access_token, {}), 401, 'invalid_client', 'invalid_client');
       assertError(
         await introspectAs(tokens.access_token, {}, { client_id: 'web' }),
@@ -526,7 +558,7 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('active tokens introspect with their claims', async () => {
-      const tokens = await s.login('web');
+      const tokens = await signIn(s);
       const at = await introspectAs(tokens.access_token, asApi);
       assert.equal(at.status, 200);
       assert.equal(at.headers['cache-control'], 'no-store');
@@ -549,18 +581,18 @@ describe('bad input gets the exact RFC answer', () => {
       await inactive(`tsr_${'A'.repeat(86)}`);
       await inactive('eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.');
 
-      const web = await s.login('web');
+      const web = await signIn(s);
       // Another client's tokens: backend is confidential but not a resource server.
       await inactive(web.access_token, { authorization: basic('backend', SECRET) });
       await inactive(web.refresh_token, { authorization: basic('backend', SECRET) });
 
       // Revoked.
-      const revoked = await s.login('web');
+      const revoked = await signIn(s);
       await postForm(s, '/oauth/revoke', { token: revoked.access_token, client_id: 'web' });
       await inactive(revoked.access_token);
 
       // Expired: the access token after its 15 minutes.
-      const expiring = await s.login('web');
+      const expiring = await signIn(s);
       assert.equal((await introspectAs(expiring.access_token, asApi)).body.active, true);
       s.clock.advance(15 * 60_000 + 1000);
       await inactive(expiring.access_token);
@@ -586,6 +618,37 @@ describe('bad input gets the exact RFC answer', () => {
       assertError(wrongPass, 401, 'invalid_grant', 'invalid_credentials');
       assert.equal(wrongUser.text, wrongPass.text);
       assert.equal(wrongUser.headers['www-authenticate'], undefined);
+    });
+
+    it('the password grant, too, answers wrong username and wrong password identically', async () => {
+      const grant = (username: string, password: string) =>
+        postForm(
+          s,
+          '/oauth/token',
+          { grant_type: 'password', username, password },
+          { authorization: basic('backend', SECRET) },
+        );
+      const wrongUser = await grant('mallory', PASSWORD);
+      const wrongPass = await grant('alice', 'not the password');
+      assertError(wrongUser, 400, 'invalid_grant', 'invalid_grant');
+      assert.equal(wrongUser.text, wrongPass.text);
+    });
+
+    it('a disabled user gets the same answer as a wrong password', async () => {
+      const user = await createUser(s.tessera.ctx, { username: 'dora', password: 'dora password 1' });
+      await s.tessera.ctx.stores.directory.updateUser({ ...user, disabled: true });
+      const disabled = await postJson(s, '/api/auth/login', {
+        username: 'dora',
+        password: 'dora password 1',
+        client_id: 'web',
+      });
+      const wrongPass = await postJson(s, '/api/auth/login', {
+        username: 'dora',
+        password: 'not the password',
+        client_id: 'web',
+      });
+      assertError(disabled, 401, 'invalid_grant', 'invalid_credentials');
+      assert.equal(disabled.text, wrongPass.text);
     });
 
     it('a confidential client authenticates at login; a wrong secret is invalid_client', async () => {
@@ -633,8 +696,8 @@ describe('store down', () => {
   it('refresh and revoke answer 503 temporarily_unavailable, never 200', async () => {
     const s = await startTestServer();
     try {
-      const tokens = await s.login('web');
-      const other = await s.login('web');
+      const tokens = await signIn(s);
+      const other = await signIn(s);
       (s.tessera.ctx.stores as any).db.close();
 
       const refresh = await postForm(s, '/oauth/token', {
@@ -650,6 +713,16 @@ describe('store down', () => {
         const revoke = await postForm(s, '/oauth/revoke', { token, client_id: 'web' });
         assertError(revoke, 503, 'temporarily_unavailable', 'temporarily_unavailable');
       }
+      // Logout is a revocation too: a store that cannot revoke gives 503, never 204.
+      const logout = await postJson(s, '/api/auth/logout', { refresh_token: tokens.refresh_token });
+      assertError(logout, 503, 'temporarily_unavailable', 'temporarily_unavailable');
+      const bearerLogout = await postJson(
+        s,
+        '/api/auth/logout',
+        {},
+        { authorization: `Bearer ${tokens.access_token}` },
+      );
+      assertError(bearerLogout, 503, 'temporarily_unavailable', 'temporarily_unavailable');
       const introspect = await postForm(
         s,
         '/oauth/introspect',
@@ -675,7 +748,7 @@ describe('store down', () => {
   it('a token store that fails after client authentication still gives 503, and nothing is half done', async () => {
     const s = await startTestServer();
     try {
-      const tokens = await s.login('web');
+      const tokens = await signIn(s);
       const store = s.tessera.ctx.stores.tokens as any;
       const down = async () => {
         throw new StoreUnavailableError('token store unreachable');
@@ -684,6 +757,8 @@ describe('store down', () => {
       store.revokeFamily = down;
       const revoke = await postForm(s, '/oauth/revoke', { token: tokens.refresh_token, client_id: 'web' });
       assertError(revoke, 503, 'temporarily_unavailable', 'temporarily_unavailable');
+      const logout = await postJson(s, '/api/auth/logout', { refresh_token: tokens.refresh_token });
+      assertError(logout, 503, 'temporarily_unavailable', 'temporarily_unavailable');
       store.rotate = down;
       const refresh = await postForm(s, '/oauth/token', {
         grant_type: 'refresh_token',

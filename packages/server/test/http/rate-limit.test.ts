@@ -3,6 +3,13 @@ import { describe, it } from 'node:test';
 import { createUser } from '../../src/index.js';
 import { PASSWORD, SECRET, startTestServer, type TestServer } from '../helpers/test-server.js';
 
+/** Signs alice in through the helper; the login response always carries a refresh token. */
+async function signIn(s: TestServer, clientId = 'web') {
+  const t = await s.login(clientId);
+  assert.ok(t.refresh_token, 'login returns a refresh token');
+  return { ...t, refresh_token: t.refresh_token };
+}
+
 interface Res {
   status: number;
   body: any;
@@ -138,7 +145,7 @@ describe('rate limits (SPEC §2)', () => {
   it('50 concurrent refreshes of one token all succeed with identical tokens and count once', async () => {
     const s = await startTestServer({ config: { rateLimitRefresh: 5 } });
     try {
-      const tokens = await s.login('web');
+      const tokens = await signIn(s);
       const results = await Promise.all(Array.from({ length: 50 }, () => refresh(s, tokens.refresh_token)));
       for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.body));
       const first = results[0]!.body;
@@ -168,7 +175,7 @@ describe('rate limits (SPEC §2)', () => {
   it('over real HTTP too: 50 concurrent refreshes of one token pass a limit of 5, all with one answer', async () => {
     const s = await startTestServer({ config: { rateLimitRefresh: 5 }, listen: true });
     try {
-      const tokens = await s.login('web');
+      const tokens = await signIn(s);
       const body = new URLSearchParams({
         grant_type: 'refresh_token',
         client_id: 'web',
@@ -201,7 +208,7 @@ describe('rate limits (SPEC §2)', () => {
     const s = await startTestServer({ config: { rateLimitRefresh: 5 } });
     try {
       const sessions = [];
-      for (let i = 0; i < 6; i++) sessions.push(await s.login('web'));
+      for (let i = 0; i < 6; i++) sessions.push(await signIn(s));
       for (let i = 0; i < 5; i++) {
         const res = await refresh(s, sessions[i]!.refresh_token);
         assert.equal(res.status, 200, `refresh ${i + 1}`);
@@ -221,7 +228,7 @@ describe('rate limits (SPEC §2)', () => {
       );
       assert.equal(api.status, 200);
       for (let i = 0; i < 5; i++) {
-        const fresh = await s.login('web');
+        const fresh = await signIn(s);
         await post(
           s,
           '/api/auth/refresh',
@@ -230,7 +237,7 @@ describe('rate limits (SPEC §2)', () => {
           '10.2.2.2',
         );
       }
-      const fresh = await s.login('web');
+      const fresh = await signIn(s);
       assertRateLimited(
         await post(
           s,
