@@ -1,1 +1,23 @@
-export {};
+/**
+ * The Tessera client SDK core: Web APIs only, safe for browsers, workers, webviews and Node.
+ * Integrations and adapters live under subpaths: `/fetch`, `/axios`, `/storage`, `/node`.
+ */
+
+export type { ErrorCode, TokenResponse } from '@tessera/protocol';
+export { describeError, isTesseraError, TesseraError } from '@tessera/protocol';
+export { inProcessCoordinator } from './coordinator/in-process.js';
+export { webLocksCoordinator } from './coordinator/web-locks.js';
+export type { TesseraClient, TesseraClientOptions } from './core/client.js';
+export { createTesseraClient } from './core/client.js';
+export type {
+  ClientState,
+  Clock,
+  Coordinator,
+  CoordinatorPort,
+  Scheduler,
+  Session,
+  SessionMessage,
+  TesseraEvents,
+  TokenStorage,
+} from './core/types.js';
+export { memoryStorage } from './storage/memory.js';

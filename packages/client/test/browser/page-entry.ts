@@ -1,0 +1,76 @@
+// Bundled by esbuild into the test page. Exposes the SDK to the test as `window.tessera`.
+import { createTesseraClient } from '../../src/index.js';
+import { indexedDbStorage, memoryStorage, webStorage } from '../../src/storage/index.js';
+import type { PageApi } from './page-api.js';
+
+const params = new URLSearchParams(location.search);
+const kind = params.get('storage') ?? 'idb';
+const storage =
+  kind === 'idb' ? indexedDbStorage() : kind === 'local' ? webStorage(localStorage) : memoryStorage();
+let offset = 0;
+const client = createTesseraClient({
+  tokenEndpoint: `${location.origin}/oauth/token`,
+  clientId: 'web',
+  storage,
+  // The test hook: the tab's clock can be moved past expiry without waiting.
+  clock: { now: () => Date.now() + offset },
+});
+const seen: string[] = [];
+for (const name of [
+  'refreshed',
+  'refreshFailed',
+  'offline',
+  'online',
+  'sessionExpired',
+  'reuseDetected',
+] as const) {
+  client.subscribe(name, () => seen.push(name));
+}
+let pending: Promise<(string | null)[]> = Promise.resolve([]);
+
+function idbGet(store: string, key: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('tessera');
+    open.onsuccess = () => {
+      const req = open.result.transaction(store, 'readonly').objectStore(store).get(key);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    };
+    open.onerror = () => reject(open.error);
+  });
+}
+
+const api: PageApi = {
+  setOffset: (ms) => {
+    offset = ms;
+  },
+  signIn: (tokens) => client.signInWithTokens(tokens),
+  getAccessToken: () => client.getAccessToken(),
+  startMany(n) {
+    pending = Promise.all(Array.from({ length: n }, () => client.getAccessToken()));
+  },
+  collect: () => pending,
+  state: () => client.state,
+  events: () => seen,
+  async locks() {
+    const snapshot = await navigator.locks.query();
+    const mine = (l: LockInfo) => l.name === 'tessera:tessera:web';
+    return {
+      held: (snapshot.held ?? []).filter(mine).length,
+      pending: (snapshot.pending ?? []).filter(mine).length,
+    };
+  },
+  async atRest() {
+    const record = (await idbGet('values', 'tessera:web')) as { data: ArrayBuffer } | undefined;
+    const key = (await idbGet('keys', 'session-key')) as CryptoKey | undefined;
+    const text = record ? new TextDecoder().decode(record.data) : '';
+    return {
+      plaintextVisible: !record || /rt-|at-|refreshToken/.test(text),
+      keyExtractable: key ? key.extractable : null,
+      keyAlgorithm: key ? key.algorithm.name : null,
+    };
+  },
+};
+(globalThis as unknown as { tessera: PageApi }).tessera = api;
+await client.ready;
+document.title = 'ready';

@@ -1,0 +1,28 @@
+import { describe } from 'node:test';
+import { webStorage } from '../../src/storage/web-storage.js';
+import { storageConformance } from './conformance.js';
+
+/** The Web Storage API over a Map (Node has no localStorage); the real one runs in the browser test. */
+class MapStorage implements Storage {
+  readonly #values = new Map<string, string>();
+  get length() {
+    return this.#values.size;
+  }
+  clear() {
+    this.#values.clear();
+  }
+  getItem(key: string) {
+    return this.#values.get(key) ?? null;
+  }
+  key(index: number) {
+    return [...this.#values.keys()][index] ?? null;
+  }
+  removeItem(key: string) {
+    this.#values.delete(key);
+  }
+  setItem(key: string, value: string) {
+    this.#values.set(key, String(value));
+  }
+}
+
+describe('webStorage', () => storageConformance(() => webStorage(new MapStorage())));
