@@ -36,12 +36,9 @@ export function sendError(reply: FastifyReply, err: TesseraError, basicChallenge
  * The store cannot answer: an adapter's `StoreUnavailableError`, an SQLite error, or a closed
  * better-sqlite3 connection (which throws a plain TypeError) — all 503, never 500 or 200.
  */
+/** Adapters report an unreachable store as `StoreUnavailableError`; anything else is a bug (500). */
 function isStoreDown(err: Error): boolean {
-  return (
-    err instanceof StoreUnavailableError ||
-    err.name === 'SqliteError' ||
-    (err instanceof TypeError && err.message === 'The database connection is not open')
-  );
+  return err instanceof StoreUnavailableError || err.name === 'StoreUnavailableError';
 }
 
 function toTesseraError(err: FastifyError | Error): TesseraError {

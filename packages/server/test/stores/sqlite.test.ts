@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openSqliteStores } from '../../src/index.js';
+import { openSqliteStores, StoreUnavailableError } from '../../src/index.js';
 import { describeStoreConformance } from './conformance.js';
 
 describeStoreConformance('sqlite (file)', async () =>
@@ -19,5 +19,45 @@ describe('sqlite specifics', () => {
     stores.db.pragma('user_version = 99');
     stores.db.close();
     assert.throws(() => openSqliteStores({ path }), /newer than this Tessera/);
+  });
+
+  it('reports an unusable database as StoreUnavailableError (fail closed), and a bug as itself', async () => {
+    const stores = openSqliteStores({ path: ':memory:' });
+    const family = {
+      id: 'f1',
+      clientId: 'web',
+      userId: 'u',
+      scope: '',
+      status: 'active' as const,
+      createdAt: 0,
+      expiresAt: 1,
+      generation: 0,
+      lastRefreshAt: null,
+      endedAt: null,
+      endReason: null,
+      userAgent: null,
+      ip: null,
+    };
+    const token = {
+      hash: 'h1',
+      familyId: 'f1',
+      generation: 0,
+      parentHash: null,
+      status: 'active' as const,
+      issuedAt: 0,
+      expiresAt: 1,
+      rotatedAt: null,
+      graceResponse: null,
+    };
+    await stores.tokens.createFamily(family, token);
+    const duplicate = await stores.tokens.createFamily(family, token).catch((err: unknown) => err);
+    assert.ok(
+      duplicate instanceof Error && !(duplicate instanceof StoreUnavailableError),
+      'a constraint bug stays a bug',
+    );
+    stores.db.close();
+    await assert.rejects(stores.tokens.findToken('h1'), StoreUnavailableError);
+    await assert.rejects(stores.replay.insertIfAbsent('k', 2, 1), StoreUnavailableError);
+    await assert.rejects(stores.ping(), StoreUnavailableError);
   });
 });

@@ -22,7 +22,7 @@ import type {
   TokenStore,
   UserRecord,
 } from '../../ports/index.js';
-import { DuplicateError } from '../../ports/index.js';
+import { DuplicateError, StoreUnavailableError } from '../../ports/index.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface SqliteOptions {
@@ -42,7 +42,7 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
-  const adapter = new SqliteAdapter(db);
+  const adapter = failClosed(new SqliteAdapter(db));
   return {
     db,
     tokens: adapter,
@@ -51,12 +51,50 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
     events: adapter,
     replay: adapter,
     ping: async () => {
-      db.prepare('SELECT 1').get();
+      try {
+        db.prepare('SELECT 1').get();
+      } catch (err) {
+        throw asUnavailable(err);
+      }
     },
     close: async () => {
       if (db.open) db.close();
     },
   };
+}
+
+/** SQLite result codes that mean the store cannot serve now (as opposed to a bug, like a constraint). */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT|NOMEM)/;
+
+function asUnavailable(err: unknown): unknown {
+  const e = err as { code?: string; message?: string };
+  const closed = err instanceof TypeError && e.message === 'The database connection is not open';
+  if (closed || (typeof e.code === 'string' && UNAVAILABLE.test(e.code))) {
+    return new StoreUnavailableError(`SQLite store unavailable: ${e.code ?? 'connection closed'}`, {
+      cause: err,
+    });
+  }
+  return err;
+}
+
+/**
+ * Wraps every port method so that an unreachable, locked or broken database surfaces as
+ * `StoreUnavailableError` (answered 503, fail closed), while real bugs keep their own error.
+ */
+function failClosed<T extends object>(adapter: T): T {
+  return new Proxy(adapter, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        try {
+          return await value.apply(target, args);
+        } catch (err) {
+          throw asUnavailable(err);
+        }
+      };
+    },
+  });
 }
 
 function migrate(db: Database.Database): void {
