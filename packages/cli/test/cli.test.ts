@@ -251,7 +251,11 @@ describe('tessera CLI (SPEC §10)', () => {
       const human = await cli(['keys', 'list', '--db', db]);
       assert.match(human.out, new RegExp(`${current}\\tES256\\tcurrent`));
 
-      const rotated = json(await cli(['keys', 'rotate', '--json', '--db', db]));
+      // The next key was published moments ago: resource servers may not have it yet, so refuse.
+      const tooSoon = await cli(['keys', 'rotate', '--db', db]);
+      assert.equal(tooSoon.code, 1);
+      assert.match(tooSoon.err, /published \d+ s ago.*--force/);
+      const rotated = json(await cli(['keys', 'rotate', '--force', '--json', '--db', db]));
       assert.equal(rotated.previous, current);
       assert.equal(rotated.current, next);
       const after = json(await cli(['keys', 'list', '--json', '--db', db]));
@@ -259,7 +263,7 @@ describe('tessera CLI (SPEC §10)', () => {
       assert.equal(state(current), 'retired');
       assert.equal(state(next), 'current');
       assert.equal(after.length, 3);
-      const again = await cli(['keys', 'rotate', '--db', db]);
+      const again = await cli(['keys', 'rotate', '--force', '--db', db]);
       assert.equal(again.code, 0);
       assert.match(again.out, new RegExp(`rotated: ${next} -> `));
     });

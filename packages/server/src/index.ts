@@ -27,7 +27,7 @@ export { revokeFamily } from './domain/revoke-family.js';
 export { revokeToken } from './domain/revoke-token.js';
 export { refreshTokens } from './domain/rotate-refresh-token.js';
 export { buildApp } from './http/build-app.js';
-export { KeyRing } from './keys/key-ring.js';
+export { KeyRing, type KeyRingOptions, KeyRotationTooSoonError } from './keys/key-ring.js';
 export { createLogger, REDACT_PATHS } from './observability/logger.js';
 export * from './ports/index.js';
 export { openSqliteStores, type SqliteOptions } from './stores/sqlite/open-sqlite-stores.js';

@@ -9,6 +9,7 @@ import type { TesseraContext } from './domain/context.js';
 import { RecentRefreshes } from './domain/recent-refreshes.js';
 import { type SetTimer, SingleFlight } from './domain/single-flight.js';
 import { buildApp } from './http/build-app.js';
+import { JWKS_MAX_AGE } from './http/routes/discovery.js';
 import { KeyRing } from './keys/key-ring.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -71,12 +72,27 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     return Math.max(config.accessTokenTtl, ...clients.map((c) => c.accessTokenTtl ?? 0)) * 1000;
   };
   let retiredKeepMs = config.accessTokenTtl * 1000 + 5 * 60_000;
-  const keyRing = new KeyRing('jwt', stores.keys, keys, clock, config.signingAlg, () => retiredKeepMs);
+  // The next key signs only after every JWKS cache (max-age 60 s) and every instance (key-ring
+  // refresh) has had the chance to see it.
+  const minPublishedMs = (JWKS_MAX_AGE + config.keyRingRefreshInterval) * 1000;
+  const ringOptions = {
+    store: stores.keys,
+    secrets: keys,
+    clock,
+    retiredKeepMs: () => retiredKeepMs,
+    minPublishedMs,
+  };
+  const keyRing = new KeyRing({ ...ringOptions, ring: 'jwt', alg: config.signingAlg });
   await keyRing.init();
   retiredKeepMs = (await longestAccessTtlMs()) + 5 * 60_000;
 
   // PASETO signs with Ed25519 keys of its own ring: one key, one protocol.
-  const pasetoKeyRing = new KeyRing('paseto', stores.keys, keys, clock, 'EdDSA', () => retiredKeepMs, true);
+  const pasetoKeyRing = new KeyRing({
+    ...ringOptions,
+    ring: 'paseto',
+    alg: 'EdDSA',
+    extractablePrivateKeys: true,
+  });
   await pasetoKeyRing.init();
   const keyRings = [keyRing, pasetoKeyRing];
 

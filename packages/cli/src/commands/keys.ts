@@ -1,5 +1,6 @@
+import { KeyRotationTooSoonError } from '@tessera/server';
 import type { Command } from 'commander';
-import { type CliIO, print } from '../io.js';
+import { CliError, type CliIO, print } from '../io.js';
 import { type CommonOptions, withServer } from '../open-server.js';
 
 /** `tessera keys rotate|list`. */
@@ -8,13 +9,17 @@ export function keysCommand(program: Command, io: CliIO): void {
   keys
     .command('rotate')
     .description('promote the published next key to current, retire the current one, publish a new next key')
+    .option('--force', 'rotate even if the next key was published less than 90 s ago')
     .option('--db <file>', 'SQLite database file (TESSERA_DB)')
     .option('--config <file>', 'JSON configuration file')
     .option('--json', 'print JSON')
-    .action(async (opts: CommonOptions) => {
+    .action(async (opts: CommonOptions & { force?: boolean }) => {
       const result = await withServer(io, opts, async (t) => {
         const before = t.ctx.keyRing.current().kid;
-        const { kid } = await t.ctx.keyRing.rotate();
+        const { kid } = await t.ctx.keyRing.rotate({ force: opts.force === true }).catch((err: Error) => {
+          if (err instanceof KeyRotationTooSoonError) throw new CliError(`${err.message} (--force)`);
+          throw err;
+        });
         await t.ctx.stores.events.append([
           { at: t.ctx.clock.now(), type: 'key.rotated', reason: 'cli', data: { from: before, to: kid } },
         ]);

@@ -21,6 +21,36 @@ export interface ActiveKey {
   privateKey: SigningKey;
 }
 
+export interface KeyRingOptions {
+  /** The ring's name in the key store (`jwt`, `paseto`). */
+  ring: string;
+  store: KeyStore;
+  secrets: ServerKeys;
+  clock: Clock;
+  alg: SigningAlg;
+  /** How long a retired key stays published: the longest access-token lifetime plus leeway (ms). */
+  retiredKeepMs: () => number;
+  /**
+   * How long the `next` key must have been published before it may sign: long enough for every
+   * resource server's JWKS cache and every instance's key-ring refresh to have seen it (ms).
+   */
+  minPublishedMs?: number;
+  /**
+   * Import private keys as extractable. Only for libraries that must derive the public half
+   * themselves (paseto on Node 20, which lacks SubtleCrypto.getPublicKey); the JWT ring keeps
+   * its private keys non-extractable.
+   */
+  extractablePrivateKeys?: boolean;
+}
+
+/** A rotation asked for before the next key has been published long enough. */
+export class KeyRotationTooSoonError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyRotationTooSoonError';
+  }
+}
+
 /**
  * The signing key ring (SPEC §4.1): `current` signs; `next` is published in the JWKS before it
  * ever signs, so resource servers already hold it when it becomes current; `retired` keys stay
@@ -32,22 +62,26 @@ export class KeyRing {
   private verifyKeys = new Map<string, { alg: string; key: SigningKey }>();
   private jwksCache: { keys: JWK[] } = { keys: [] };
 
-  constructor(
-    /** The ring's name in the key store (`jwt`, `paseto`). */
-    readonly ring: string,
-    private readonly store: KeyStore,
-    private readonly secrets: ServerKeys,
-    private readonly clock: Clock,
-    private readonly alg: SigningAlg,
-    /** How long a retired key stays published: the longest access-token lifetime plus leeway (ms). */
-    private readonly retiredKeepMs: () => number,
-    /**
-     * Import private keys as extractable. Only for libraries that must derive the public half
-     * themselves (paseto on Node 20, which lacks SubtleCrypto.getPublicKey); the JWT ring keeps
-     * its private keys non-extractable.
-     */
-    private readonly extractablePrivateKeys = false,
-  ) {}
+  private readonly store: KeyStore;
+  private readonly secrets: ServerKeys;
+  private readonly clock: Clock;
+  private readonly alg: SigningAlg;
+  private readonly retiredKeepMs: () => number;
+  private readonly minPublishedMs: number;
+  private readonly extractablePrivateKeys: boolean;
+  /** The ring's name in the key store (`jwt`, `paseto`). */
+  readonly ring: string;
+
+  constructor(options: KeyRingOptions) {
+    this.ring = options.ring;
+    this.store = options.store;
+    this.secrets = options.secrets;
+    this.clock = options.clock;
+    this.alg = options.alg;
+    this.retiredKeepMs = options.retiredKeepMs;
+    this.minPublishedMs = options.minPublishedMs ?? 0;
+    this.extractablePrivateKeys = options.extractablePrivateKeys ?? false;
+  }
 
   /** Loads the ring, creating `current` and `next` on first start. */
   async init(): Promise<void> {
@@ -111,10 +145,23 @@ export class KeyRing {
     return current ? this.clock.now() - (current.activatedAt ?? current.createdAt) : 0;
   }
 
-  /** Promotes `next` to `current`, retires `current`, publishes a new `next`. */
-  async rotate(): Promise<{ kid: string; rotated: boolean }> {
+  /**
+   * Promotes `next` to `current`, retires `current`, publishes a new `next`. Refuses (unless
+   * `force`) while the next key is younger than `minPublishedMs`: a resource server that has not
+   * fetched it yet would reject the tokens it signs.
+   */
+  async rotate(options: { force?: boolean } = {}): Promise<{ kid: string; rotated: boolean }> {
     await this.reload();
     const now = this.clock.now();
+    const next = this.records.find((r) => r.state === 'next');
+    const age = next ? now - next.createdAt : 0;
+    if (!options.force && next && age < this.minPublishedMs) {
+      const wait = Math.ceil((this.minPublishedMs - age) / 1000);
+      throw new KeyRotationTooSoonError(
+        `the next key was published ${Math.floor(age / 1000)} s ago; resource servers may not have fetched it yet. ` +
+          `Rotate again in ${wait} s, or force it`,
+      );
+    }
     const newNext = await this.generate('next', now);
     const rotated = await this.store.rotateKeys({
       ring: this.ring,

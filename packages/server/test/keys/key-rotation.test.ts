@@ -53,7 +53,7 @@ describe('signing-key rotation (SPEC §4.1)', () => {
       await verify(old.access_token, before);
 
       // Rotate: the old next becomes current, the old current is retired, a new next is published.
-      const { kid, rotated } = await ring.rotate();
+      const { kid, rotated } = await ring.rotate({ force: true });
       assert.equal(rotated, true);
       assert.equal(kid, next);
       assert.equal(ring.current().kid, next);
@@ -92,11 +92,30 @@ describe('signing-key rotation (SPEC §4.1)', () => {
       await ring.reload();
       assert.deepEqual(kids(await jwks(s)), [next, newNext].sort());
       // And the next rotation deletes it from the store.
-      await ring.rotate();
+      await ring.rotate({ force: true });
       assert.equal(stateOf(s, current), undefined);
       assert.equal(stateOf(s, next), 'retired');
       assert.equal(ring.current().kid, newNext);
       assert.equal(kidOf((await signIn(s)).access_token), newNext);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses to promote a next key younger than the JWKS cache plus the key-ring refresh (90 s)', async () => {
+    const s = await startTestServer();
+    try {
+      const ring = s.tessera.ctx.keyRing;
+      const before = ring.current().kid;
+      await assert.rejects(ring.rotate(), (err: Error) => err.name === 'KeyRotationTooSoonError');
+      assert.equal(ring.current().kid, before, 'nothing changed');
+      s.clock.advance(89_000);
+      await assert.rejects(ring.rotate(), /Rotate again in 1 s/);
+      s.clock.advance(1000);
+      const { rotated } = await ring.rotate();
+      assert.equal(rotated, true);
+      // The new next key was just published: a second rotation right away is refused again.
+      await assert.rejects(ring.rotate(), (err: Error) => err.name === 'KeyRotationTooSoonError');
     } finally {
       await s.close();
     }
@@ -108,7 +127,7 @@ describe('signing-key rotation (SPEC §4.1)', () => {
     try {
       const before = a.tessera.ctx.keyRing.current().kid;
       assert.equal(b.tessera.ctx.keyRing.current().kid, before);
-      const { kid } = await b.tessera.ctx.keyRing.rotate();
+      const { kid } = await b.tessera.ctx.keyRing.rotate({ force: true });
       assert.notEqual(kid, before);
       // Until it reloads, A still signs with its key, which B (and the JWKS) still accept.
       const fromA = await signIn(a, 'web');
@@ -117,7 +136,7 @@ describe('signing-key rotation (SPEC §4.1)', () => {
       await a.tessera.ctx.keyRing.reload();
       assert.equal(kidOf((await signIn(a, 'web')).access_token), kid);
       // A rotation asked of a process with a stale view re-reads the ring first, so it moves one step.
-      const stale = await a.tessera.ctx.keyRing.rotate();
+      const stale = await a.tessera.ctx.keyRing.rotate({ force: true });
       assert.equal(stale.rotated, true);
       assert.equal(b.tessera.ctx.keyRing.current().kid, kid, 'B has not reloaded yet');
       await b.tessera.ctx.keyRing.reload();
@@ -137,7 +156,7 @@ describe('signing-key rotation (SPEC §4.1)', () => {
     try {
       const old = await signIn(s, 'long');
       const oldKid = kidOf(old.access_token);
-      await s.tessera.ctx.keyRing.rotate();
+      await s.tessera.ctx.keyRing.rotate({ force: true });
       s.clock.advance(110 * MINUTE);
       await s.tessera.ctx.keyRing.reload();
       assert.ok(kids(await jwks(s)).includes(oldKid!), 'published while its 2-hour tokens live');

@@ -1,6 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TesseraContext } from '../../domain/context.js';
 
+/** Seconds a JWKS answer may be cached; the key ring waits at least this long before a new key signs. */
+export const JWKS_MAX_AGE = 60;
+
 /** RFC 8414 metadata and the JWKS. */
 export function discoveryRoutes(app: FastifyInstance, ctx: TesseraContext) {
   const { issuer } = ctx.config;
@@ -27,7 +30,7 @@ export function discoveryRoutes(app: FastifyInstance, ctx: TesseraContext) {
 
   app.get('/.well-known/jwks.json', async (_request, reply) => {
     // Short cache: the next key is published well before it signs, so a minute of staleness is safe.
-    reply.header('cache-control', 'public, max-age=60');
+    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}`);
     return ctx.keyRing.jwks();
   });
 }
