@@ -1,7 +1,7 @@
 import type { TokenResponse } from '@tessera/protocol';
 import { hashToken, mintRefreshToken, newFamilyId } from '../crypto/refresh-token.js';
 import type { ClientRecord, FamilyRecord, RefreshTokenRecord, UserRecord } from '../ports/index.js';
-import { clientPolicy, recordEvents, type TesseraContext } from './context.js';
+import { clientPolicy, type TesseraContext } from './context.js';
 import { issueAccessToken } from './issue-access-token.js';
 import { toTokenResponse } from './token-response.js';
 
@@ -57,9 +57,7 @@ export async function issueSession(ctx: TesseraContext, input: SessionInput): Pr
     now,
     ttlMs: policy.accessTokenTtlMs,
   });
-  await ctx.stores.tokens.createFamily(family, token);
-  ctx.metrics.tokensIssued.inc({ grant: input.grant });
-  await recordEvents(ctx, [
+  await ctx.stores.tokens.createFamily(family, token, [
     {
       at: now,
       type: 'token.issued',
@@ -70,6 +68,7 @@ export async function issueSession(ctx: TesseraContext, input: SessionInput): Pr
       data: { jti: access.claims.jti, generation: 0 },
     },
   ]);
+  ctx.metrics.tokensIssued.inc({ grant: input.grant });
   return toTokenResponse(
     ctx,
     {

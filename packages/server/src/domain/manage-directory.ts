@@ -60,6 +60,8 @@ export interface CreateClientInput {
   introspectAny?: boolean;
   /** `jwt`, `opaque`, `paseto` or a registered custom format; omitted: the server's default. */
   accessTokenFormat?: string | null;
+  /** Browser cookie mode (SPEC §3.5): the refresh token lives only in an HttpOnly cookie. Public clients only. */
+  cookieMode?: boolean;
 }
 
 /**
@@ -79,6 +81,9 @@ export async function saveClient(
   for (const g of grantTypes) {
     if (!GRANT_TYPES.includes(g))
       throw new InputError(`grant type "${g}": expected ${GRANT_TYPES.join(', ')}`);
+  }
+  if (input.cookieMode && !input.public) {
+    throw new InputError('cookie mode is for public (browser) clients');
   }
   if (input.public && grantTypes.includes('client_credentials')) {
     throw new InputError('a public client cannot use client_credentials');
@@ -114,6 +119,7 @@ export async function saveClient(
     requireNonce: input.requireNonce ?? false,
     introspectAny: input.introspectAny ?? false,
     accessTokenFormat: input.accessTokenFormat ?? null,
+    cookieMode: input.cookieMode ?? false,
     createdAt: ctx.clock.now(),
   };
   await ctx.stores.directory.saveClient(client);

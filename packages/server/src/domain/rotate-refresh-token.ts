@@ -165,22 +165,22 @@ async function rotate(
     child,
     graceResponse: sealGrace(ctx, input.refreshToken, token.hash, issued),
     now,
+    events: [
+      {
+        at: now,
+        type: 'token.refreshed',
+        familyId: family.id,
+        userId: family.userId,
+        clientId: family.clientId,
+        data: { generation: child.generation, jti: access.claims.jti },
+      },
+    ],
     ...(ctx.fault ? { beforeCommit: () => ctx.fault?.('before-commit') } : {}),
   });
   if (result.outcome === 'conflict') return undefined;
   ctx.fault?.('after-commit');
   ctx.metrics.refreshes.inc({ result: 'rotated' });
   ctx.metrics.tokensIssued.inc({ grant: 'refresh_token' });
-  await recordEvents(ctx, [
-    {
-      at: now,
-      type: 'token.refreshed',
-      familyId: family.id,
-      userId: family.userId,
-      clientId: family.clientId,
-      data: { generation: child.generation, jti: access.claims.jti },
-    },
-  ]);
   return toTokenResponse(ctx, issued, now);
 }
 

@@ -24,6 +24,11 @@ export interface ClientRecord {
   introspectAny: boolean;
   /** Format of this client's access tokens (`jwt`, `opaque`, `paseto`, or a custom one); null: the server's default. */
   accessTokenFormat?: string | null;
+  /**
+   * Browser cookie mode (SPEC §3.5): the refresh token travels only in an HttpOnly cookie, never
+   * in a JSON body, and only through `/api/auth/*`. Public clients only. Absent: false.
+   */
+  cookieMode?: boolean;
   createdAt: number;
 }
 

@@ -9,8 +9,11 @@ export interface EventFilter {
   limit?: number;
 }
 
+/** An event to append; the store assigns its `id`. */
+export type EventInput = Omit<LifecycleEvent, 'id'>;
+
 /** The append-only lifecycle record (SPEC §11). Never holds token values. */
 export interface EventStore {
-  append(events: Omit<LifecycleEvent, 'id'>[]): Promise<void>;
+  append(events: EventInput[]): Promise<void>;
   list(filter: EventFilter): Promise<LifecycleEvent[]>;
 }

@@ -1,3 +1,5 @@
+import type { EventInput } from './event-store.js';
+
 /** Times are milliseconds since the epoch. No record ever holds a token value, only its hash. */
 
 export type FamilyStatus = 'active' | 'revoked' | 'expired';
@@ -49,6 +51,8 @@ export interface RotateInput {
   child: RefreshTokenRecord;
   graceResponse: Uint8Array;
   now: number;
+  /** Events written in the same transaction: recorded if and only if the rotation is. */
+  events?: EventInput[];
   /** Fault injection for crash tests: called inside the transaction after every write, before commit. */
   beforeCommit?: () => void;
 }
@@ -95,7 +99,8 @@ export interface RevocationRecord {
  * across every process sharing the store: they are what make SPEC §3.3 hold across instances.
  */
 export interface TokenStore {
-  createFamily(family: FamilyRecord, token: RefreshTokenRecord): Promise<void>;
+  /** Creates a family with its first token (and `events`, in the same transaction). */
+  createFamily(family: FamilyRecord, token: RefreshTokenRecord, events?: EventInput[]): Promise<void>;
   findToken(hash: string): Promise<TokenAndFamily | null>;
   findFamily(id: string): Promise<FamilyRecord | null>;
   /**

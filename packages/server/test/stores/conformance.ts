@@ -115,6 +115,35 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       assert.equal((await stores.tokens.listTokens(f.id)).length, 2);
     });
 
+    it('rotate: concurrent rotations of different families are isolated (one failing does not undo the others)', async () => {
+      const sessions = await Promise.all(Array.from({ length: 5 }, () => seeded()));
+      const children = sessions.map(({ f, t }) => childOf(f, t));
+      // The third child reuses the first child's hash: a primary-key violation, a bug in that one rotation only.
+      children[2] = { ...children[2]!, hash: children[0]!.hash };
+      const results = await Promise.allSettled(
+        sessions.map(({ t }, i) =>
+          stores.tokens.rotate({
+            parentHash: t.hash,
+            parentGeneration: 0,
+            child: children[i]!,
+            graceResponse: new Uint8Array(4),
+            now: T0 + 1,
+            events: [{ at: T0 + 1, type: 'token.refreshed', familyId: sessions[i]!.f.id }],
+          }),
+        ),
+      );
+      assert.deepEqual(
+        results.map((r) => (r.status === 'fulfilled' ? r.value.outcome : 'error')),
+        ['rotated', 'rotated', 'error', 'rotated', 'rotated'],
+      );
+      for (const [i, { f }] of sessions.entries()) {
+        const lineage = await stores.tokens.listTokens(f.id);
+        assert.equal(lineage.length, i === 2 ? 1 : 2, `family ${i}`);
+        const events = await stores.events.list({ familyId: f.id, type: 'token.refreshed' });
+        assert.equal(events.length, i === 2 ? 0 : 1, 'the event is written if and only if the rotation is');
+      }
+    });
+
     it('rotate: conflicts change nothing (parent rotated, generation moved, family revoked)', async () => {
       const { f, t } = await seeded();
       await stores.tokens.rotate({

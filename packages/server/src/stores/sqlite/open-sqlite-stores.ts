@@ -6,6 +6,7 @@ import type {
   ClientRecord,
   DirectoryStore,
   EventFilter,
+  EventInput,
   EventStore,
   FamilyEnd,
   FamilyFilter,
@@ -181,7 +182,11 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       insertToken: p(`INSERT INTO refresh_tokens (hash, family_id, generation, parent_hash, status, issued_at,
         expires_at, rotated_at, grace_response) VALUES (@hash, @familyId, @generation, @parentHash, @status,
         @issuedAt, @expiresAt, @rotatedAt, @graceResponse)`),
-      findToken: p('SELECT * FROM refresh_tokens WHERE hash = ?'),
+      findTokenAndFamily: p(`SELECT t.*, f.id AS f_id, f.client_id AS f_client_id, f.user_id AS f_user_id,
+        f.scope AS f_scope, f.status AS f_status, f.created_at AS f_created_at, f.expires_at AS f_expires_at,
+        f.generation AS f_generation, f.last_refresh_at AS f_last_refresh_at, f.ended_at AS f_ended_at,
+        f.end_reason AS f_end_reason, f.user_agent AS f_user_agent, f.ip AS f_ip
+        FROM refresh_tokens t JOIN families f ON f.id = t.family_id WHERE t.hash = ?`),
       findFamily: p('SELECT * FROM families WHERE id = ?'),
       markRotated: p(`UPDATE refresh_tokens SET status = 'rotated', rotated_at = @now, grace_response = @grace
         WHERE hash = @hash AND status = 'active'`),
@@ -228,20 +233,41 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
 
   // --- TokenStore -----------------------------------------------------------------------------
 
-  async createFamily(family: FamilyRecord, token: RefreshTokenRecord): Promise<void> {
+  async createFamily(
+    family: FamilyRecord,
+    token: RefreshTokenRecord,
+    events: EventInput[] = [],
+  ): Promise<void> {
     this.db
       .transaction(() => {
         this.s.insertFamily.run(family);
         this.s.insertToken.run(token);
+        for (const e of events) this.insertEvent(e);
       })
       .immediate();
   }
 
   async findToken(hash: string): Promise<TokenAndFamily | null> {
-    const t = this.s.findToken.get(hash) as TokenRow | undefined;
-    if (!t) return null;
-    const f = this.s.findFamily.get(t.family_id) as FamilyRow | undefined;
-    return f ? { token: toToken(t), family: toFamily(f) } : null;
+    const row = this.s.findTokenAndFamily.get(hash) as
+      | (TokenRow & { [K in keyof FamilyRow as `f_${K}`]: FamilyRow[K] })
+      | undefined;
+    if (!row) return null;
+    const family: FamilyRow = {
+      id: row.f_id,
+      client_id: row.f_client_id,
+      user_id: row.f_user_id,
+      scope: row.f_scope,
+      status: row.f_status,
+      created_at: row.f_created_at,
+      expires_at: row.f_expires_at,
+      generation: row.f_generation,
+      last_refresh_at: row.f_last_refresh_at,
+      ended_at: row.f_ended_at,
+      end_reason: row.f_end_reason,
+      user_agent: row.f_user_agent,
+      ip: row.f_ip,
+    };
+    return { token: toToken(row), family: toFamily(family) };
   }
 
   async findFamily(id: string): Promise<FamilyRecord | null> {
@@ -249,9 +275,56 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
     return f ? toFamily(f) : null;
   }
 
+  /**
+   * Group commit: rotations that arrive in the same turn of the event loop share one
+   * `BEGIN IMMEDIATE … COMMIT` (the commit is what costs), each inside its own savepoint so a
+   * conflict or an error in one never touches another. No caller is answered before the commit,
+   * so an acknowledged rotation survives a crash.
+   */
   async rotate(input: RotateInput): Promise<RotateResult> {
-    const { child, now } = input;
-    const run = this.db.transaction((): RotateResult => {
+    return new Promise((resolve, reject) => {
+      this.pendingRotations.push({ input, resolve, reject });
+      if (this.pendingRotations.length === 1) setImmediate(() => this.flushRotations());
+    });
+  }
+
+  private pendingRotations: {
+    input: RotateInput;
+    resolve: (r: RotateResult) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+
+  private flushRotations(): void {
+    const batch = this.pendingRotations;
+    this.pendingRotations = [];
+    const results: ({ ok: RotateResult } | { err: unknown })[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const { input } of batch) {
+            try {
+              results.push({ ok: this.rotateOne(input) });
+            } catch (err) {
+              results.push(err instanceof RotationConflict ? { ok: { outcome: 'conflict' } } : { err });
+            }
+          }
+        })
+        .immediate();
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const r = results[i]!;
+      if ('ok' in r) item.resolve(r.ok);
+      else item.reject(r.err);
+    });
+  }
+
+  /** One rotation in its own savepoint (a nested better-sqlite3 transaction). */
+  private readonly rotateOne = (input: RotateInput): RotateResult =>
+    this.db.transaction((): RotateResult => {
+      const { child, now } = input;
       const advanced = this.s.advanceFamily.run({
         id: child.familyId,
         generation: child.generation,
@@ -263,16 +336,10 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       if (marked.changes !== 1) throw new RotationConflict();
       this.s.dropOlderGrace.run(child.familyId, input.parentGeneration);
       this.s.insertToken.run(child);
+      for (const e of input.events ?? []) this.insertEvent(e);
       input.beforeCommit?.();
       return { outcome: 'rotated' };
-    });
-    try {
-      return run.immediate();
-    } catch (err) {
-      if (err instanceof RotationConflict) return { outcome: 'conflict' };
-      throw err;
-    }
-  }
+    })();
 
   async revokeFamily(id: string, end: FamilyEnd): Promise<boolean> {
     return this.db.transaction(() => this.endFamilyTx(id, end)).immediate();
@@ -524,21 +591,23 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
 
   // --- EventStore -----------------------------------------------------------------------------
 
-  async append(events: Omit<LifecycleEvent, 'id'>[]): Promise<void> {
+  async append(events: EventInput[]): Promise<void> {
     if (events.length === 0) return;
     this.db.transaction(() => {
-      for (const e of events) {
-        this.s.insertEvent.run({
-          at: e.at,
-          type: e.type,
-          familyId: e.familyId ?? null,
-          userId: e.userId ?? null,
-          clientId: e.clientId ?? null,
-          reason: e.reason ?? null,
-          data: e.data ? JSON.stringify(e.data) : null,
-        });
-      }
+      for (const e of events) this.insertEvent(e);
     })();
+  }
+
+  private insertEvent(e: EventInput): void {
+    this.s.insertEvent.run({
+      at: e.at,
+      type: e.type,
+      familyId: e.familyId ?? null,
+      userId: e.userId ?? null,
+      clientId: e.clientId ?? null,
+      reason: e.reason ?? null,
+      data: e.data ? JSON.stringify(e.data) : null,
+    });
   }
 
   async list(filter: EventFilter): Promise<LifecycleEvent[]> {
