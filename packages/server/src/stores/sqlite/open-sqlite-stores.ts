@@ -355,20 +355,13 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
   }
 
   private selectActiveIds(filter: { userId?: string; clientId?: string }): string[] {
-    const where: string[] = ["status = 'active'"];
-    const args: string[] = [];
-    if (filter.userId !== undefined) {
-      where.push('user_id = ?');
-      args.push(filter.userId);
+    if (filter.userId === undefined && filter.clientId === undefined) {
+      throw new Error('revokeFamilies needs a userId or a clientId');
     }
-    if (filter.clientId !== undefined) {
-      where.push('client_id = ?');
-      args.push(filter.clientId);
-    }
-    if (args.length === 0) throw new Error('revokeFamilies needs a userId or a clientId');
-    return (
-      this.db.prepare(`SELECT id FROM families WHERE ${where.join(' AND ')}`).all(...args) as { id: string }[]
-    ).map((r) => r.id);
+    const { where, args } = familyWhere({ ...filter, status: 'active' });
+    return (this.db.prepare(`SELECT id FROM families ${where}`).all(...args) as { id: string }[]).map(
+      (r) => r.id,
+    );
   }
 
   private endFamilyTx(id: string, end: FamilyEnd): boolean {
@@ -380,23 +373,10 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
   }
 
   async listFamilies(filter: FamilyFilter): Promise<FamilyRecord[]> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (filter.userId !== undefined) {
-      where.push('user_id = ?');
-      args.push(filter.userId);
-    }
-    if (filter.clientId !== undefined) {
-      where.push('client_id = ?');
-      args.push(filter.clientId);
-    }
-    if (filter.status !== undefined) {
-      where.push('status = ?');
-      args.push(filter.status);
-    }
-    args.push(Math.min(Math.max(filter.limit ?? 100, 1), 10_000));
-    const sql = `SELECT * FROM families ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args) as FamilyRow[]).map(toFamily);
+    const { where, args } = familyWhere(filter);
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);
+    const sql = `SELECT * FROM families ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, limit) as FamilyRow[]).map(toFamily);
   }
 
   async listTokens(familyId: string): Promise<RefreshTokenRecord[]> {
@@ -658,3 +638,17 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
 }
 
 class RotationConflict extends Error {}
+
+/** The WHERE clause (and its arguments) selecting families by user, client and status. */
+function familyWhere(filter: Omit<FamilyFilter, 'limit'>): { where: string; args: string[] } {
+  const clauses: [string, string | undefined][] = [
+    ['user_id = ?', filter.userId],
+    ['client_id = ?', filter.clientId],
+    ['status = ?', filter.status],
+  ];
+  const used = clauses.filter((c): c is [string, string] => c[1] !== undefined);
+  return {
+    where: used.length ? `WHERE ${used.map(([sql]) => sql).join(' AND ')}` : '',
+    args: used.map(([, value]) => value),
+  };
+}
