@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { cleanupCommand } from './commands/cleanup.js';
 import { clientsCommand } from './commands/clients.js';
+import { doctorCommand } from './commands/doctor.js';
 import { keysCommand } from './commands/keys.js';
 import { serveCommand } from './commands/serve.js';
 import { sessionsCommand } from './commands/sessions.js';
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIO = processIO): Command {
   sessionsCommand(program, io);
   tokenCommand(program, io);
   cleanupCommand(program, io);
+  doctorCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createTessera, createUser, loadConfig, saveClient, type Tessera } from '@tessera/server';
+import type { CliIO } from '../src/io.js';
+import { runCli } from '../src/program.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function doctor(argv: string[], stdin = '') {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIO = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    readStdin: async () => stdin,
+    env: {},
+  };
+  const code = await runCli(['doctor', ...argv], io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('tessera doctor (SPEC §10)', () => {
+  let dir: string;
+  let tessera: Tessera;
+  let issuer: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-doctor-'));
+    const port = await freePort();
+    tessera = await createTessera({
+      config: loadConfig({
+        env: {},
+        overrides: { db: join(dir, 'd.db'), port, logLevel: 'silent', passwordHashCost: 10 },
+      }),
+      masterSecret: randomBytes(32),
+      background: false,
+    });
+    await createUser(tessera.ctx, { username: 'alice', password: PASSWORD });
+    await saveClient(tessera.ctx, { id: 'web', public: true });
+    issuer = await tessera.listen();
+  });
+  after(async () => {
+    await tessera.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes discovery, JWKS, health and a full round trip against a healthy server', async () => {
+    const run = await doctor(
+      ['--issuer', issuer, '--client-id', 'web', '--username', 'alice', '--password-stdin', '--json'],
+      `${PASSWORD}\n`,
+    );
+    assert.equal(run.code, 0, run.out + run.err);
+    const report = JSON.parse(run.out);
+    assert.equal(report.ok, true);
+    assert.deepEqual(
+      report.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]),
+      [
+        ['discovery', true],
+        ['jwks', true],
+        ['health', true],
+        ['sign in', true],
+        ['refresh', true],
+        ['grace retry', true],
+        ['revoke', true],
+      ],
+    );
+    assert.ok(!run.out.includes(PASSWORD), 'the password is never printed');
+  });
+
+  it('fails with exit 1 and says why: wrong password, and an issuer that is not there', async () => {
+    const wrong = await doctor(
+      ['--issuer', issuer, '--client-id', 'web', '--username', 'alice', '--password-stdin'],
+      'nope\n',
+    );
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.out, /FAIL sign in: HTTP 401 invalid_credentials/);
+    const port = await freePort();
+    const gone = await doctor(['--issuer', `http://127.0.0.1:${port}`, '--timeout', '1000']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.out, /FAIL discovery/);
+  });
+
+  it('refuses bad usage with exit 2', async () => {
+    assert.equal((await doctor(['--issuer', issuer, '--username', 'alice'])).code, 2);
+    assert.equal((await doctor(['--issuer', issuer, '--timeout', 'soon'])).code, 2);
+  });
+});
