@@ -1,0 +1,136 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** How every benchmark process is started: TypeScript through tsx, workspace packages from source. */
+export const EXEC_ARGV = ['--import', 'tsx', '--conditions=@tessera/source'];
+
+interface Reply {
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
+
+/** A server in its own process (so the load generator does not share its event loop), driven over IPC. */
+export class Child {
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private exited = false;
+
+  private constructor(
+    readonly name: string,
+    private readonly proc: ChildProcess,
+    readonly info: Record<string, unknown>,
+  ) {
+    proc.on('message', (m: Reply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new Error(`${name}: ${m.error}`));
+    });
+    proc.on('exit', (code) => {
+      this.exited = true;
+      for (const p of this.pending.values()) p.reject(new Error(`${name} exited (${code})`));
+      this.pending.clear();
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  /** Starts `servers/<script>.ts` and waits for its `{ ready }` message. */
+  static async start(
+    script: string,
+    args: Record<string, unknown> = {},
+    extraExecArgv: string[] = [],
+  ): Promise<Child> {
+    const file = fileURLToPath(new URL(`../servers/${script}.ts`, import.meta.url));
+    const proc = fork(file, [JSON.stringify(args)], {
+      execArgv: [...EXEC_ARGV, ...extraExecArgv],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${script} did not start in 120 s`)), 120_000);
+      proc.once('message', (m: { ready?: Record<string, unknown> }) => {
+        clearTimeout(timer);
+        if (m.ready) resolve(m.ready);
+        else reject(new Error(`${script}: unexpected first message`));
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${script} exited (${code}) before it was ready`));
+      });
+    });
+    return new Child(script, proc, info);
+  }
+
+  call<T>(cmd: string, args: Record<string, unknown> = {}, timeoutMs = 600_000): Promise<T> {
+    if (this.exited) return Promise.reject(new Error(`${this.name} has exited`));
+    const id = ++this.next;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${this.name}: ${cmd} timed out`));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.proc.send({ id, cmd, args });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
+    await this.call('close', {}, 30_000).catch(() => undefined);
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+/** The child side: answers `{id, cmd, args}` messages with the handlers given; `close` exits. */
+export function serve(
+  ready: Record<string, unknown>,
+  handlers: Record<string, (args: Record<string, unknown>) => unknown>,
+  close: () => Promise<void>,
+): void {
+  const send = (m: unknown) => process.send?.(m);
+  process.on('message', async (m: { id: number; cmd: string; args: Record<string, unknown> }) => {
+    if (m.cmd === 'close') {
+      await close().catch(() => undefined);
+      send({ id: m.id, ok: true });
+      process.disconnect?.();
+      setTimeout(() => process.exit(0), 50).unref();
+      return;
+    }
+    const h = handlers[m.cmd];
+    try {
+      if (!h) throw new Error(`unknown command ${m.cmd}`);
+      send({ id: m.id, ok: true, result: await h(m.args) });
+    } catch (err) {
+      send({ id: m.id, ok: false, error: (err as Error).stack ?? String(err) });
+    }
+  });
+  // The parent dying must not leave a server behind.
+  process.on('disconnect', () => {
+    close()
+      .catch(() => undefined)
+      .finally(() => process.exit(0));
+  });
+  send({ ready });
+}
+
+/** The JSON argument every server script receives. */
+export function childArgs<T>(): T {
+  return JSON.parse(process.argv[2] ?? '{}') as T;
+}

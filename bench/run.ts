@@ -1,0 +1,323 @@
+/**
+ * `npm run bench` (SPEC §12, issue 6): installs the peers, runs every benchmark on 127.0.0.1 with
+ * bounded counts and durations, alternating contenders, and writes bench/RESULTS.md.
+ *
+ *   npm run bench                     full run (about 10-15 minutes on 2 cores)
+ *   npm run bench -- --quick          smoke test: short runs, one round, small growth sizes
+ *                                     (--quick and --only write RESULTS.partial.md, never RESULTS.md)
+ *   npm run bench -- --only=rotation,client   some sections (rotation, protected, client, growth)
+ *   npm run bench -- --cpu-prof       also write a CPU profile of the Tessera server (rotation section)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { installPeers } from './lib/peers.js';
+import { fmt } from './lib/stats.js';
+import { clientSdkBench, PEERS_DIR, type SdkRow } from './sections/client-sdk.js';
+import { type GrowthProfile, type GrowthRow, growthBench } from './sections/growth.js';
+import { type ProtectedProfile, protectedBench, summariseProtected } from './sections/protected.js';
+import { type RotationProfile, rotationBench, summariseRotation } from './sections/rotation.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const only = argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+const want = (s: string) => !only || only.includes(s);
+const cpuProfDir = argv.includes('--cpu-prof')
+  ? fileURLToPath(new URL('./profiles', import.meta.url))
+  : undefined;
+
+const started = Date.now();
+const log = (m: string) =>
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
+
+const PROFILES: {
+  rotation: RotationProfile;
+  protectedRoute: ProtectedProfile;
+  client: { callers: number; iterations: number };
+  growth: GrowthProfile;
+} = quick
+  ? {
+      rotation: {
+        rounds: 1,
+        warmup: 300,
+        amounts: { 1: 200, 10: 1000, 50: 1500 },
+        maxSeconds: 10,
+        signSeconds: 0.5,
+        sqliteRotations: 1000,
+        bareAmount: 3000,
+      },
+      protectedRoute: {
+        rounds: 1,
+        tokens: 1000,
+        amount: 3000,
+        connections: 50,
+        maxSeconds: 5,
+        verifySeconds: 0.5,
+      },
+      client: { callers: 1000, iterations: 10_000 },
+      growth: {
+        sizes: [1_000, 10_000],
+        rounds: 1,
+        amount1: 100,
+        amount10: 500,
+        maxSeconds: 10,
+        fillBudgetSeconds: 60,
+      },
+    }
+  : {
+      rotation: {
+        rounds: 5,
+        warmup: 2000,
+        amounts: { 1: 1500, 10: 6000, 50: 10_000 },
+        maxSeconds: 20,
+        signSeconds: 2,
+        sqliteRotations: 5000,
+        bareAmount: 20_000,
+      },
+      protectedRoute: {
+        rounds: 5,
+        tokens: 1000,
+        amount: 20_000,
+        connections: 50,
+        maxSeconds: 10,
+        verifySeconds: 2,
+      },
+      client: { callers: 1000, iterations: 100_000 },
+      growth: {
+        sizes: [10_000, 100_000, 1_000_000],
+        rounds: 3,
+        amount1: 500,
+        amount10: 3000,
+        maxSeconds: 20,
+        fillBudgetSeconds: 240,
+      },
+    };
+if (cpuProfDir) {
+  mkdirSync(cpuProfDir, { recursive: true });
+  PROFILES.rotation.cpuProf = cpuProfDir;
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGiB: totalmem() / 2 ** 30,
+  node: process.version,
+  date: new Date().toISOString(),
+  commit: gitCommit(),
+  loadBefore: loadavg(),
+};
+
+installPeers(PEERS_DIR, log);
+
+const rotation = want('rotation') ? await rotationBench(PROFILES.rotation, log) : undefined;
+const protectedRoute = want('protected') ? await protectedBench(PROFILES.protectedRoute, log) : undefined;
+const client = want('client') ? await clientSdkBench({ ...PROFILES.client, log }) : undefined;
+const growth = want('growth') ? await growthBench(PROFILES.growth, log) : undefined;
+
+// --- RESULTS.md -------------------------------------------------------------------------------------
+const out: string[] = [];
+const line = (s = '') => out.push(s);
+const yes = (ok: boolean) => (ok ? '**met**' : '**not met**');
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+
+line('# Benchmark results');
+line();
+line(
+  `Written by \`npm run bench${quick ? ' -- --quick' : ''}\` (${quick ? 'QUICK smoke run: one round, short runs; not for quoting' : 'full run'}). See [README.md](README.md) for what each figure measures.`,
+);
+line();
+line('| | |');
+line('|---|---|');
+line(`| date | ${machine.date} |`);
+line(`| machine | ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB |`);
+line(`| Node | ${machine.node} |`);
+line(`| commit | ${machine.commit} (plus any uncommitted changes) |`);
+line(
+  `| load average (1/5/15 min) | before ${machine.loadBefore.map((x) => x.toFixed(2)).join(' / ')}, after ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ')} |`,
+);
+line(`| duration | ${((Date.now() - started) / 60_000).toFixed(1)} min |`);
+line();
+line(
+  'Everything runs on 127.0.0.1. Servers run in their own processes; the load generator (autocannon, one fresh token per request, every response checked) runs in the main process on the same 2 cores, so absolute numbers include its cost. Figures are medians over rounds; ratios are taken within a round (contenders alternate, order swapped every round), then the median of those ratios.',
+);
+line();
+
+const rot = rotation ? summariseRotation(rotation) : undefined;
+const prot = protectedRoute ? summariseProtected(protectedRoute) : undefined;
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+
+line('## Goals');
+line();
+line('| goal | target | measured | |');
+line('|---|---|---|---|');
+if (rot) {
+  for (const c of [10, 50]) {
+    const r = rot.find((x) => x.c === c)!;
+    line(
+      `| rotations/s, Tessera ÷ oidc-provider, c=${c} | ≥ 2× | ${r.ratio.toFixed(2)}× (${fmt(r.tessera.rps)} vs ${fmt(r.oidc.rps)}/s) | ${yes(r.ratio >= 2)} |`,
+    );
+  }
+  const r50 = rot.find((x) => x.c === 50)!;
+  line(`| Tessera p99 at c=50 | < 20 ms | ${fmt(r50.tessera.p99)} ms | ${yes(r50.tessera.p99 < 20)} |`);
+  const failed = rot.reduce((a, r) => a + r.tessera.failed + r.oidc.failed, 0);
+  line(`| failed rotations (every response checked) | 0 | ${failed} | ${yes(failed === 0)} |`);
+  const share = median(rotation!.parts.share50);
+  line(`| Tessera c=50 ÷ physical limit | ≥ 60% | ${pct(share)} | ${yes(share >= 0.6)} |`);
+}
+if (prot) {
+  line(
+    `| protected route ÷ no auth (1,000-token working set) | ≥ 0.85 | ${prot.ratioCached.toFixed(2)} | ${yes(prot.ratioCached >= 0.85)} |`,
+  );
+}
+if (client) {
+  const t = client.find((x) => x.name === '@tessera/client')!;
+  line(
+    `| refresh requests for ${PROFILES.client.callers} concurrent getAccessToken() at expiry | 1 | ${t.refreshes} | ${yes(t.refreshes === 1)} |`,
+  );
+}
+line();
+
+if (rotation && rot) {
+  line('## 1. Refresh rotation throughput (token endpoint)');
+  line();
+  line(
+    `Tessera: a real \`createTessera\` server, SQLite WAL file in a temp dir, \`synchronous\` at its default, rate limits off (one client IP sends everything), log level \`warn\`. oidc-provider ${'9'}: \`rotateRefreshToken: true\`, \`issueRefreshToken\` → true, unbounded in-memory adapter, opaque access tokens, no ID token (no \`openid\` scope). Both: a public client (\`client_id\` in the form body). Requests per run: ${Object.entries(
+      PROFILES.rotation.amounts,
+    )
+      .map(([c, n]) => `c=${c}: ${n}`)
+      .join(', ')}; ${PROFILES.rotation.rounds} rounds.`,
+  );
+  line();
+  line(
+    '| c | Tessera rot/s | p50 ms | p99 ms | failed | oidc-provider rot/s | p50 ms | p99 ms | failed | Tessera ÷ oidc (per-round ratios) |',
+  );
+  line('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rot) {
+    line(
+      `| ${r.c} | ${fmt(r.tessera.rps)} | ${fmt(r.tessera.p50)} | ${fmt(r.tessera.p99)} | ${r.tessera.failed}/${r.tessera.requests} | ${fmt(r.oidc.rps)} | ${fmt(r.oidc.p50)} | ${fmt(r.oidc.p99)} | ${r.oidc.failed}/${r.oidc.requests} | **${r.ratio.toFixed(2)}×** (${r.ratios.map((x) => x.toFixed(2)).join(', ')}) |`,
+    );
+  }
+  line();
+  line('## 2. The physical limit (same rounds)');
+  line();
+  const p = rotation.parts;
+  line('| part of one rotation | rate (median) | cost |');
+  line('|---|---|---|');
+  const row = (name: string, xs: number[]) =>
+    line(`| ${name} | ${fmt(median(xs))}/s | ${fmt(1e6 / median(xs))} µs |`);
+  row('ES256 access-token signature, jose, one at a time', p.signSerial);
+  row('ES256 access-token signature, jose, 64 in flight', p.signInFlight);
+  row('SQLite rotation transaction (`tokens.rotate` on pre-created families)', p.sqliteRotate);
+  row(`bare Fastify request (small JSON, c=50, same load generator)`, p.bareFastify);
+  line(
+    `| **limit** = 1 / (sign in flight + SQLite rotate + bare request) | **${fmt(median(p.limit))}/s** | ${fmt(1e6 / median(p.limit))} µs |`,
+  );
+  line();
+  line(
+    `Tessera's throughput as a share of the limit: **c=50: ${pct(median(p.share50))}** (rounds: ${p.share50.map(pct).join(', ')}), c=10: ${pct(median(p.share10))}. Goal ≥ 60%.`,
+  );
+  line();
+}
+
+if (protectedRoute && prot) {
+  line('## 3. Protected route (`@tessera/resource`, Fastify plugin)');
+  line();
+  line(
+    `${PROFILES.protectedRoute.tokens.toLocaleString('en-US')} real ES256 access tokens from the server, round robin, c=${PROFILES.protectedRoute.connections}, ${PROFILES.protectedRoute.amount.toLocaleString('en-US')} requests per run, ${PROFILES.protectedRoute.rounds} rounds; revocation feed on (resource-server client). \`/open\` is the same Fastify app's route without auth (it receives the same header).`,
+  );
+  line();
+  line('| route | req/s | p50 ms | p99 ms | failed | ÷ no auth |');
+  line('|---|---|---|---|---|---|');
+  line(
+    `| no auth | ${fmt(prot.open.rps)} | ${fmt(prot.open.p50)} | ${fmt(prot.open.p99)} | ${prot.open.failed} | 1 |`,
+  );
+  line(
+    `| \`requireAuth()\`, default cache (1,000-token working set) | ${fmt(prot.cached.rps)} | ${fmt(prot.cached.p50)} | ${fmt(prot.cached.p99)} | ${prot.cached.failed} | **${prot.ratioCached.toFixed(2)}** |`,
+  );
+  line(
+    `| \`requireAuth()\`, \`cacheSize: 0\` (0% cache hits) | ${fmt(prot.uncached.rps)} | ${fmt(prot.uncached.p50)} | ${fmt(prot.uncached.p99)} | ${prot.uncached.failed} | ${prot.ratioUncached.toFixed(2)} |`,
+  );
+  line();
+  line(
+    `Raw \`jose.jwtVerify\` (ES256, same tokens and key, in the bench process): ${fmt(prot.verifySerial)}/s one at a time, ${fmt(prot.verifyInFlight)}/s with 64 in flight. The uncached route reaches **${pct(prot.uncached.rps / prot.verifyInFlight)}** of the in-flight verify rate (its process also parses HTTP; the load generator shares the cores).`,
+  );
+  line();
+  line(`Middleware counters after the run: \`${JSON.stringify(protectedRoute.stats)}\``);
+  line();
+}
+
+if (client) {
+  line('## 4. Client SDKs');
+  line();
+  line(
+    `${PROFILES.client.callers} concurrent calls at expiry against a local token endpoint that answers after 20 ms; cached-token time is the added time of \`await call()\` over awaiting an already-resolved async function (median of 5 × ${PROFILES.client.iterations.toLocaleString('en-US')} calls); bundle = esbuild (bundle, minify, ESM, browser) + gzip level 9.`,
+  );
+  line();
+  line(
+    "| SDK | version | refresh requests for 1,000 concurrent calls | callers' distinct tokens | added ns per call, cached token | min | min+gzip |",
+  );
+  line('|---|---|---|---|---|---|---|');
+  for (const r of client as SdkRow[]) {
+    line(
+      `| ${r.name} | ${r.version} | **${r.refreshes}** (${r.concurrentCall}) | ${r.distinct} | ${fmt(r.cachedNs, 0)} (whole call ${fmt(r.cachedTotalNs, 0)}; ${r.cachedCall}) | ${(r.minBytes / 1024).toFixed(1)} KiB | **${(r.gzipBytes / 1024).toFixed(1)} KiB** (${r.bundled}) |`,
+    );
+  }
+  line();
+  for (const r of client) for (const n of r.notes) line(`- ${r.name}: ${n}`);
+  line();
+}
+
+if (growth) {
+  line('## 5. Growth (refresh latency as the token table grows)');
+  line();
+  line(
+    `One SQLite file; filler families inserted straight into it (the store's row shape, random hashes), then real sessions minted and refreshed. ${PROFILES.growth.rounds} rounds per size; ${PROFILES.growth.amount1} requests at c=1, ${PROFILES.growth.amount10} at c=10.`,
+  );
+  line();
+  line(
+    '| target | families in the store | fill time | c=1 p50 ms | c=1 p99 ms | c=10 p50 ms | c=10 p99 ms | c=10 rot/s | failed |',
+  );
+  line('|---|---|---|---|---|---|---|---|---|');
+  for (const r of growth.rows as GrowthRow[]) {
+    line(
+      `| ${r.size.toLocaleString('en-US')} | ${r.families.toLocaleString('en-US')} | ${r.fillSeconds.toFixed(1)} s | ${fmt(r.c1.p50)} | ${fmt(r.c1.p99)} | ${fmt(r.c10.p50)} | ${fmt(r.c10.p99)} | ${fmt(r.c10.rps)} | ${r.c1.failed + r.c10.failed} |`,
+    );
+  }
+  for (const s of growth.skipped) line(`- skipped: ${s}`);
+  line();
+}
+
+line('## 6. Two instances on PostgreSQL + Redis');
+line();
+line(
+  'Not measured yet: this waits for the multi-instance store (`packages/store-postgres`, `packages/store-redis`, SPEC §8). The rotation benchmark will then run two Tessera instances behind the same load generator, alternating with oidc-provider as above.',
+);
+line();
+
+// A smoke or partial run must not overwrite the full results.
+const resultsPath = fileURLToPath(
+  new URL(quick || only ? './RESULTS.partial.md' : './RESULTS.md', import.meta.url),
+);
+writeFileSync(resultsPath, `${out.join('\n')}\n`);
+log(`wrote ${resultsPath}`);
+process.stdout.write(`${out.join('\n')}\n`);
+// Peers may leave timers behind (e.g. auth-js); the benchmark is done.
+process.exit(0);

@@ -1,0 +1,293 @@
+/**
+ * Refresh rotation throughput, Tessera (SQLite WAL file) versus oidc-provider (unbounded memory),
+ * alternating, with the parts of one rotation measured in the same rounds (the physical limit).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULTS, openSqliteStores, type RefreshTokenRecord } from '@tessera/server';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { Child } from '../lib/child.js';
+import { type LoadResult, runLoad } from '../lib/load.js';
+import { freePort } from '../lib/net.js';
+import { median, ratio } from '../lib/stats.js';
+
+export interface RotationProfile {
+  rounds: number;
+  warmup: number;
+  /** Requests per run at each concurrency. */
+  amounts: Record<number, number>;
+  maxSeconds: number;
+  signSeconds: number;
+  sqliteRotations: number;
+  bareAmount: number;
+  cpuProf?: string | undefined;
+}
+
+export const CONCURRENCIES = [1, 10, 50] as const;
+
+export interface RotationResult {
+  /** Per concurrency, per contender: every run. */
+  runs: Record<number, { tessera: LoadResult[]; oidc: LoadResult[]; ratios: number[] }>;
+  parts: {
+    signSerial: number[];
+    signInFlight: number[];
+    sqliteRotate: number[];
+    bareFastify: number[];
+    bareFastifyP99: number[];
+    /** Tessera's c=50 and c=10 throughput as a share of 1 / (sum of part costs), per round. */
+    share50: number[];
+    share10: number[];
+    limit: number[];
+  };
+  notes: string[];
+}
+
+const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+interface Contender {
+  name: 'tessera' | 'oidc';
+  child: Child;
+  url: string;
+  path: string;
+  prefix: string;
+}
+
+async function mint(c: Contender, n: number): Promise<string[]> {
+  return (await c.child.call<{ refresh: string[] }>('mint', { n })).refresh;
+}
+
+function rotateLoad(c: Contender, pool: string[], connections: number, amount: number, maxSeconds: number) {
+  return runLoad({
+    url: c.url,
+    path: c.path,
+    method: 'POST',
+    connections,
+    amount,
+    maxSeconds,
+    fixedHeaders: form,
+    // A fresh, never-used refresh token per request; a missing one would fail (and be counted).
+    body: (i) => `grant_type=refresh_token&client_id=bench&refresh_token=${pool[i] ?? 'exhausted'}`,
+    // Rotation means a 200 with a new refresh token in the body.
+    check: (status, body) => status === 200 && body.includes(`"refresh_token":"${c.prefix}`),
+  });
+}
+
+/** ES256 access-token signatures per second with jose: one at a time, and `inFlight` at once. */
+export async function signRate(seconds: number, inFlight: number): Promise<number> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const kid = (await exportJWK(publicKey)).x!.slice(0, 16);
+  const sign = () => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({
+      sub: randomUUID(),
+      aud: 'http://127.0.0.1:4000',
+      client_id: 'bench',
+      scope: '',
+      jti: randomBytes(16).toString('base64url'),
+      sid: randomBytes(16).toString('base64url'),
+    })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
+      .setIssuer('http://127.0.0.1:4000')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 900)
+      .sign(privateKey);
+  };
+  for (let i = 0; i < 200; i++) await sign();
+  let done = 0;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        await sign();
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - t0) / 1000);
+}
+
+/** The store's `rotate` alone, on pre-created families, in a WAL file with the default `synchronous`. */
+export async function sqliteRotateRate(n: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-sqlite-'));
+  const stores = openSqliteStores({ path: join(dir, 'rotate.db'), synchronous: DEFAULTS.sqliteSynchronous });
+  try {
+    const now = Date.now();
+    const parents: RefreshTokenRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = randomBytes(16).toString('base64url');
+      const token: RefreshTokenRecord = {
+        hash: randomBytes(32).toString('base64url'),
+        familyId: id,
+        generation: 0,
+        parentHash: null,
+        status: 'active',
+        issuedAt: now,
+        expiresAt: now + 14 * 86_400_000,
+        rotatedAt: null,
+        graceResponse: null,
+      };
+      await stores.tokens.createFamily(
+        {
+          id,
+          clientId: 'bench',
+          userId: 'user',
+          scope: '',
+          status: 'active',
+          createdAt: now,
+          expiresAt: now + 30 * 86_400_000,
+          generation: 0,
+          lastRefreshAt: null,
+          endedAt: null,
+          endReason: null,
+          userAgent: 'bench',
+          ip: '127.0.0.1',
+        },
+        token,
+      );
+      parents.push(token);
+    }
+    // A sealed grace response is about this big (IV + tag + the JSON of a rotation's answer).
+    const grace = randomBytes(700);
+    const inputs = parents.map((p) => ({
+      parentHash: p.hash,
+      parentGeneration: 0,
+      child: { ...p, hash: randomBytes(32).toString('base64url'), generation: 1, parentHash: p.hash },
+      graceResponse: grace,
+      now,
+    }));
+    const t0 = performance.now();
+    for (const input of inputs) {
+      const r = await stores.tokens.rotate(input);
+      if (r.outcome !== 'rotated') throw new Error('sqlite rotate: conflict on a fresh family');
+    }
+    return n / ((performance.now() - t0) / 1000);
+  } finally {
+    await stores.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function rotationBench(p: RotationProfile, log: (m: string) => void): Promise<RotationResult> {
+  const notes: string[] = [];
+  const tessera = await Child.start(
+    'tessera',
+    { port: await freePort() },
+    p.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${p.cpuProf}`] : [],
+  );
+  const oidc = await Child.start('oidc', { port: await freePort() });
+  const bare = await Child.start('api', { port: await freePort() });
+  const contenders: Contender[] = [
+    { name: 'tessera', child: tessera, url: String(tessera.info.url), path: '/oauth/token', prefix: 'tsr_' },
+    {
+      name: 'oidc',
+      child: oidc,
+      url: String(oidc.info.url),
+      path: new URL(String(oidc.info.tokenEndpoint)).pathname,
+      prefix: '',
+    },
+  ];
+  const result: RotationResult = {
+    runs: Object.fromEntries(CONCURRENCIES.map((c) => [c, { tessera: [], oidc: [], ratios: [] }])),
+    parts: {
+      signSerial: [],
+      signInFlight: [],
+      sqliteRotate: [],
+      bareFastify: [],
+      bareFastifyP99: [],
+      share50: [],
+      share10: [],
+      limit: [],
+    },
+    notes,
+  };
+  try {
+    for (const c of contenders) {
+      log(`rotation: warm-up ${c.name}`);
+      const pool = await mint(c, p.warmup + 40);
+      const r = await rotateLoad(c, pool, 10, p.warmup, p.maxSeconds);
+      if (r.failed + r.errors > 0) throw new Error(`${c.name} warm-up failed: ${r.sampleFailure}`);
+    }
+    await runLoad({
+      url: String(bare.info.url),
+      path: '/open',
+      connections: 50,
+      amount: p.bareAmount,
+      maxSeconds: p.maxSeconds,
+    });
+
+    for (let round = 0; round < p.rounds; round++) {
+      const thisRound: Record<number, Record<string, LoadResult>> = {};
+      for (const [ci, conns] of CONCURRENCIES.entries()) {
+        const order = (round + ci) % 2 === 0 ? contenders : [...contenders].reverse();
+        thisRound[conns] = {};
+        for (const c of order) {
+          const amount = p.amounts[conns]!;
+          const pool = await mint(c, amount + conns * 4 + 16);
+          const r = await rotateLoad(c, pool, conns, amount, p.maxSeconds);
+          log(
+            `rotation round ${round + 1}/${p.rounds} c=${conns} ${c.name}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms failed ${r.failed + r.errors}${r.sampleFailure ? ` (${r.sampleFailure})` : ''}`,
+          );
+          result.runs[conns]![c.name].push(r);
+          thisRound[conns]![c.name] = r;
+        }
+        result.runs[conns]!.ratios.push(ratio(thisRound[conns]!.tessera!.rps, thisRound[conns]!.oidc!.rps));
+      }
+      // The parts of one rotation, in the same round.
+      const signSerial = await signRate(p.signSeconds, 1);
+      const signInFlight = await signRate(p.signSeconds, 64);
+      const sqliteRotate = await sqliteRotateRate(p.sqliteRotations);
+      const b = await runLoad({
+        url: String(bare.info.url),
+        path: '/open',
+        connections: 50,
+        amount: p.bareAmount,
+        maxSeconds: p.maxSeconds,
+      });
+      const limit = 1 / (1 / signInFlight + 1 / sqliteRotate + 1 / b.rps);
+      result.parts.signSerial.push(signSerial);
+      result.parts.signInFlight.push(signInFlight);
+      result.parts.sqliteRotate.push(sqliteRotate);
+      result.parts.bareFastify.push(b.rps);
+      result.parts.bareFastifyP99.push(b.p99);
+      result.parts.limit.push(limit);
+      result.parts.share50.push(thisRound[50]!.tessera!.rps / limit);
+      result.parts.share10.push(thisRound[10]!.tessera!.rps / limit);
+      log(
+        `parts round ${round + 1}: sign ${signSerial.toFixed(0)}/s serial, ${signInFlight.toFixed(0)}/s in flight; sqlite rotate ${sqliteRotate.toFixed(0)}/s; bare fastify ${b.rps.toFixed(0)}/s; limit ${limit.toFixed(0)}/s`,
+      );
+    }
+  } finally {
+    await Promise.all([tessera.stop(), oidc.stop(), bare.stop()]);
+  }
+  return result;
+}
+
+export function summariseRotation(r: RotationResult) {
+  return CONCURRENCIES.map((c) => {
+    const t = r.runs[c]!.tessera;
+    const o = r.runs[c]!.oidc;
+    const sum = (xs: LoadResult[], f: (x: LoadResult) => number) => xs.reduce((a, x) => a + f(x), 0);
+    return {
+      c,
+      tessera: {
+        rps: median(t.map((x) => x.rps)),
+        p50: median(t.map((x) => x.p50)),
+        p99: median(t.map((x) => x.p99)),
+        failed: sum(t, (x) => x.failed + x.errors),
+        requests: sum(t, (x) => x.ok + x.failed + x.errors),
+      },
+      oidc: {
+        rps: median(o.map((x) => x.rps)),
+        p50: median(o.map((x) => x.p50)),
+        p99: median(o.map((x) => x.p99)),
+        failed: sum(o, (x) => x.failed + x.errors),
+        requests: sum(o, (x) => x.ok + x.failed + x.errors),
+      },
+      ratio: median(r.runs[c]!.ratios),
+      ratios: r.runs[c]!.ratios,
+    };
+  });
+}
