@@ -14,6 +14,7 @@ import { KeyRing } from './keys/key-ring.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import type { Stores } from './ports/index.js';
+import { cachedDirectory } from './stores/cached-directory.js';
 import { openSqliteStores } from './stores/sqlite/open-sqlite-stores.js';
 import { jwtFormat } from './tokens/jwt-format.js';
 import { opaqueFormat } from './tokens/opaque-format.js';

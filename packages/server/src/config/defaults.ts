@@ -47,6 +47,8 @@ export const DEFAULTS = {
   revocationFeedPoll: 1,
   /** Keep-alive comment interval on the revocation feed, well under the middleware's 90 s silence limit. */
   revocationFeedKeepalive: 25,
+  /** How long client and user records are cached in memory; changes made by another process show within this time. */
+  directoryCacheTtl: 5,
   /** How often expired rows are cleaned up; 0 turns the schedule off (run `tessera cleanup`). */
   cleanupInterval: 3600,
   /** SQLite `synchronous`: NORMAL survives a process crash in WAL mode; FULL also survives power loss. */

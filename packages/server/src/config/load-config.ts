@@ -25,6 +25,7 @@ export interface TesseraConfig {
   nonceTtl: number;
   revocationFeedPoll: number;
   revocationFeedKeepalive: number;
+  directoryCacheTtl: number;
   cleanupInterval: number;
   sqliteSynchronous: 'NORMAL' | 'FULL';
   passwordHashCost: number;
@@ -59,6 +60,7 @@ const SCHEMA: { [K in keyof TesseraConfig]: { kind: Kind; env: string; min?: num
   nonceTtl: { kind: 'duration', env: 'TESSERA_NONCE_TTL', min: 1 },
   revocationFeedPoll: { kind: 'duration', env: 'TESSERA_REVOCATION_FEED_POLL', min: 1, max: 60 },
   revocationFeedKeepalive: { kind: 'duration', env: 'TESSERA_REVOCATION_FEED_KEEPALIVE', min: 1, max: 60 },
+  directoryCacheTtl: { kind: 'duration', env: 'TESSERA_DIRECTORY_CACHE_TTL', min: 0, max: 300 },
   cleanupInterval: { kind: 'duration', env: 'TESSERA_CLEANUP_INTERVAL', min: 0 },
   sqliteSynchronous: { kind: ['NORMAL', 'FULL'], env: 'TESSERA_SQLITE_SYNCHRONOUS' },
   passwordHashCost: { kind: 'int', env: 'TESSERA_PASSWORD_HASH_COST', min: 10, max: 20 },

@@ -24,12 +24,18 @@ import type {
   UserRecord,
 } from '../../ports/index.js';
 import { DuplicateError, StoreUnavailableError } from '../../ports/index.js';
+import { startCheckpointer } from './checkpointer.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface SqliteOptions {
   /** File path, or `:memory:`. */
   path: string;
   synchronous?: 'NORMAL' | 'FULL';
+  /**
+   * Checkpoint the WAL on a worker thread every this many ms instead of inside commits
+   * (default 1000; 0 leaves SQLite's automatic checkpoints on the serving connection).
+   */
+  checkpointIntervalMs?: number;
 }
 
 /**
@@ -43,6 +49,14 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  const checkpointEvery = options.checkpointIntervalMs ?? 1000;
+  const checkpointer =
+    options.path !== ':memory:' && checkpointEvery > 0
+      ? startCheckpointer(options.path, checkpointEvery)
+      : undefined;
+  if (checkpointer) db.pragma('wal_autocheckpoint = 0');
+  // After a checkpoint the WAL restarts from its beginning; this caps the file it leaves behind.
+  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   const adapter = failClosed(new SqliteAdapter(db));
   return {
     db,
@@ -59,6 +73,7 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
       }
     },
     close: async () => {
+      await checkpointer?.stop();
       if (db.open) db.close();
     },
   };
