@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import { TesseraError } from '@tessera/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -6,6 +7,7 @@ import type { TesseraContext } from '../domain/context.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerBodyParsers } from './parse-body.js';
 import { rateLimits } from './rate-limits.js';
+import { refreshCookieFor } from './refresh-cookie.js';
 import { authApiRoutes } from './routes/auth-api.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
@@ -47,6 +49,9 @@ export async function buildApp(ctx: TesseraContext): Promise<FastifyInstance> {
       reply.elapsedTime / 1000,
     );
   });
+  // Parses `request.cookies` for cookie mode (SPEC §3.5); unsigned: the refresh token is its own proof.
+  await app.register(cookie);
+  app.addHook('onReady', async () => warnAboutCookieMode(ctx));
   await app.register(rateLimit, { global: false });
   const throttle = new LoginThrottle(ctx.config.loginFailuresPerUser, ctx.config.loginLockoutWindow * 1000);
   const limits = rateLimits(ctx);
@@ -57,4 +62,24 @@ export async function buildApp(ctx: TesseraContext): Promise<FastifyInstance> {
   discoveryRoutes(app, ctx);
   healthRoutes(app, ctx);
   return app;
+}
+
+/** At start: cookie mode over plain http is for development on localhost only; say so. */
+async function warnAboutCookieMode(ctx: TesseraContext): Promise<void> {
+  const cookie = refreshCookieFor(ctx.config.issuer);
+  if (cookie.secure) return;
+  const clients = await ctx.stores.directory.listClients().catch(() => []);
+  const names = clients.filter((c) => c.cookieMode).map((c) => c.id);
+  if (names.length === 0) return;
+  if (cookie.usable) {
+    ctx.log.warn(
+      { clients: names, cookie: cookie.name },
+      'cookie mode over plain http on localhost: the refresh cookie is sent without Secure and without the __Host- prefix (development only; use an https issuer in production)',
+    );
+  } else {
+    ctx.log.error(
+      { clients: names },
+      'cookie mode needs an https issuer: logins of these clients are refused while the issuer is plain http off localhost',
+    );
+  }
 }

@@ -2,6 +2,7 @@ import { TesseraError } from '@tessera/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { TesseraContext } from '../domain/context.js';
 import { isRecentRefresh } from '../domain/rotate-refresh-token.js';
+import { refreshCookieFor } from './refresh-cookie.js';
 
 /** Route-level options for @fastify/rate-limit, or `false` when a limit is off. */
 export interface RateLimits {
@@ -17,6 +18,7 @@ export interface RateLimits {
 export function rateLimits(ctx: TesseraContext): RateLimits {
   const errorResponseBuilder = (_req: FastifyRequest, context: { ttl: number }) =>
     new TesseraError('rate_limited', undefined, { retryAfter: Math.ceil(context.ttl / 1000) });
+  const cookieName = refreshCookieFor(ctx.config.issuer).name;
   const base = { timeWindow: 60_000, errorResponseBuilder, hook: 'preHandler' as const };
   return {
     login: ctx.config.rateLimitLogin === 0 ? false : { ...base, max: ctx.config.rateLimitLogin },
@@ -27,7 +29,9 @@ export function rateLimits(ctx: TesseraContext): RateLimits {
             ...base,
             max: ctx.config.rateLimitRefresh,
             allowList: (request: FastifyRequest) => {
-              const token = (request.body as Record<string, string> | undefined)?.refresh_token;
+              const token =
+                (request.body as Record<string, string> | undefined)?.refresh_token ??
+                request.cookies?.[cookieName];
               return typeof token === 'string' && isRecentRefresh(ctx, token);
             },
           },

@@ -1,5 +1,5 @@
 import { isTesseraError, TesseraError } from '@tessera/protocol';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseRefreshToken } from '../../crypto/refresh-token.js';
 import { authenticateClient } from '../../domain/authenticate-client.js';
 import { authenticateUser, type LoginThrottle } from '../../domain/authenticate-user.js';
@@ -13,14 +13,25 @@ import { refreshTokens } from '../../domain/rotate-refresh-token.js';
 import type { ClientRecord } from '../../ports/index.js';
 import { bodyOf, type Params, required } from '../parse-body.js';
 import type { RateLimits } from '../rate-limits.js';
+import {
+  assertCookieUsable,
+  checkCsrf,
+  clearRefreshCookie,
+  handOverInCookie,
+  isCookieRequest,
+  refreshCookieFor,
+  refuseOutsideCookie,
+} from '../refresh-cookie.js';
 
-/** First-party JSON endpoints (SPEC §2): login, refresh and logout. */
+/** First-party JSON endpoints (SPEC §2): login, refresh and logout, with browser cookie mode (SPEC §3.5). */
 export function authApiRoutes(
   app: FastifyInstance,
   ctx: TesseraContext,
   throttle: LoginThrottle,
   limits: RateLimits,
 ) {
+  const cookie = refreshCookieFor(ctx.config.issuer);
+
   app.post('/api/auth/login', { config: { rateLimit: limits.login } }, async (request, reply) => {
     const params = jsonBody(request);
     const username = required(params, 'username');
@@ -30,6 +41,11 @@ export function authApiRoutes(
     if (!client.grantTypes.includes('refresh_token')) {
       throw new TesseraError('unauthorized_client', 'This client may not start sessions');
     }
+    if (client.cookieMode) {
+      // Checked before the password: a forged cross-site login must not even reach it.
+      assertCookieUsable(cookie);
+      checkCsrf(request, cookie);
+    }
     const scope = resolveScope(client, params.scope);
     const user = await authenticateUser(ctx, throttle, {
       username,
@@ -38,7 +54,7 @@ export function authApiRoutes(
       ip: request.ip,
     });
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    return issueSession(ctx, {
+    const tokens = await issueSession(ctx, {
       client,
       user,
       scope,
@@ -46,19 +62,64 @@ export function authApiRoutes(
       userAgent: request.headers['user-agent'],
       ip: request.ip,
     });
+    return client.cookieMode ? handOverInCookie(reply, cookie, tokens) : tokens;
   });
 
   app.post('/api/auth/refresh', { config: { rateLimit: limits.refresh } }, async (request, reply) => {
-    const params = jsonBody(request);
+    const cookieMode = isCookieRequest(request, cookie);
+    const params = cookieMode && request.body === undefined ? {} : jsonBody(request);
+    if (cookieMode && params.refresh_token === undefined) return refreshFromCookie(request, reply, params);
     const refreshToken = required(params, 'refresh_token');
     const client = await refreshClient(ctx, request, params, refreshToken);
+    refuseOutsideCookie(client);
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     return refreshTokens(ctx, { refreshToken, client, nonce: params.nonce, scope: params.scope });
   });
 
+  /** SPEC §3.5: the refresh token comes from the cookie and goes back only in the cookie. */
+  async function refreshFromCookie(request: FastifyRequest, reply: FastifyReply, params: Params) {
+    checkCsrf(request, cookie);
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    const refreshToken = request.cookies[cookie.name];
+    try {
+      if (refreshToken === undefined) {
+        throw new TesseraError('session_expired', 'No session cookie; sign in again');
+      }
+      const client = await refreshClient(ctx, request, params, refreshToken);
+      if (!client.cookieMode)
+        throw new TesseraError('invalid_client', 'This client does not use cookie mode');
+      assertCookieUsable(cookie);
+      // The same domain operation as every refresh: coalescing, grace period and reuse detection hold.
+      const tokens = await refreshTokens(ctx, {
+        refreshToken,
+        client,
+        nonce: params.nonce,
+        scope: params.scope,
+      });
+      return handOverInCookie(reply, cookie, tokens);
+    } catch (err) {
+      // A session that can never recover takes its cookie with it.
+      if (isTesseraError(err) && err.endsSession && refreshToken !== undefined)
+        clearRefreshCookie(reply, cookie);
+      throw err;
+    }
+  }
+
   app.post('/api/auth/logout', async (request, reply) => {
-    const params = request.body === undefined ? {} : jsonBody(request);
+    const cookieMode = isCookieRequest(request, cookie);
+    const params = cookieMode && request.body === undefined ? {} : jsonBody(request);
     reply.header('cache-control', 'no-store');
+    if (cookieMode && params.refresh_token === undefined) {
+      checkCsrf(request, cookie);
+      const token = request.cookies[cookie.name];
+      if (token !== undefined) {
+        const client = await refreshClient(ctx, request, params, token).catch(refusedOnly);
+        if (client) await revokeToken(ctx, { token, client, initiator: 'user' }).catch(refusedOnly);
+      }
+      // Cleared only once the session is ended: a 503 above leaves the cookie for a retry.
+      clearRefreshCookie(reply, cookie);
+      return reply.code(204).send();
+    }
     if (params.refresh_token !== undefined) {
       // A token we refuse (unknown, malformed, another client's) still logs out quietly; a store that
       // cannot revoke must not: 503, so the client knows the session was not ended (SPEC §2).

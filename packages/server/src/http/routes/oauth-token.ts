@@ -11,6 +11,7 @@ import { refreshTokens } from '../../domain/rotate-refresh-token.js';
 import { toTokenResponse } from '../../domain/token-response.js';
 import { bodyOf, required } from '../parse-body.js';
 import type { RateLimits } from '../rate-limits.js';
+import { refuseOutsideCookie } from '../refresh-cookie.js';
 
 /** `POST /oauth/token` (RFC 6749): refresh_token, password (opt-in per client) and client_credentials. */
 export function oauthTokenRoute(
@@ -42,6 +43,8 @@ export function oauthTokenRoute(
     if (!client.grantTypes.includes(grantType as 'refresh_token')) {
       throw new TesseraError('unauthorized_client', `This client may not use the ${grantType} grant`);
     }
+    // A cookie-mode client's refresh token never leaves the cookie (SPEC §3.5).
+    if (grantType !== 'client_credentials') refuseOutsideCookie(client);
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
 
     if (grantType === 'refresh_token') {
