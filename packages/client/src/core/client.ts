@@ -26,6 +26,13 @@ export interface TesseraClientOptions {
   clientSecret?: string;
   /** Tessera's JSON login endpoint; defaults to `/api/auth/login` on the token endpoint's origin. */
   loginEndpoint?: string;
+  /**
+   * `token` (default): the SDK holds the refresh token and uses the token endpoint.
+   * `cookie` (SPEC §3.5, browsers, same site as the server): the server keeps the refresh token in
+   * an HttpOnly cookie the SDK never sees; refresh is `POST /api/auth/refresh` and sign-out
+   * `POST /api/auth/logout`, with the browser's cookies and the `X-Tessera-CSRF` header.
+   */
+  refreshMode?: 'token' | 'cookie';
   /** Where the session lives; default {@link memoryStorage}. */
   storage?: TokenStorage;
   /** Key of the session in `storage` and name of its lock; default `tessera:<clientId>`. */
@@ -116,7 +123,9 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     clientId: options.clientId,
     clientSecret: options.clientSecret,
     timeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+    cookie: options.refreshMode === 'cookie',
   };
+  const authUrl = (path: string) => new URL(`/api/auth/${path}`, options.tokenEndpoint).href;
 
   let session: Session | null = null;
   let refreshAt = 0;
@@ -253,7 +262,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
           return current.accessToken;
         }
         const refreshToken = current.refreshToken;
-        if (refreshToken === undefined) {
+        if (refreshToken === undefined && !ctx.cookie) {
           // Nothing to refresh with (e.g. a grant without refresh token): the session cannot continue.
           const error = new TesseraError('session_expired', 'No refresh token to continue the session');
           await end(error, true);
@@ -268,11 +277,18 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
             throw notSignedIn();
           }
           try {
-            const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken });
-            if (ctx.clientSecret === undefined) body.set('client_id', options.clientId);
             // A fresh nonce per attempt: a retry is a new request, the same refresh token.
-            if (options.nonce !== false) body.set('nonce', randomNonce());
-            const res = await sendTokenRequest(ctx, options.tokenEndpoint, body);
+            const nonce = options.nonce === false ? undefined : randomNonce();
+            let res: TokenResponse;
+            if (refreshToken === undefined) {
+              // Cookie mode: the browser sends the refresh cookie; a retry after a lost answer re-sends the same one.
+              res = await sendTokenRequest(ctx, authUrl('refresh'), nonce ? { nonce } : {});
+            } else {
+              const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken });
+              if (ctx.clientSecret === undefined) body.set('client_id', options.clientId);
+              if (nonce) body.set('nonce', nonce);
+              res = await sendTokenRequest(ctx, options.tokenEndpoint, body);
+            }
             const next = toSession(res, clock.now(), current.gen + 1, current);
             // Written before anyone uses it: a crash after this point still has the new token.
             await store(next);
@@ -392,7 +408,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     },
     async signInWithPassword({ username, password }) {
       await ready;
-      const url = options.loginEndpoint ?? new URL('/api/auth/login', options.tokenEndpoint).href;
+      const url = options.loginEndpoint ?? authUrl('login');
       const tokens = await sendTokenRequest(ctx, url, { username, password, client_id: options.clientId });
       await signIn(tokens, session);
     },
@@ -413,7 +429,10 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
       setState('signedOut');
       port.post({ type: 'signedOut' });
       await Promise.resolve(storage.remove(key)).catch(() => {});
-      if (s?.refreshToken && s.revocationEndpoint) {
+      if (s && ctx.cookie) {
+        // The server ends the session of the cookie and clears it (best effort, as below).
+        await sendTokenRequest(ctx, authUrl('logout'), {}).catch(() => {});
+      } else if (s?.refreshToken && s.revocationEndpoint) {
         // RFC 7009, best effort: the user is signed out here whatever the server says.
         const body = new URLSearchParams({ token: s.refreshToken, token_type_hint: 'refresh_token' });
         if (ctx.clientSecret === undefined) body.set('client_id', options.clientId);

@@ -9,6 +9,8 @@ export interface RequestContext {
   clientId: string;
   clientSecret: string | undefined;
   timeoutMs: number;
+  /** Cookie mode (SPEC §3.5): send the browser's cookies and the CSRF header the server requires. */
+  cookie: boolean;
 }
 
 const networkErrors = new WeakSet<TesseraError>();
@@ -44,6 +46,7 @@ export async function sendTokenRequest(
     accept: 'application/json',
     'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
   };
+  if (ctx.cookie) headers['x-tessera-csrf'] = '1';
   if (ctx.clientSecret !== undefined) {
     headers.authorization = `Basic ${btoa(`${formEncode(ctx.clientId)}:${formEncode(ctx.clientSecret)}`)}`;
   }
@@ -58,7 +61,8 @@ export async function sendTokenRequest(
       body: form ? body : JSON.stringify(body),
       signal: abort.signal,
       cache: 'no-store',
-      credentials: 'omit',
+      // Only cookie mode needs cookies; everywhere else a stray cookie must not authenticate anything.
+      credentials: ctx.cookie ? 'include' : 'omit',
     });
     // A proxy's HTML error page or a captive portal reads as no body: the status decides.
     json = await res.json().catch(() => undefined);
@@ -76,6 +80,7 @@ export async function sendTokenRequest(
   }
   if (abort.signal.aborted) throw new TesseraError('temporarily_unavailable', 'The token request timed out');
   if (!res.ok) throw errorFromResponse(res.status, json, res.headers.get('retry-after'), ctx.clock.now());
+  if (res.status === 204) return {} as TokenResponse; // logout
   const tokens = json as Partial<TokenResponse> | undefined;
   if (typeof tokens?.access_token !== 'string') {
     throw new TesseraError('server_error', 'The token endpoint answered without an access token');
