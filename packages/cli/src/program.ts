@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { cleanupCommand } from './commands/cleanup.js';
 import { clientsCommand } from './commands/clients.js';
+import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { keysCommand } from './commands/keys.js';
 import { serveCommand } from './commands/serve.js';
@@ -18,6 +19,7 @@ export function buildProgram(io: CliIO = processIO): Command {
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError();
   serveCommand(program, io);
+  demoCommand(program, io);
   usersCommand(program, io);
   clientsCommand(program, io);
   keysCommand(program, io);

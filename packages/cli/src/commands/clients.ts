@@ -18,6 +18,7 @@ interface AddOptions extends CommonOptions {
   requireNonce?: boolean;
   resourceServer?: boolean;
   tokenFormat?: string;
+  cookie?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -61,6 +62,10 @@ export function clientsCommand(program: Command, io: CliIO): void {
       '--token-format <format>',
       'access-token format: jwt, opaque, paseto (default: the server default)',
     )
+    .option(
+      '--cookie',
+      'browser cookie mode (public clients): the refresh token lives only in an HttpOnly cookie',
+    )
     .option('--db <file>', 'SQLite database file (TESSERA_DB)')
     .option('--config <file>', 'JSON configuration file')
     .option('--json', 'print JSON')
@@ -82,17 +87,19 @@ export function clientsCommand(program: Command, io: CliIO): void {
           requireNonce: opts.requireNonce === true,
           introspectAny: opts.resourceServer === true,
           ...(opts.tokenFormat ? { accessTokenFormat: opts.tokenFormat } : {}),
+          cookieMode: opts.cookie === true,
         }),
       );
       const shown = {
         id: client.id,
         public: client.public,
         grantTypes: client.grantTypes,
+        cookieMode: client.cookieMode === true,
         ...(secret ? { secret } : {}),
       };
       print(io, opts.json === true, shown, () =>
         [
-          `saved ${client.public ? 'public' : 'confidential'} client ${client.id} (grants: ${client.grantTypes.join(', ')})`,
+          `saved ${client.public ? 'public' : 'confidential'} client ${client.id} (grants: ${client.grantTypes.join(', ')}${client.cookieMode ? '; cookie mode' : ''})`,
           ...(secret && opts.secret === undefined ? [`client secret (shown once): ${secret}`] : []),
         ].join('\n'),
       );

@@ -70,7 +70,7 @@ export function serveCommand(program: Command, io: CliIO): void {
  * Test-only fault injection (SPEC §3.3 rule 8): `TESSERA_FAULT_INJECTION=before-commit` (or
  * `after-commit`) makes the server kill itself with SIGKILL at that point of its first rotation.
  */
-function faultFromEnv(point: string) {
+export function faultFromEnv(point: string) {
   if (point !== 'before-commit' && point !== 'after-commit') {
     throw new Error('TESSERA_FAULT_INJECTION must be before-commit or after-commit');
   }

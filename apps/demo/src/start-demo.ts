@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createResourceServer, type ResourceServer } from '@tessera/resource';
+import { tesseraResource } from '@tessera/resource/fastify';
+import {
+  type ConfigInput,
+  type CreateTesseraOptions,
+  createTessera,
+  createUser,
+  loadConfig,
+  loadMasterSecret,
+  saveClient,
+  type Tessera,
+} from '@tessera/server';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { bundleWebApp, type WebAssets } from './web-assets.js';
+
+/** The demo's fixed, public credentials (a demo, never a deployment). */
+export const DEMO_USERS = [
+  { username: 'demo', password: 'demo-password', roles: ['user'] },
+  { username: 'admin', password: 'admin-password', roles: ['admin'] },
+] as const;
+
+/** The browser client (cookie mode) and the protected API's resource-server client. */
+export const DEMO_CLIENT_ID = 'demo-web';
+export const DEMO_API_CLIENT_ID = 'demo-api';
+export const DEMO_SCOPE = 'demo:read';
+
+export interface DemoOptions {
+  /** TCP port of the one server (page, API and authorization server); default 4100. */
+  port?: number;
+  /** Interface; default 127.0.0.1. */
+  host?: string;
+  /** SQLite file; default `.tessera/demo.db` (the master secret goes beside it). */
+  db?: string;
+  /** Access-token lifetime in seconds; default 20, so silent refreshes are visible. */
+  accessTokenTtl?: number;
+  /** Grace period in seconds; default the server's (5 minutes). */
+  refreshGracePeriod?: number;
+  /** Environment for the rest of the configuration (`TESSERA_*`); default none. */
+  env?: Record<string, string | undefined>;
+  /** Further configuration (e.g. `logLevel`, `passwordHashCost`). */
+  config?: ConfigInput;
+  masterSecret?: Uint8Array;
+  /** Test-only fault injection at rotation points (see `tessera serve`). */
+  fault?: CreateTesseraOptions['fault'];
+}
+
+export interface RunningDemo {
+  /** The page, the API and the issuer: one origin. */
+  url: string;
+  tessera: Tessera;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the demo: the authorization server (SQLite), the demo page and a protected API, all on
+ * one origin, so the refresh cookie is first-party and `SameSite=Strict`. Seeds the demo users and
+ * clients (idempotent) and bundles the page with esbuild.
+ *
+ * @example
+ * const demo = await startDemo({ port: 4100 });
+ * console.log(`open ${demo.url}`);
+ */
+export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
+  const db = options.db ?? '.tessera/demo.db';
+  if (db !== ':memory:') mkdirSync(dirname(db), { recursive: true });
+  const config = loadConfig({
+    env: options.env ?? {},
+    flags: {
+      port: options.port ?? 4100,
+      host: options.host ?? '127.0.0.1',
+      db,
+      ...options.config,
+    },
+  });
+  const assets = await bundleWebApp();
+  const tessera = await createTessera({
+    config,
+    masterSecret: options.masterSecret ?? loadMasterSecret(db, options.env ?? {}),
+    ...(options.fault ? { fault: options.fault } : {}),
+  });
+  try {
+    const apiSecret = await seed(tessera, options);
+    const rs = createResourceServer({
+      issuer: config.issuer,
+      audience: config.audience ?? config.issuer,
+      clientId: DEMO_API_CLIENT_ID,
+      clientSecret: apiSecret,
+      requiredClaims: ['sid'],
+      // Same process: no discovery round trip (whose failure, before we listen, would be cached).
+      jwksUri: `${config.issuer}/.well-known/jwks.json`,
+      introspectionEndpoint: `${config.issuer}/oauth/introspect`,
+      revocationsEndpoint: `${config.issuer}/oauth/revocations`,
+      // The feed starts when the app is ready, a moment before it listens: retry quickly.
+      reconnectInitialMs: 100,
+      reconnectMaxMs: 5_000,
+    });
+    tessera.app.addHook('onClose', async () => rs.close());
+    await tessera.app.register(demoRoutes, { tessera, assets, rs });
+    await tessera.listen();
+    // The API answers 503 until the revocation feed has its first snapshot: wait for it (bounded).
+    await Promise.race([rs.ready(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  } catch (err) {
+    await tessera.close();
+    throw err;
+  }
+  return { url: config.issuer, tessera, close: () => tessera.close() };
+}
+
+/** Users and clients; replaces the clients each start (the API's secret is new every time, never shown). */
+async function seed(tessera: Tessera, options: DemoOptions): Promise<string> {
+  const { ctx } = tessera;
+  for (const user of DEMO_USERS) {
+    if (!(await ctx.stores.directory.findUserByUsername(user.username))) {
+      await createUser(ctx, { username: user.username, password: user.password, roles: [...user.roles] });
+    }
+  }
+  await saveClient(ctx, {
+    id: DEMO_CLIENT_ID,
+    name: 'Tessera demo (browser)',
+    public: true,
+    cookieMode: true,
+    allowedScopes: [DEMO_SCOPE],
+    defaultScope: DEMO_SCOPE,
+    accessTokenTtl: options.accessTokenTtl ?? 20,
+    refreshGracePeriod: options.refreshGracePeriod ?? null,
+  });
+  const apiSecret = randomBytes(32).toString('base64url');
+  await saveClient(ctx, {
+    id: DEMO_API_CLIENT_ID,
+    name: 'Tessera demo API',
+    public: false,
+    secret: apiSecret,
+    grantTypes: [],
+    introspectAny: true,
+  });
+  return apiSecret;
+}
+
+interface DemoRouteOptions {
+  tessera: Tessera;
+  assets: WebAssets;
+  rs: ResourceServer;
+}
+
+/** The page and `GET /api/demo/me`, protected by @tessera/resource like any API would be. */
+async function demoRoutes(app: FastifyInstance, { tessera, assets, rs }: DemoRouteOptions) {
+  const { stores } = tessera.ctx;
+  await app.register(tesseraResource, { server: rs });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+  });
+  const page = (type: string, body: string) => async (_request: unknown, reply: FastifyReply) =>
+    reply
+      .type(type)
+      .header('cache-control', 'no-cache')
+      .header(
+        'content-security-policy',
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+      )
+      .send(body);
+  app.get('/', page('text/html; charset=utf-8', assets.html));
+  app.get('/app.js', page('text/javascript; charset=utf-8', assets.js));
+  app.get('/app.css', page('text/css; charset=utf-8', assets.css));
+
+  app.get(
+    '/api/demo/me',
+    { onRequest: app.requireAuth({ scopes: [DEMO_SCOPE] }) },
+    async (request, reply) => {
+      const auth = request.auth!;
+      const user = await stores.directory.findUserById(auth.sub);
+      // Private: the SDK's offline cache may keep it in memory, no shared cache may.
+      reply.header('cache-control', 'private, no-cache');
+      return {
+        user: user?.username ?? auth.sub,
+        roles: auth.roles,
+        scope: auth.scope,
+        session: auth.sid,
+        issuedAt: auth.claims.iat,
+        expiresAt: auth.exp,
+        serverTime: Date.now(),
+      };
+    },
+  );
+}
