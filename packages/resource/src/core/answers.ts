@@ -45,22 +45,11 @@ export function insufficientScope(
   description?: string,
 ): AuthFailure {
   const error = new TesseraError('insufficient_scope', description);
-  const scope = scopes.length > 0 ? scopes.join(' ') : undefined;
-  return {
-    ok: false,
-    status: error.status,
-    error,
-    wwwAuthenticate: challenge([
-      ['realm', opts.realm],
-      ['error', error.error],
-      ['error_description', error.message],
-      ['scope', scope],
-    ]),
-  };
+  return failureFrom(error, opts, scopes.length > 0 ? scopes.join(' ') : undefined);
 }
 
 /** Wraps any `TesseraError` thrown by a validator into an answer. */
-export function failureFrom(error: TesseraError, opts: ChallengeOptions): AuthFailure {
+export function failureFrom(error: TesseraError, opts: ChallengeOptions, scope?: string): AuthFailure {
   // A 5xx is the authorization server's trouble, not a bad credential: no challenge.
   if (error.status >= 500) return { ok: false, status: error.status, error, wwwAuthenticate: undefined };
   return {
@@ -71,6 +60,7 @@ export function failureFrom(error: TesseraError, opts: ChallengeOptions): AuthFa
       ['realm', opts.realm],
       ['error', error.error],
       ['error_description', error.message],
+      ['scope', scope],
     ]),
   };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { ClientRecord } from '../ports/index.js';
+import type { ClientRecord, UserRecord } from '../ports/index.js';
 import type { AccessTokenClaims, TokenFormat } from '../tokens/token-format.js';
-import type { TesseraContext } from './context.js';
+import { clientPolicy, type TesseraContext } from './context.js';
 
 export interface AccessTokenInput {
   client: ClientRecord;
@@ -36,6 +36,22 @@ export async function issueAccessToken(
   const format = formatFor(ctx, input.client);
   const token = await format.issue(claims);
   return { token, expiresAt: exp * 1000, claims };
+}
+
+/** The access token of a user's session: the client's lifetime, the user's roles, the session as `sid`. */
+export function issueSessionAccessToken(
+  ctx: TesseraContext,
+  input: { client: ClientRecord; user: UserRecord; sid: string; scope: string; now: number },
+) {
+  return issueAccessToken(ctx, {
+    client: input.client,
+    sub: input.user.id,
+    scope: input.scope,
+    sid: input.sid,
+    roles: input.user.roles,
+    now: input.now,
+    ttlMs: clientPolicy(ctx.config, input.client).accessTokenTtlMs,
+  });
 }
 
 /** The format a client's access tokens are issued in. */

@@ -2,7 +2,7 @@ import type { TokenResponse } from '@tessera/protocol';
 import { hashToken, mintRefreshToken, newFamilyId } from '../crypto/refresh-token.js';
 import type { ClientRecord, FamilyRecord, RefreshTokenRecord, UserRecord } from '../ports/index.js';
 import { clientPolicy, type TesseraContext } from './context.js';
-import { issueAccessToken } from './issue-access-token.js';
+import { issueSessionAccessToken } from './issue-access-token.js';
 import { toTokenResponse } from './token-response.js';
 
 export interface SessionInput {
@@ -48,15 +48,7 @@ export async function issueSession(ctx: TesseraContext, input: SessionInput): Pr
     rotatedAt: null,
     graceResponse: null,
   };
-  const access = await issueAccessToken(ctx, {
-    client,
-    sub: user.id,
-    scope,
-    sid: familyId,
-    roles: user.roles,
-    now,
-    ttlMs: policy.accessTokenTtlMs,
-  });
+  const access = await issueSessionAccessToken(ctx, { client: client, user, sid: familyId, scope, now });
   await ctx.stores.tokens.createFamily(family, token, [
     {
       at: now,

@@ -6,7 +6,7 @@ import { hmac } from '../crypto/secrets.js';
 import type { ClientRecord, RefreshTokenRecord, TokenAndFamily } from '../ports/index.js';
 import { clientPolicy, recordEvents, type TesseraContext } from './context.js';
 import { decideRefresh } from './decide-refresh.js';
-import { issueAccessToken } from './issue-access-token.js';
+import { issueSessionAccessToken } from './issue-access-token.js';
 import { narrowScope } from './resolve-scope.js';
 import { revokeFamily } from './revoke-family.js';
 import { type IssuedTokens, toTokenResponse } from './token-response.js';
@@ -143,14 +143,12 @@ async function rotate(
     rotatedAt: null,
     graceResponse: null,
   };
-  const access = await issueAccessToken(ctx, {
+  const access = await issueSessionAccessToken(ctx, {
     client: input.client,
-    sub: user.id,
-    scope,
+    user,
     sid: family.id,
-    roles: user.roles,
+    scope,
     now,
-    ttlMs: policy.accessTokenTtlMs,
   });
   const issued: IssuedTokens = {
     accessToken: access.token,
