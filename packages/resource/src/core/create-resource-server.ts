@@ -193,7 +193,8 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     onSignatureCheck: () => counters.signatureChecks++,
   });
 
-  const verified = new LruCache<{ signingInput: string; auth: AuthInfo }>(cacheSize);
+  // Keyed by the canonical signature segment (never a non-canonical spelling: those fail `splitCompactJws`).
+  const verified = new LruCache<{ token: string; auth: AuthInfo }>(cacheSize);
 
   const opaque = wantIntrospection
     ? new OpaqueTokenValidator({
@@ -252,6 +253,15 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     : undefined;
 
   async function validate(token: string): Promise<AuthInfo> {
+    // Fast path: entries are only ever stored under a signature segment that passed the canonical
+    // base64url check, and canonical base64url has one spelling per byte string, so the segment
+    // string is as good a key as the decoded bytes; the whole token must match what was verified.
+    const now = clock.now();
+    const hit = verified.get(token.slice(token.lastIndexOf('.') + 1), now);
+    if (hit !== undefined && hit.token === token) {
+      counters.cacheHits++;
+      return hit.auth;
+    }
     const dots = countDots(token);
     if (dots === 4)
       throw new TesseraError('access_token_invalid', 'Encrypted (JWE) access tokens are not accepted');
@@ -266,15 +276,9 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     } catch (e) {
       throw new TesseraError('access_token_invalid', e instanceof Error ? e.message : undefined);
     }
-    const now = clock.now();
-    const hit = verified.get(split.signatureKey, now);
-    // Same signature bytes but another header or payload is a forgery attempt: verify in full.
-    if (hit !== undefined && hit.signingInput === split.signingInput) {
-      counters.cacheHits++;
-      return hit.auth;
-    }
+    // A miss, or the same signature under another header or payload (a forgery attempt): verify in full.
     const auth = await verifyAccessToken(token, split, jwtContext);
-    verified.set(split.signatureKey, { signingInput: split.signingInput, auth }, auth.exp * 1000, now);
+    verified.set(split.signatureSegment, { token, auth }, auth.exp * 1000, now);
     return auth;
   }
 

@@ -58,8 +58,11 @@ export interface SplitJws {
   payloadSegment: string;
   /** `header.payload`, as signed. */
   signingInput: string;
-  /** The signature bytes, re-encoded canonically: the verified-token cache key. */
-  signatureKey: string;
+  /**
+   * The signature segment, already checked to be the canonical base64url of `signature` (one
+   * spelling per byte string): the verified-token cache key.
+   */
+  signatureSegment: string;
   signature: Uint8Array;
 }
 
@@ -73,7 +76,7 @@ export function splitCompactJws(token: string): SplitJws {
     headerSegment: h,
     payloadSegment: p,
     signingInput: `${h}.${p}`,
-    signatureKey: base64url.encode(signature),
+    signatureSegment: s,
     signature,
   };
 }

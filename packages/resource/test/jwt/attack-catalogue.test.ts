@@ -191,6 +191,17 @@ describe('attack catalogue', () => {
     const twin = alphabet[alphabet.indexOf(last) ^ 1]!;
     return withSegment(t, 2, sig.slice(0, -1) + twin);
   });
+  add(
+    'non-canonical twin of a CACHED token (the cache is keyed by the canonical spelling only)',
+    true,
+    async () => {
+      const t = await fake.sign({ claims: { sub: 'cached-twin' } });
+      assert.ok((await rs.authenticate(bearer(t))).ok); // now cached under its canonical signature segment
+      const sig = t.split('.')[2]!;
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      return withSegment(t, 2, sig.slice(0, -1) + alphabet[alphabet.indexOf(sig.at(-1)!) ^ 1]!);
+    },
+  );
   add('JWE (five parts) where a JWS is expected', true, async () => 'eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d');
   add('four parts', true, async () => `${await fake.sign()}.AAAA`);
   add('empty header segment', true, async () => withSegment(await fake.sign(), 0, ''));
