@@ -123,7 +123,6 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     formats,
     defaultFormat,
     clock,
-    setTimer: options.setTimer ?? defaultTimer,
     log,
     metrics: createMetrics({ defaultMetrics: options.background !== false }),
     refreshFlights: new SingleFlight<TokenResponse>(options.setTimer),
@@ -172,9 +171,3 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     },
   };
 }
-
-const defaultTimer: SetTimer = (fn, ms) => {
-  const timer = setTimeout(fn, ms);
-  timer.unref();
-  return () => clearTimeout(timer);
-};

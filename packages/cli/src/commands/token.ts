@@ -1,4 +1,4 @@
-import { introspectToken } from '@tessera/server';
+import { type ClientRecord, introspectToken } from '@tessera/server';
 import type { Command } from 'commander';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { type CliIO, print } from '../io.js';
@@ -18,8 +18,7 @@ export function tokenCommand(program: Command, io: CliIO): void {
       const value = (arg ?? (await io.readStdin())).trim();
       const decoded = decode(value);
       const result = await withServer(io, opts, async (t) => {
-        const inspector = { ...(await anyClient(t)), introspectAny: true };
-        return introspectToken(t.ctx, { token: value, client: inspector });
+        return introspectToken(t.ctx, { token: value, client: INSPECTOR });
       });
       const report = {
         ...decoded,
@@ -46,21 +45,20 @@ function decode(value: string): { format: string; header?: unknown; claims?: unk
   }
 }
 
-async function anyClient(t: Parameters<Parameters<typeof withServer>[2]>[0]) {
-  return {
-    id: '__cli__',
-    name: 'tessera CLI',
-    public: false,
-    secretHash: null,
-    grantTypes: [],
-    allowedScopes: [],
-    defaultScope: '',
-    accessTokenTtl: null,
-    refreshGracePeriod: null,
-    refreshIdleTtl: null,
-    refreshAbsoluteTtl: null,
-    requireNonce: false,
-    introspectAny: true,
-    createdAt: t.ctx.clock.now(),
-  };
-}
+/** The CLI inspects as a resource server would: any client's tokens, nothing stored. */
+const INSPECTOR: ClientRecord = {
+  id: '__cli__',
+  name: 'tessera CLI',
+  public: false,
+  secretHash: null,
+  grantTypes: [],
+  allowedScopes: [],
+  defaultScope: '',
+  accessTokenTtl: null,
+  refreshGracePeriod: null,
+  refreshIdleTtl: null,
+  refreshAbsoluteTtl: null,
+  requireNonce: false,
+  introspectAny: true,
+  createdAt: 0,
+};

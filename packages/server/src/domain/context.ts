@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { ClientRecord, Stores } from '../ports/index.js';
 import type { TokenFormat } from '../tokens/token-format.js';
 import type { RecentRefreshes } from './recent-refreshes.js';
-import type { SetTimer, SingleFlight } from './single-flight.js';
+import type { SingleFlight } from './single-flight.js';
 
 /** Everything a domain operation needs; built once by `createTessera`. */
 export interface TesseraContext {
@@ -20,7 +20,6 @@ export interface TesseraContext {
   /** The format new access tokens are issued in. */
   defaultFormat: TokenFormat;
   clock: Clock;
-  setTimer: SetTimer;
   log: Logger;
   metrics: Metrics;
   refreshFlights: SingleFlight<TokenResponse>;

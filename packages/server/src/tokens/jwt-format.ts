@@ -36,8 +36,5 @@ export function jwtFormat(options: { keyRing: KeyRing; issuer: string }): TokenF
         return undefined;
       }
     },
-    metadata() {
-      return {};
-    },
   };
 }
