@@ -89,7 +89,7 @@ serve(
         expires_at, generation, last_refresh_at, ended_at, end_reason, user_agent, ip)
         VALUES (?, 'bench', ?, '', 'active', ?, ?, 0, NULL, NULL, NULL, 'bench-filler', '127.0.0.1')`);
       const insT = filler.prepare(`INSERT INTO refresh_tokens (hash, family_id, generation, parent_hash,
-        status, issued_at, expires_at, rotated_at, grace_response) VALUES (?, ?, 0, NULL, 'active', ?, ?, NULL, NULL)`);
+        status, issued_at, expires_at, rotated_at) VALUES (?, ?, 0, NULL, 'active', ?, ?, NULL)`);
       const batch = 50_000;
       const started = performance.now();
       for (let done = 0; done < n; done += batch) {

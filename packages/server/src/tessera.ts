@@ -64,8 +64,14 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
   const config = isConfig(options.config) ? options.config : loadConfig(options.config);
   const log = options.logger ?? createLogger(config.logLevel, options.logDestination);
   const clock = options.clock ?? systemClock;
-  const stores =
+  const opened =
     options.stores ?? openSqliteStores({ path: config.db, synchronous: config.sqliteSynchronous });
+  // Client and user records are read on every refresh; writes through this server invalidate at
+  // once, changes made by another process (the CLI, another instance) show within the TTL.
+  const stores: Stores =
+    config.directoryCacheTtl > 0
+      ? { ...opened, directory: cachedDirectory(opened.directory, clock, config.directoryCacheTtl * 1000) }
+      : opened;
   const keys = deriveServerKeys(options.masterSecret ?? loadMasterSecret(config.db));
 
   const longestAccessTtlMs = async () => {

@@ -53,6 +53,8 @@ export const DEFAULTS = {
   cleanupInterval: 3600,
   /** SQLite `synchronous`: NORMAL survives a process crash in WAL mode; FULL also survives power loss. */
   sqliteSynchronous: 'NORMAL' as 'NORMAL' | 'FULL',
+  /** SQLite page cache per connection, MiB (filled only as pages are read). */
+  sqliteCacheMiB: 64,
   /** scrypt cost for password hashes: OWASP's minimum (N=2^17, r=8, p=1). Stored with each hash. */
   passwordHashCost: 17,
   /** pino log level. */

@@ -49,14 +49,18 @@ export async function buildApp(ctx: TesseraContext): Promise<FastifyInstance> {
       reply.elapsedTime / 1000,
     );
   });
-  // Parses `request.cookies` for cookie mode (SPEC §3.5); unsigned: the refresh token is its own proof.
-  await app.register(cookie);
   app.addHook('onReady', async () => warnAboutCookieMode(ctx));
   await app.register(rateLimit, { global: false });
   const throttle = new LoginThrottle(ctx.config.loginFailuresPerUser, ctx.config.loginLockoutWindow * 1000);
   const limits = rateLimits(ctx);
   oauthTokenRoute(app, ctx, throttle, limits);
-  authApiRoutes(app, ctx, throttle, limits);
+  // Cookies exist only on the first-party routes (SPEC §3.5): the plugin's hooks are scoped to them,
+  // so the token endpoint and the rest never parse or serialise cookies.
+  await app.register(async (firstParty) => {
+    // Parses `request.cookies`; unsigned: the refresh token is its own proof.
+    await firstParty.register(cookie);
+    authApiRoutes(firstParty, ctx, throttle, limits);
+  });
   revokeIntrospectRoutes(app, ctx);
   revocationRoutes(app, ctx);
   discoveryRoutes(app, ctx);

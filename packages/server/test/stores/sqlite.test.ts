@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { openSqliteStores, StoreUnavailableError } from '../../src/index.js';
+import { MIGRATIONS } from '../../src/stores/sqlite/migrations.js';
 import { describeStoreConformance } from './conformance.js';
 
 describeStoreConformance('sqlite (file)', async () =>
@@ -59,5 +62,131 @@ describe('sqlite specifics', () => {
     await assert.rejects(stores.tokens.findToken('h1'), StoreUnavailableError);
     await assert.rejects(stores.replay.insertIfAbsent('k', 2, 1), StoreUnavailableError);
     await assert.rejects(stores.ping(), StoreUnavailableError);
+  });
+
+  it("migration 3 moves each family's newest sealed answer into its row and keeps event ids", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 't.db');
+    // A database as version 2 left it: the answers sealed in the rotated tokens' rows.
+    const old = new Database(path);
+    for (const m of MIGRATIONS.slice(0, 2)) old.exec(m);
+    old.pragma('user_version = 2');
+    old.exec(`INSERT INTO families (id, client_id, user_id, scope, status, created_at, expires_at, generation)
+      VALUES ('f1', 'web', 'u', '', 'active', 0, 9e12, 2), ('f2', 'web', 'u', '', 'active', 0, 9e12, 0)`);
+    const insert = old.prepare(`INSERT INTO refresh_tokens (hash, family_id, generation, parent_hash, status,
+      issued_at, expires_at, rotated_at, grace_response) VALUES (?, ?, ?, ?, ?, 0, 9e12, ?, ?)`);
+    insert.run('h0', 'f1', 0, null, 'rotated', 10, Buffer.from('old box'));
+    insert.run('h1', 'f1', 1, 'h0', 'rotated', 20, Buffer.from('newest box'));
+    insert.run('h2', 'f1', 2, 'h1', 'active', null, null);
+    insert.run('g0', 'f2', 0, null, 'active', null, null);
+    old.exec(
+      `INSERT INTO events (at, type, family_id) VALUES (1, 'session.created', 'f1'), (2, 'token.refreshed', 'f1')`,
+    );
+    old.close();
+
+    const stores = openSqliteStores({ path });
+    assert.equal(stores.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+    const lineage = await stores.tokens.listTokens('f1');
+    assert.deepEqual(
+      lineage.map((t) => [t.hash, t.graceResponse && Buffer.from(t.graceResponse).toString()]),
+      [
+        ['h0', null],
+        ['h1', 'newest box'],
+        ['h2', null],
+      ],
+    );
+    assert.equal(
+      Buffer.from((await stores.tokens.findToken('h1'))!.token.graceResponse!).toString(),
+      'newest box',
+    );
+    assert.equal((await stores.tokens.findToken('g0'))!.token.graceResponse, null);
+    const events = await stores.events.list({ familyId: 'f1' });
+    assert.deepEqual(
+      events.map((e) => [e.id, e.type]),
+      [
+        [1, 'session.created'],
+        [2, 'token.refreshed'],
+      ],
+    );
+    await stores.events.append([{ at: 3, type: 'token.refreshed', familyId: 'f1' }]);
+    assert.equal((await stores.events.list({ afterId: 2 }))[0]?.id, 3, 'new ids follow the old ones');
+    await stores.close();
+  });
+
+  it('restarts the WAL under steady writes instead of letting it grow without end', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 't.db');
+    const stores = openSqliteStores({ path, checkpointIntervalMs: 20 });
+    // The WAL header's checkpoint sequence number goes up by one each time the WAL restarts.
+    const walSequence = () => {
+      const fd = openSync(`${path}-wal`, 'r');
+      const header = Buffer.alloc(16);
+      readSync(fd, header, 0, 16, 0);
+      closeSync(fd);
+      return header.readUInt32BE(12);
+    };
+    const now = Date.now();
+    let rotations = 0;
+    let restarts = 0;
+    let biggestWal = 0;
+    const first = walSequence();
+    const deadline = performance.now() + 20_000;
+    // Rotations never stop: each turn of the loop queues the next batch before the last one commits.
+    while (restarts < 3 && rotations < 200_000 && performance.now() < deadline) {
+      const batch = Array.from({ length: 8 }, () => {
+        const id = randomBytes(16).toString('base64url');
+        const token = {
+          hash: randomBytes(32).toString('base64url'),
+          familyId: id,
+          generation: 0,
+          parentHash: null,
+          status: 'active' as const,
+          issuedAt: now,
+          expiresAt: now + 1e9,
+          rotatedAt: null,
+          graceResponse: null,
+        };
+        return { id, token };
+      });
+      await Promise.all(
+        batch.map(async ({ id, token }) => {
+          await stores.tokens.createFamily(
+            {
+              id,
+              clientId: 'web',
+              userId: 'u',
+              scope: '',
+              status: 'active',
+              createdAt: now,
+              expiresAt: now + 1e9,
+              generation: 0,
+              lastRefreshAt: null,
+              endedAt: null,
+              endReason: null,
+              userAgent: null,
+              ip: null,
+            },
+            token,
+          );
+          const r = await stores.tokens.rotate({
+            parentHash: token.hash,
+            parentGeneration: 0,
+            child: {
+              ...token,
+              hash: randomBytes(32).toString('base64url'),
+              generation: 1,
+              parentHash: token.hash,
+            },
+            graceResponse: randomBytes(700),
+            now,
+          });
+          assert.equal(r.outcome, 'rotated');
+          rotations++;
+        }),
+      );
+      biggestWal = Math.max(biggestWal, statSync(`${path}-wal`).size);
+      restarts = walSequence() - first;
+    }
+    await stores.close();
+    assert.ok(restarts >= 3, `the WAL restarted ${restarts} times in ${rotations} rotations`);
+    assert.ok(biggestWal < 256 * 1024 * 1024, `the WAL grew to ${biggestWal} bytes`);
   });
 });

@@ -100,4 +100,35 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX access_tokens_expiry ON access_tokens (expires_at);
   `,
+  `
+  -- The sealed grace answer moves to its family's row: a family keeps only its newest one, so a
+  -- rotation overwrites it in the row it updates anyway, and token rows stay small and fixed-size
+  -- (no ~700-byte blob written into a rotated token's row, no erasing of the previous one).
+  ALTER TABLE families ADD COLUMN grace_parent_hash TEXT;
+  ALTER TABLE families ADD COLUMN grace_box BLOB;
+  UPDATE families SET (grace_parent_hash, grace_box) = (
+    SELECT t.hash, t.grace_response FROM refresh_tokens t
+    WHERE t.family_id = families.id AND t.grace_response IS NOT NULL
+    ORDER BY t.generation DESC LIMIT 1)
+  WHERE EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = families.id AND t.grace_response IS NOT NULL);
+  ALTER TABLE refresh_tokens DROP COLUMN grace_response;
+
+  -- Events without AUTOINCREMENT: ids are still ascending (max + 1), and an insert no longer
+  -- writes the sqlite_sequence page. Events are append-only; the newest row is never deleted.
+  CREATE TABLE events_v3 (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    family_id TEXT,
+    user_id TEXT,
+    client_id TEXT,
+    reason TEXT,
+    data TEXT
+  );
+  INSERT INTO events_v3 SELECT id, at, type, family_id, user_id, client_id, reason, data FROM events;
+  DROP TABLE events;
+  ALTER TABLE events_v3 RENAME TO events;
+  CREATE INDEX events_family ON events (family_id);
+  CREATE INDEX events_user ON events (user_id);
+  `,
 ];

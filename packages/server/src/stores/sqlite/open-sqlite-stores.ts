@@ -1,5 +1,6 @@
 import type { LifecycleEvent } from '@tessera/protocol';
 import Database from 'better-sqlite3';
+import { DEFAULTS } from '../../config/defaults.js';
 import type {
   CleanupInput,
   CleanupResult,
@@ -36,6 +37,8 @@ export interface SqliteOptions {
    * (default 1000; 0 leaves SQLite's automatic checkpoints on the serving connection).
    */
   checkpointIntervalMs?: number;
+  /** Page cache of this connection in MiB (default `DEFAULTS.sqliteCacheMiB`). */
+  cacheMiB?: number;
 }
 
 /**
@@ -48,16 +51,21 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
   db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Rotations touch random pages (token hashes, family ids); SQLite's 2 MiB default cache turns
+  // most of those into reads from the OS. Pages are cached as they are read, so a small
+  // database (or the CLI) never uses the whole budget.
+  db.pragma(`cache_size = ${-1024 * (options.cacheMiB ?? DEFAULTS.sqliteCacheMiB)}`);
   migrate(db);
+  const sqlite = new SqliteAdapter(db);
   const checkpointEvery = options.checkpointIntervalMs ?? 1000;
   const checkpointer =
     options.path !== ':memory:' && checkpointEvery > 0
-      ? startCheckpointer(options.path, checkpointEvery)
+      ? startCheckpointer(options.path, checkpointEvery, sqlite.rotationGate)
       : undefined;
   if (checkpointer) db.pragma('wal_autocheckpoint = 0');
   // After a checkpoint the WAL restarts from its beginning; this caps the file it leaves behind.
   db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-  const adapter = failClosed(new SqliteAdapter(db));
+  const adapter = failClosed(sqlite);
   return {
     db,
     tokens: adapter,
@@ -128,6 +136,10 @@ function migrate(db: Database.Database): void {
   }
 }
 
+/** A family's columns without its sealed grace answer (read only with the token it belongs to). */
+const FAMILY_COLUMNS = `id, client_id, user_id, scope, status, created_at, expires_at, generation,
+  last_refresh_at, ended_at, end_reason, user_agent, ip`;
+
 interface FamilyRow {
   id: string;
   client_id: string;
@@ -142,6 +154,8 @@ interface FamilyRow {
   end_reason: string | null;
   user_agent: string | null;
   ip: string | null;
+  grace_parent_hash?: string | null;
+  grace_box?: Uint8Array | null;
 }
 
 interface TokenRow {
@@ -153,7 +167,6 @@ interface TokenRow {
   issued_at: number;
   expires_at: number;
   rotated_at: number | null;
-  grace_response: Uint8Array | null;
 }
 
 const toFamily = (r: FamilyRow): FamilyRecord => ({
@@ -172,7 +185,8 @@ const toFamily = (r: FamilyRow): FamilyRecord => ({
   ip: r.ip,
 });
 
-const toToken = (r: TokenRow): RefreshTokenRecord => ({
+/** A token as the port sees it: the family's sealed grace answer belongs to the token it was made for. */
+const toToken = (r: TokenRow, f: Pick<FamilyRow, 'grace_parent_hash' | 'grace_box'>): RefreshTokenRecord => ({
   hash: r.hash,
   familyId: r.family_id,
   generation: r.generation,
@@ -181,7 +195,7 @@ const toToken = (r: TokenRow): RefreshTokenRecord => ({
   issuedAt: r.issued_at,
   expiresAt: r.expires_at,
   rotatedAt: r.rotated_at,
-  graceResponse: r.grace_response,
+  graceResponse: f.grace_parent_hash === r.hash ? (f.grace_box ?? null) : null,
 });
 
 class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore, ReplayStore {
@@ -195,23 +209,26 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
         last_refresh_at, ended_at, end_reason, user_agent, ip) VALUES (@id, @clientId, @userId, @scope, @status,
         @createdAt, @expiresAt, @generation, @lastRefreshAt, @endedAt, @endReason, @userAgent, @ip)`),
       insertToken: p(`INSERT INTO refresh_tokens (hash, family_id, generation, parent_hash, status, issued_at,
-        expires_at, rotated_at, grace_response) VALUES (@hash, @familyId, @generation, @parentHash, @status,
-        @issuedAt, @expiresAt, @rotatedAt, @graceResponse)`),
+        expires_at, rotated_at) VALUES (@hash, @familyId, @generation, @parentHash, @status,
+        @issuedAt, @expiresAt, @rotatedAt)`),
       findTokenAndFamily: p(`SELECT t.*, f.id AS f_id, f.client_id AS f_client_id, f.user_id AS f_user_id,
         f.scope AS f_scope, f.status AS f_status, f.created_at AS f_created_at, f.expires_at AS f_expires_at,
         f.generation AS f_generation, f.last_refresh_at AS f_last_refresh_at, f.ended_at AS f_ended_at,
-        f.end_reason AS f_end_reason, f.user_agent AS f_user_agent, f.ip AS f_ip
+        f.end_reason AS f_end_reason, f.user_agent AS f_user_agent, f.ip AS f_ip,
+        f.grace_parent_hash AS f_grace_parent_hash,
+        CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS f_grace_box
         FROM refresh_tokens t JOIN families f ON f.id = t.family_id WHERE t.hash = ?`),
-      findFamily: p('SELECT * FROM families WHERE id = ?'),
-      markRotated: p(`UPDATE refresh_tokens SET status = 'rotated', rotated_at = @now, grace_response = @grace
+      findFamily: p(`SELECT ${FAMILY_COLUMNS} FROM families WHERE id = ?`),
+      markRotated: p(`UPDATE refresh_tokens SET status = 'rotated', rotated_at = @now
         WHERE hash = @hash AND status = 'active'`),
-      dropOlderGrace: p(`UPDATE refresh_tokens SET grace_response = NULL
-        WHERE family_id = ? AND generation < ? AND grace_response IS NOT NULL`),
-      advanceFamily: p(`UPDATE families SET generation = @generation, last_refresh_at = @now
+      // The new sealed answer replaces the family's previous one: only the newest is ever kept.
+      advanceFamily: p(`UPDATE families SET generation = @generation, last_refresh_at = @now,
+        grace_parent_hash = @parentHash, grace_box = @grace
         WHERE id = @id AND status = 'active' AND generation = @expected`),
-      endFamily: p(`UPDATE families SET status = 'revoked', ended_at = @now, end_reason = @reason
+      endFamily: p(`UPDATE families SET status = 'revoked', ended_at = @now, end_reason = @reason,
+        grace_parent_hash = NULL, grace_box = NULL
         WHERE id = @id AND status = 'active'`),
-      revokeFamilyTokens: p(`UPDATE refresh_tokens SET status = 'revoked', grace_response = NULL
+      revokeFamilyTokens: p(`UPDATE refresh_tokens SET status = 'revoked'
         WHERE family_id = ? AND status != 'revoked'`),
       insertRevocation: p('INSERT INTO revocations (kind, value, expires_at) VALUES (?, ?, ?)'),
       insertJti: p(
@@ -219,7 +236,9 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       ),
       findJti: p('SELECT 1 FROM revoked_jtis WHERE jti = ? AND expires_at > ?'),
       listRevocations: p('SELECT * FROM revocations WHERE seq > ? AND expires_at > ? ORDER BY seq LIMIT ?'),
-      listTokens: p('SELECT * FROM refresh_tokens WHERE family_id = ? ORDER BY generation'),
+      listTokens: p(`SELECT t.*, f.grace_parent_hash,
+        CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_box FROM refresh_tokens t
+        JOIN families f ON f.id = t.family_id WHERE t.family_id = ? ORDER BY t.generation`),
       findClient: p('SELECT data FROM clients WHERE id = ?'),
       saveClient: p(
         'INSERT INTO clients (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data',
@@ -281,8 +300,10 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       end_reason: row.f_end_reason,
       user_agent: row.f_user_agent,
       ip: row.f_ip,
+      grace_parent_hash: row.f_grace_parent_hash,
+      grace_box: row.f_grace_box,
     };
-    return { token: toToken(row), family: toFamily(family) };
+    return { token: toToken(row, family), family: toFamily(family) };
   }
 
   async findFamily(id: string): Promise<FamilyRecord | null> {
@@ -299,9 +320,23 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
   async rotate(input: RotateInput): Promise<RotateResult> {
     return new Promise((resolve, reject) => {
       this.pendingRotations.push({ input, resolve, reject });
-      if (this.pendingRotations.length === 1) setImmediate(() => this.flushRotations());
+      if (this.pendingRotations.length === 1 && !this.rotationsPaused)
+        setImmediate(() => this.flushRotations());
     });
   }
+
+  private rotationsPaused = false;
+
+  /** Lets the checkpointer hold rotations for a moment (they queue, nobody is answered) to restart the WAL. */
+  readonly rotationGate = {
+    pause: () => {
+      this.rotationsPaused = true;
+    },
+    resume: () => {
+      this.rotationsPaused = false;
+      if (this.pendingRotations.length > 0) setImmediate(() => this.flushRotations());
+    },
+  };
 
   private pendingRotations: {
     input: RotateInput;
@@ -310,6 +345,7 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
   }[] = [];
 
   private flushRotations(): void {
+    if (this.rotationsPaused || this.pendingRotations.length === 0) return;
     const batch = this.pendingRotations;
     this.pendingRotations = [];
     const results: ({ ok: RotateResult } | { err: unknown })[] = [];
@@ -345,11 +381,12 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
         generation: child.generation,
         now,
         expected: input.parentGeneration,
+        parentHash: input.parentHash,
+        grace: input.graceResponse,
       });
       if (advanced.changes !== 1) return { outcome: 'conflict' };
-      const marked = this.s.markRotated.run({ hash: input.parentHash, now, grace: input.graceResponse });
+      const marked = this.s.markRotated.run({ hash: input.parentHash, now });
       if (marked.changes !== 1) throw new RotationConflict();
-      this.s.dropOlderGrace.run(child.familyId, input.parentGeneration);
       this.s.insertToken.run(child);
       for (const e of input.events ?? []) this.insertEvent(e);
       input.beforeCommit?.();
@@ -390,12 +427,14 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
   async listFamilies(filter: FamilyFilter): Promise<FamilyRecord[]> {
     const { where, args } = familyWhere(filter);
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);
-    const sql = `SELECT * FROM families ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    const sql = `SELECT ${FAMILY_COLUMNS} FROM families ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, limit) as FamilyRow[]).map(toFamily);
   }
 
   async listTokens(familyId: string): Promise<RefreshTokenRecord[]> {
-    return (this.s.listTokens.all(familyId) as TokenRow[]).map(toToken);
+    const rows = this.s.listTokens.all(familyId) as (TokenRow &
+      Pick<FamilyRow, 'grace_parent_hash' | 'grace_box'>)[];
+    return rows.map((r) => toToken(r, r));
   }
 
   async revokeJti(jti: string, expiresAt: number): Promise<void> {
@@ -449,9 +488,11 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
           )
           .run({ now }).changes;
         const tokens = this.db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ?').run(now).changes;
+        // A family's sealed answer is as old as its last rotation.
         this.db
           .prepare(
-            'UPDATE refresh_tokens SET grace_response = NULL WHERE grace_response IS NOT NULL AND rotated_at < ?',
+            `UPDATE families SET grace_parent_hash = NULL, grace_box = NULL
+             WHERE grace_box IS NOT NULL AND last_refresh_at < ?`,
           )
           .run(graceHorizon);
         const families = this.db.prepare('DELETE FROM families WHERE expires_at <= ?').run(now).changes;
