@@ -113,80 +113,111 @@ describe('sqlite specifics', () => {
   });
 
   it('restarts the WAL under steady writes instead of letting it grow without end', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 't.db');
-    const stores = openSqliteStores({ path, checkpointIntervalMs: 20 });
-    // The WAL header's checkpoint sequence number goes up by one each time the WAL restarts.
-    const walSequence = () => {
-      const fd = openSync(`${path}-wal`, 'r');
-      const header = Buffer.alloc(16);
-      readSync(fd, header, 0, 16, 0);
-      closeSync(fd);
-      return header.readUInt32BE(12);
-    };
-    const now = Date.now();
-    let rotations = 0;
-    let restarts = 0;
-    let biggestWal = 0;
-    const first = walSequence();
-    const deadline = performance.now() + 20_000;
-    // Rotations never stop: each turn of the loop queues the next batch before the last one commits.
-    while (restarts < 3 && rotations < 200_000 && performance.now() < deadline) {
-      const batch = Array.from({ length: 8 }, () => {
-        const id = randomBytes(16).toString('base64url');
-        const token = {
-          hash: randomBytes(32).toString('base64url'),
-          familyId: id,
-          generation: 0,
-          parentHash: null,
-          status: 'active' as const,
-          issuedAt: now,
-          expiresAt: now + 1e9,
-          rotatedAt: null,
-          graceResponse: null,
-        };
-        return { id, token };
-      });
-      await Promise.all(
-        batch.map(async ({ id, token }) => {
-          await stores.tokens.createFamily(
-            {
-              id,
-              clientId: 'web',
-              userId: 'u',
-              scope: '',
-              status: 'active',
-              createdAt: now,
-              expiresAt: now + 1e9,
-              generation: 0,
-              lastRefreshAt: null,
-              endedAt: null,
-              endReason: null,
-              userAgent: null,
-              ip: null,
-            },
-            token,
-          );
-          const r = await stores.tokens.rotate({
-            parentHash: token.hash,
-            parentGeneration: 0,
-            child: {
-              ...token,
-              hash: randomBytes(32).toString('base64url'),
-              generation: 1,
-              parentHash: token.hash,
-            },
-            graceResponse: randomBytes(700),
-            now,
-          });
-          assert.equal(r.outcome, 'rotated');
-          rotations++;
-        }),
-      );
-      biggestWal = Math.max(biggestWal, statSync(`${path}-wal`).size);
-      restarts = walSequence() - first;
-    }
-    await stores.close();
+    const { restarts, rotations, biggestWal, holds } = await steadyRotations(0, 200_000);
     assert.ok(restarts >= 3, `the WAL restarted ${restarts} times in ${rotations} rotations`);
+    assert.ok(holds >= 1, 'the checkpointer held rotations to catch up');
     assert.ok(biggestWal < 256 * 1024 * 1024, `the WAL grew to ${biggestWal} bytes`);
   });
+
+  it('restarts the WAL at most once per interval (each restart holds rotations for a moment)', async () => {
+    // Restarts can also happen by themselves, in a gap between commits; holds are the checkpointer's.
+    const { holds, rotations } = await steadyRotations(60_000, 4_000, Number.POSITIVE_INFINITY);
+    assert.equal(rotations, 4_000);
+    assert.ok(holds <= 1, `${holds} holds within one interval`);
+  });
 });
+
+/**
+ * Rotates without pause (each batch is queued before the last commits) until the WAL has restarted
+ * `stopAfterRestarts` times or `maxRotations` were made; answers how often it restarted (and was held for it) and
+ * how large it grew.
+ */
+async function steadyRotations(restartIntervalMs: number, maxRotations: number, stopAfterRestarts = 3) {
+  const path = join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 't.db');
+  const stores = openSqliteStores({
+    path,
+    checkpointIntervalMs: 20,
+    walRestartFrames: 512,
+    walRestartIntervalMs: restartIntervalMs,
+  });
+  // Counts the checkpointer's holds (the gate is looked up on every hold).
+  let holds = 0;
+  const gate = (stores.tokens as unknown as { rotationGate: { pause(): void } }).rotationGate;
+  const pause = gate.pause;
+  gate.pause = () => {
+    holds++;
+    pause();
+  };
+  // The WAL header's checkpoint sequence number goes up by one each time the WAL restarts.
+  const walSequence = () => {
+    const fd = openSync(`${path}-wal`, 'r');
+    const header = Buffer.alloc(16);
+    readSync(fd, header, 0, 16, 0);
+    closeSync(fd);
+    return header.readUInt32BE(12);
+  };
+  const now = Date.now();
+  let rotations = 0;
+  let restarts = 0;
+  let biggestWal = 0;
+  const first = walSequence();
+  const deadline = performance.now() + 20_000;
+  // Rotations never stop: each turn of the loop queues the next batch before the last one commits.
+  while (restarts < stopAfterRestarts && rotations < maxRotations && performance.now() < deadline) {
+    const batch = Array.from({ length: 8 }, () => {
+      const id = randomBytes(16).toString('base64url');
+      const token = {
+        hash: randomBytes(32).toString('base64url'),
+        familyId: id,
+        generation: 0,
+        parentHash: null,
+        status: 'active' as const,
+        issuedAt: now,
+        expiresAt: now + 1e9,
+        rotatedAt: null,
+        graceResponse: null,
+      };
+      return { id, token };
+    });
+    await Promise.all(
+      batch.map(async ({ id, token }) => {
+        await stores.tokens.createFamily(
+          {
+            id,
+            clientId: 'web',
+            userId: 'u',
+            scope: '',
+            status: 'active',
+            createdAt: now,
+            expiresAt: now + 1e9,
+            generation: 0,
+            lastRefreshAt: null,
+            endedAt: null,
+            endReason: null,
+            userAgent: null,
+            ip: null,
+          },
+          token,
+        );
+        const r = await stores.tokens.rotate({
+          parentHash: token.hash,
+          parentGeneration: 0,
+          child: {
+            ...token,
+            hash: randomBytes(32).toString('base64url'),
+            generation: 1,
+            parentHash: token.hash,
+          },
+          graceResponse: randomBytes(700),
+          now,
+        });
+        assert.equal(r.outcome, 'rotated');
+        rotations++;
+      }),
+    );
+    biggestWal = Math.max(biggestWal, statSync(`${path}-wal`).size);
+    restarts = walSequence() - first;
+  }
+  await stores.close();
+  return { restarts, rotations, biggestWal, holds };
+}

@@ -7,11 +7,18 @@ export interface WriteGate {
   resume(): void;
 }
 
-/** A WAL smaller than this (in 4 KiB frames) is left to grow; restarting it would cost more than it saves. */
-const RESTART_FRAMES = 2048;
-/** Frames left to copy below which the writer is paused so that one last pass catches up. */
-const CATCH_UP_FRAMES = 512;
-/** A pause never lasts longer than this, whatever the worker does. */
+export interface CheckpointerOptions {
+  /** How often to checkpoint (ms). */
+  intervalMs: number;
+  /** Restart the WAL once it holds this many frames (4 KiB pages); default 16,384 (64 MiB). */
+  restartFrames?: number;
+  /** At most one restart per this many ms (each holds rotations for 5-35 ms); default 10 s. */
+  restartIntervalMs?: number;
+}
+
+/** Frames left to copy below which the writer is held so that one last pass catches up. */
+const CATCH_UP_FRAMES = 256;
+/** A hold never lasts longer than this, whatever the worker does. */
 const MAX_PAUSE_MS = 200;
 
 /**
@@ -19,15 +26,18 @@ const MAX_PAUSE_MS = 200;
  * `wal_autocheckpoint = 0`, so no request ever waits for a checkpoint's fsync (they were ~1% of
  * commits and the whole p99). PASSIVE checkpoints never block writers.
  *
- * Under steady load a PASSIVE checkpoint never quite catches up (commits land while it copies), so
- * the WAL would never restart and would grow without end: on disk, and in the cost of every page
- * read, which searches the WAL index. So once the copies have nearly caught up, the worker asks the
- * serving connection to hold its writes (`gate`), copies the last few frames, and lets it go on;
- * the next commit then starts the WAL from its beginning. A pause lasts about a millisecond.
+ * Under steady load a PASSIVE checkpoint never quite catches up (commits land while it copies),
+ * so the WAL would never restart and would grow without end: on disk (1.7 GB after 25 s of
+ * saturating load), and in the cost of every page read, which searches the WAL index. So once the
+ * WAL is large and the copies have nearly caught up, the worker asks the serving connection to
+ * hold its rotations (`gate`), copies the last frames, and lets it go on; the next commit starts
+ * the WAL from its beginning. The last pass's two fsyncs make a hold cost 5-35 ms under heavy
+ * writes, hence the size threshold and the minimum interval: the WAL stays bounded (at most what
+ * ten seconds of writes add past 64 MiB) and holds touch well under 1% of rotations.
  */
 export function startCheckpointer(
   path: string,
-  intervalMs: number,
+  options: CheckpointerOptions,
   gate?: WriteGate,
 ): { stop(): Promise<void> } {
   const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -36,32 +46,34 @@ export function startCheckpointer(
     `
     const { workerData, parentPort } = require('node:worker_threads');
     const Database = require(workerData.sqlite);
-    const { restartFrames, catchUpFrames, gated } = workerData;
+    const { restartFrames, restartIntervalMs, catchUpFrames, gated } = workerData;
     const db = new Database(workerData.path);
     db.pragma('busy_timeout = 1000');
     let stopped = false;
-    let onResumeAck;
+    let lastRestart = 0;
+    let onHeld;
     const passive = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
     const report = (err) => parentPort.postMessage({ type: 'error', message: String(err && err.message) });
     function tick() {
-      if (stopped || onResumeAck) return;
+      if (stopped || onHeld) return;
       try {
         let r = passive();
+        if (!gated || r.busy || r.log < restartFrames || Date.now() - lastRestart < restartIntervalMs) return;
         // Each pass copies what was committed during the one before: a few passes converge.
-        for (let i = 0; i < 4 && !r.busy && r.log - r.checkpointed > catchUpFrames; i++) r = passive();
-        if (gated && !r.busy && r.log >= restartFrames && r.log - r.checkpointed <= catchUpFrames) {
-          onResumeAck = () => {
-            try { passive(); } catch (err) { report(err); }
-            onResumeAck = undefined;
-            parentPort.postMessage({ type: 'resume' });
-          };
-          parentPort.postMessage({ type: 'pause' });
-        }
+        for (let i = 0; i < 8 && !r.busy && r.log - r.checkpointed > catchUpFrames; i++) r = passive();
+        if (r.busy || r.log - r.checkpointed > catchUpFrames) return;
+        lastRestart = Date.now();
+        onHeld = () => {
+          try { passive(); } catch (err) { report(err); }
+          onHeld = undefined;
+          parentPort.postMessage({ type: 'resume' });
+        };
+        parentPort.postMessage({ type: 'pause' });
       } catch (err) { report(err); }
     }
     const timer = setInterval(tick, workerData.intervalMs);
     parentPort.on('message', (m) => {
-      if (m === 'paused') { if (onResumeAck) onResumeAck(); return; }
+      if (m === 'held') { if (onHeld) onHeld(); return; }
       stopped = true; clearInterval(timer); db.close(); parentPort.close();
     });
     `,
@@ -70,42 +82,49 @@ export function startCheckpointer(
       workerData: {
         sqlite,
         path,
-        intervalMs,
-        restartFrames: RESTART_FRAMES,
+        intervalMs: options.intervalMs,
+        restartFrames: options.restartFrames ?? 16_384,
+        restartIntervalMs: options.restartIntervalMs ?? 10_000,
         catchUpFrames: CATCH_UP_FRAMES,
         gated: gate !== undefined,
       },
     },
   );
-  let pauseTimer: NodeJS.Timeout | undefined;
+  let holdTimer: NodeJS.Timeout | undefined;
   const resume = () => {
-    if (!pauseTimer) return;
-    clearTimeout(pauseTimer);
-    pauseTimer = undefined;
+    if (!holdTimer) return;
+    clearTimeout(holdTimer);
+    holdTimer = undefined;
     gate?.resume();
   };
   worker.on('message', (m: { type: string }) => {
-    if (m.type === 'pause' && gate && !pauseTimer) {
+    if (m.type === 'pause' && gate && !holdTimer) {
       gate.pause();
-      pauseTimer = setTimeout(resume, MAX_PAUSE_MS);
-      worker.postMessage('paused');
+      holdTimer = setTimeout(resume, MAX_PAUSE_MS);
+      worker.postMessage('held');
     } else if (m.type === 'resume') {
       resume();
     }
   });
   // After the listener: adding a 'message' listener refs the worker's port again.
   worker.unref();
+
+  let stopped: Promise<void> | undefined;
+  async function stop(): Promise<void> {
+    resume();
+    // Keep the process alive until the worker has closed its connection.
+    worker.ref();
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage('stop');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
+    await worker.terminate();
+  }
   return {
-    async stop() {
-      resume();
-      // Keep the process alive until the worker has closed its connection.
-      worker.ref();
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.postMessage('stop');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
-      clearTimeout(timer);
-      await worker.terminate();
+    stop() {
+      stopped ??= stop();
+      return stopped;
     },
   };
 }

@@ -39,6 +39,9 @@ export interface SqliteOptions {
   checkpointIntervalMs?: number;
   /** Page cache of this connection in MiB (default `DEFAULTS.sqliteCacheMiB`). */
   cacheMiB?: number;
+  /** When the checkpointer restarts the WAL: its size in frames, and the least time between two. */
+  walRestartFrames?: number;
+  walRestartIntervalMs?: number;
 }
 
 /**
@@ -60,7 +63,15 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
   const checkpointEvery = options.checkpointIntervalMs ?? 1000;
   const checkpointer =
     options.path !== ':memory:' && checkpointEvery > 0
-      ? startCheckpointer(options.path, checkpointEvery, sqlite.rotationGate)
+      ? startCheckpointer(
+          options.path,
+          {
+            intervalMs: checkpointEvery,
+            restartFrames: options.walRestartFrames,
+            restartIntervalMs: options.walRestartIntervalMs,
+          },
+          sqlite.rotationGate,
+        )
       : undefined;
   if (checkpointer) db.pragma('wal_autocheckpoint = 0');
   // After a checkpoint the WAL restarts from its beginning; this caps the file it leaves behind.
