@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { openSqliteStores, StoreUnavailableError } from '../../src/index.js';
+import {
+  type FamilyRecord,
+  openSqliteStores,
+  type RefreshTokenRecord,
+  StoreUnavailableError,
+} from '../../src/index.js';
 import { MIGRATIONS } from '../../src/stores/sqlite/migrations.js';
 import { describeStoreConformance } from './conformance.js';
 
@@ -26,32 +31,7 @@ describe('sqlite specifics', () => {
 
   it('reports an unusable database as StoreUnavailableError (fail closed), and a bug as itself', async () => {
     const stores = openSqliteStores({ path: ':memory:' });
-    const family = {
-      id: 'f1',
-      clientId: 'web',
-      userId: 'u',
-      scope: '',
-      status: 'active' as const,
-      createdAt: 0,
-      expiresAt: 1,
-      generation: 0,
-      lastRefreshAt: null,
-      endedAt: null,
-      endReason: null,
-      userAgent: null,
-      ip: null,
-    };
-    const token = {
-      hash: 'h1',
-      familyId: 'f1',
-      generation: 0,
-      parentHash: null,
-      status: 'active' as const,
-      issuedAt: 0,
-      expiresAt: 1,
-      rotatedAt: null,
-      graceResponse: null,
-    };
+    const { family, token } = newSession('f1', 'h1', 0, 1);
     await stores.tokens.createFamily(family, token);
     const duplicate = await stores.tokens.createFamily(family, token).catch((err: unknown) => err);
     assert.ok(
@@ -164,41 +144,17 @@ async function steadyRotations(restartIntervalMs: number, maxRotations: number, 
   const deadline = performance.now() + 20_000;
   // Rotations never stop: each turn of the loop queues the next batch before the last one commits.
   while (restarts < stopAfterRestarts && rotations < maxRotations && performance.now() < deadline) {
-    const batch = Array.from({ length: 8 }, () => {
-      const id = randomBytes(16).toString('base64url');
-      const token = {
-        hash: randomBytes(32).toString('base64url'),
-        familyId: id,
-        generation: 0,
-        parentHash: null,
-        status: 'active' as const,
-        issuedAt: now,
-        expiresAt: now + 1e9,
-        rotatedAt: null,
-        graceResponse: null,
-      };
-      return { id, token };
-    });
+    const batch = Array.from({ length: 8 }, () =>
+      newSession(
+        randomBytes(16).toString('base64url'),
+        randomBytes(32).toString('base64url'),
+        now,
+        now + 1e9,
+      ),
+    );
     await Promise.all(
-      batch.map(async ({ id, token }) => {
-        await stores.tokens.createFamily(
-          {
-            id,
-            clientId: 'web',
-            userId: 'u',
-            scope: '',
-            status: 'active',
-            createdAt: now,
-            expiresAt: now + 1e9,
-            generation: 0,
-            lastRefreshAt: null,
-            endedAt: null,
-            endReason: null,
-            userAgent: null,
-            ip: null,
-          },
-          token,
-        );
+      batch.map(async ({ family, token }) => {
+        await stores.tokens.createFamily(family, token);
         const r = await stores.tokens.rotate({
           parentHash: token.hash,
           parentGeneration: 0,
@@ -220,4 +176,35 @@ async function steadyRotations(restartIntervalMs: number, maxRotations: number, 
   }
   await stores.close();
   return { restarts, rotations, biggestWal, holds };
+}
+
+/** A new session's family and first token, as the store keeps them. */
+function newSession(id: string, hash: string, now: number, until: number) {
+  const family: FamilyRecord = {
+    id,
+    clientId: 'web',
+    userId: 'u',
+    scope: '',
+    status: 'active',
+    createdAt: now,
+    expiresAt: until,
+    generation: 0,
+    lastRefreshAt: null,
+    endedAt: null,
+    endReason: null,
+    userAgent: null,
+    ip: null,
+  };
+  const token: RefreshTokenRecord = {
+    hash,
+    familyId: id,
+    generation: 0,
+    parentHash: null,
+    status: 'active',
+    issuedAt: now,
+    expiresAt: until,
+    rotatedAt: null,
+    graceResponse: null,
+  };
+  return { family, token };
 }
