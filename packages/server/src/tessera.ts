@@ -65,7 +65,12 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
   const log = options.logger ?? createLogger(config.logLevel, options.logDestination);
   const clock = options.clock ?? systemClock;
   const opened =
-    options.stores ?? openSqliteStores({ path: config.db, synchronous: config.sqliteSynchronous });
+    options.stores ??
+    openSqliteStores({
+      path: config.db,
+      synchronous: config.sqliteSynchronous,
+      onCheckpointError: (message) => log.error({ message }, 'SQLite WAL checkpoint failed'),
+    });
   // Client and user records are read on every refresh; writes through this server invalidate at
   // once, changes made by another process (the CLI, another instance) show within the TTL.
   const stores: Stores =

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import {
   type FamilyRecord,
@@ -11,6 +12,7 @@ import {
   type RefreshTokenRecord,
   StoreUnavailableError,
 } from '../../src/index.js';
+import { startCheckpointer } from '../../src/stores/sqlite/checkpointer.js';
 import { MIGRATIONS } from '../../src/stores/sqlite/migrations.js';
 import { describeStoreConformance } from './conformance.js';
 
@@ -97,6 +99,17 @@ describe('sqlite specifics', () => {
     assert.ok(restarts >= 3, `the WAL restarted ${restarts} times in ${rotations} rotations`);
     assert.ok(holds >= 1, 'the checkpointer held rotations to catch up');
     assert.ok(biggestWal < 256 * 1024 * 1024, `the WAL grew to ${biggestWal} bytes`);
+  });
+
+  it('reports a failing checkpoint instead of dropping it', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 'garbage.db');
+    writeFileSync(path, 'this is not a database '.repeat(200));
+    const messages: string[] = [];
+    const checkpointer = startCheckpointer(path, { intervalMs: 10, onError: (m) => messages.push(m) });
+    const deadline = performance.now() + 5000;
+    while (messages.length === 0 && performance.now() < deadline) await setTimeout(10);
+    await checkpointer.stop();
+    assert.match(messages[0] ?? 'nothing reported', /not a database/);
   });
 
   it('restarts the WAL at most once per interval (each restart holds rotations for a moment)', async () => {

@@ -14,6 +14,8 @@ export interface CheckpointerOptions {
   restartFrames?: number;
   /** At most one restart per this many ms (each holds rotations for 5-35 ms); default 10 s. */
   restartIntervalMs?: number;
+  /** Told when a checkpoint fails (the WAL then grows until one succeeds). */
+  onError?: (message: string) => void;
 }
 
 /** Frames left to copy below which the writer is held so that one last pass catches up. */
@@ -97,8 +99,10 @@ export function startCheckpointer(
     holdTimer = undefined;
     gate?.resume();
   };
-  worker.on('message', (m: { type: string }) => {
-    if (m.type === 'pause' && gate && !holdTimer) {
+  worker.on('message', (m: { type: string; message?: string }) => {
+    if (m.type === 'error') {
+      options.onError?.(m.message ?? 'unknown error');
+    } else if (m.type === 'pause' && gate && !holdTimer) {
       gate.pause();
       holdTimer = setTimeout(resume, MAX_PAUSE_MS);
       worker.postMessage('held');

@@ -42,6 +42,8 @@ export interface SqliteOptions {
   /** When the checkpointer restarts the WAL: its size in frames, and the least time between two. */
   walRestartFrames?: number;
   walRestartIntervalMs?: number;
+  /** Told when a WAL checkpoint fails on the checkpointer thread (the server logs it). */
+  onCheckpointError?: (message: string) => void;
 }
 
 /**
@@ -69,6 +71,7 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
             intervalMs: checkpointEvery,
             restartFrames: options.walRestartFrames,
             restartIntervalMs: options.walRestartIntervalMs,
+            onError: options.onCheckpointError,
           },
           sqlite.rotationGate,
         )
