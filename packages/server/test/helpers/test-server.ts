@@ -104,6 +104,7 @@ export async function startTestServer(
     logDestination: destination,
     ...(options.fault ? { fault: options.fault } : {}),
     ...(options.formats ? { formats: options.formats } : {}),
+    ...(options.stores ? { stores: options.stores } : {}),
   });
   const existing = await tessera.ctx.stores.directory.findUserByUsername('alice');
   const alice =
