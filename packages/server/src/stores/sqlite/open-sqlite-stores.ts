@@ -168,8 +168,6 @@ interface FamilyRow {
   end_reason: string | null;
   user_agent: string | null;
   ip: string | null;
-  grace_parent_hash?: string | null;
-  grace_box?: Uint8Array | null;
 }
 
 interface TokenRow {
@@ -181,6 +179,8 @@ interface TokenRow {
   issued_at: number;
   expires_at: number;
   rotated_at: number | null;
+  /** Selected from the family's row, and only for the token the sealed answer was made for. */
+  grace_response: Uint8Array | null;
 }
 
 const toFamily = (r: FamilyRow): FamilyRecord => ({
@@ -199,8 +199,7 @@ const toFamily = (r: FamilyRow): FamilyRecord => ({
   ip: r.ip,
 });
 
-/** A token as the port sees it: the family's sealed grace answer belongs to the token it was made for. */
-const toToken = (r: TokenRow, f: Pick<FamilyRow, 'grace_parent_hash' | 'grace_box'>): RefreshTokenRecord => ({
+const toToken = (r: TokenRow): RefreshTokenRecord => ({
   hash: r.hash,
   familyId: r.family_id,
   generation: r.generation,
@@ -209,7 +208,7 @@ const toToken = (r: TokenRow, f: Pick<FamilyRow, 'grace_parent_hash' | 'grace_bo
   issuedAt: r.issued_at,
   expiresAt: r.expires_at,
   rotatedAt: r.rotated_at,
-  graceResponse: f.grace_parent_hash === r.hash ? (f.grace_box ?? null) : null,
+  graceResponse: r.grace_response,
 });
 
 class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore, ReplayStore {
@@ -229,8 +228,7 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
         f.scope AS f_scope, f.status AS f_status, f.created_at AS f_created_at, f.expires_at AS f_expires_at,
         f.generation AS f_generation, f.last_refresh_at AS f_last_refresh_at, f.ended_at AS f_ended_at,
         f.end_reason AS f_end_reason, f.user_agent AS f_user_agent, f.ip AS f_ip,
-        f.grace_parent_hash AS f_grace_parent_hash,
-        CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS f_grace_box
+        CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response
         FROM refresh_tokens t JOIN families f ON f.id = t.family_id WHERE t.hash = ?`),
       findFamily: p(`SELECT ${FAMILY_COLUMNS} FROM families WHERE id = ?`),
       markRotated: p(`UPDATE refresh_tokens SET status = 'rotated', rotated_at = @now
@@ -250,8 +248,8 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       ),
       findJti: p('SELECT 1 FROM revoked_jtis WHERE jti = ? AND expires_at > ?'),
       listRevocations: p('SELECT * FROM revocations WHERE seq > ? AND expires_at > ? ORDER BY seq LIMIT ?'),
-      listTokens: p(`SELECT t.*, f.grace_parent_hash,
-        CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_box FROM refresh_tokens t
+      listTokens: p(`SELECT t.*,
+        CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response FROM refresh_tokens t
         JOIN families f ON f.id = t.family_id WHERE t.family_id = ? ORDER BY t.generation`),
       findClient: p('SELECT data FROM clients WHERE id = ?'),
       saveClient: p(
@@ -314,10 +312,8 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       end_reason: row.f_end_reason,
       user_agent: row.f_user_agent,
       ip: row.f_ip,
-      grace_parent_hash: row.f_grace_parent_hash,
-      grace_box: row.f_grace_box,
     };
-    return { token: toToken(row, family), family: toFamily(family) };
+    return { token: toToken(row), family: toFamily(family) };
   }
 
   async findFamily(id: string): Promise<FamilyRecord | null> {
@@ -446,9 +442,7 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
   }
 
   async listTokens(familyId: string): Promise<RefreshTokenRecord[]> {
-    const rows = this.s.listTokens.all(familyId) as (TokenRow &
-      Pick<FamilyRow, 'grace_parent_hash' | 'grace_box'>)[];
-    return rows.map((r) => toToken(r, r));
+    return (this.s.listTokens.all(familyId) as TokenRow[]).map(toToken);
   }
 
   async revokeJti(jti: string, expiresAt: number): Promise<void> {
