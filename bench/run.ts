@@ -6,12 +6,16 @@
  *   npm run bench -- --quick          smoke test: short runs, one round, small growth sizes
  *                                     (--quick and --only write RESULTS.partial.md, never RESULTS.md)
  *   npm run bench -- --only=rotation,client   some sections (rotation, protected, client, growth)
- *   npm run bench -- --cpu-prof       also write a CPU profile of the Tessera server (rotation section)
+ *   npm run bench -- --cpu-prof       also profile the Tessera server during each measured rotation run
+ *   npm run bench -- --rounds=3       rounds per section instead of the profile's (writes RESULTS.partial.md)
+ *   npm run bench -- --baseline=REV   also run commit REV's Tessera in the rotation section, alternating,
+ *                                     and report this tree ÷ REV (writes RESULTS.partial.md)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { prepareBaseline } from './lib/baseline.js';
 import { installPeers } from './lib/peers.js';
 import { fmt } from './lib/stats.js';
 import { clientSdkBench, PEERS_DIR, type SdkRow } from './sections/client-sdk.js';
@@ -26,6 +30,7 @@ const only = argv
   ?.slice('--only='.length)
   .split(',');
 const want = (s: string) => !only || only.includes(s);
+const baselineRev = argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
 const cpuProfDir = argv.includes('--cpu-prof')
   ? fileURLToPath(new URL('./profiles', import.meta.url))
   : undefined;
@@ -100,6 +105,24 @@ if (cpuProfDir) {
   mkdirSync(cpuProfDir, { recursive: true });
   PROFILES.rotation.cpuProf = cpuProfDir;
 }
+const roundsArg = argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length);
+if (roundsArg !== undefined) {
+  const rounds = Number(roundsArg);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) {
+    throw new Error(`--rounds=${roundsArg}: give a whole number of rounds from 1 to 50`);
+  }
+  PROFILES.rotation.rounds = rounds;
+  PROFILES.protectedRoute.rounds = rounds;
+  PROFILES.growth.rounds = rounds;
+}
+if (baselineRev !== undefined && cpuProfDir) {
+  // The profiler slows the server it samples; only this tree's server can be profiled.
+  throw new Error(
+    '--cpu-prof slows the profiled server, so its ratio to --baseline would be biased: run them apart',
+  );
+}
+const baseline = baselineRev ? prepareBaseline(baselineRev, log) : undefined;
+PROFILES.rotation.baseline = baseline;
 
 function gitCommit(): string {
   try {
@@ -216,6 +239,23 @@ if (rotation && rot) {
     );
   }
   line();
+  if (baseline) {
+    line(
+      `### This tree ÷ \`${baseline.rev}\` (${baseline.sha.slice(0, 12)}), same runs, alternating${baseline.lockfileDiffers ? " (the baseline's package-lock.json differs; it ran on this checkout's dependencies)" : ''}`,
+    );
+    line();
+    line(
+      '| c | this tree rot/s | p50 ms | p99 ms | baseline rot/s | p50 ms | p99 ms | failed | this ÷ baseline (per-round ratios) |',
+    );
+    line('|---|---|---|---|---|---|---|---|---|');
+    for (const r of rot) {
+      const b = r.baseline!;
+      line(
+        `| ${r.c} | ${fmt(r.tessera.rps)} | ${fmt(r.tessera.p50)} | ${fmt(r.tessera.p99)} | ${fmt(b.rps)} | ${fmt(b.p50)} | ${fmt(b.p99)} | ${b.failed}/${b.requests} | **${b.ratio.toFixed(2)}×** (${b.ratios.map((x) => x.toFixed(2)).join(', ')}) |`,
+      );
+    }
+    line();
+  }
   line('## 2. The physical limit (same rounds)');
   line();
   const p = rotation.parts;
@@ -314,7 +354,10 @@ line();
 
 // A smoke or partial run must not overwrite the full results.
 const resultsPath = fileURLToPath(
-  new URL(quick || only ? './RESULTS.partial.md' : './RESULTS.md', import.meta.url),
+  new URL(
+    quick || only || baseline || roundsArg !== undefined ? './RESULTS.partial.md' : './RESULTS.md',
+    import.meta.url,
+  ),
 );
 writeFileSync(resultsPath, `${out.join('\n')}\n`);
 log(`wrote ${resultsPath}`);

@@ -1,4 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 
 /** How every benchmark process is started: TypeScript through tsx, workspace packages from source. */
@@ -41,15 +43,23 @@ export class Child {
   }
 
   /** Starts `servers/<script>.ts` and waits for its `{ ready }` message. */
-  static async start(
+  static start(script: string, args: Record<string, unknown> = {}, extraExecArgv: string[] = []) {
+    const file = fileURLToPath(new URL(`../servers/${script}.ts`, import.meta.url));
+    return Child.startFile(script, file, args, extraExecArgv);
+  }
+
+  /** Starts a server script by path (`cwd` decides where `tsx` and the packages resolve from). */
+  static async startFile(
     script: string,
+    file: string,
     args: Record<string, unknown> = {},
     extraExecArgv: string[] = [],
+    cwd?: string,
   ): Promise<Child> {
-    const file = fileURLToPath(new URL(`../servers/${script}.ts`, import.meta.url));
     const proc = fork(file, [JSON.stringify(args)], {
       execArgv: [...EXEC_ARGV, ...extraExecArgv],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      ...(cwd ? { cwd } : {}),
     });
     const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${script} did not start in 120 s`)), 120_000);
@@ -98,6 +108,29 @@ export class Child {
   }
 }
 
+let profiler: Session | undefined;
+
+/**
+ * Every server can profile a window of its life (`--cpu-prof` profiles only the measured runs,
+ * not start-up or minting): `profileStart`, then `profileStop` with the file to write.
+ */
+const profiling: Record<string, (args: Record<string, unknown>) => unknown> = {
+  async profileStart() {
+    profiler ??= new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+    await profiler.post('Profiler.start');
+  },
+  async profileStop(a) {
+    if (!profiler) throw new Error('profileStop without profileStart');
+    const { profile } = await profiler.post('Profiler.stop');
+    profiler.disconnect();
+    writeFileSync(String(a.file), JSON.stringify(profile));
+    return { file: a.file };
+  },
+};
+
 /** The child side: answers `{id, cmd, args}` messages with the handlers given; `close` exits. */
 export function serve(
   ready: Record<string, unknown>,
@@ -113,7 +146,7 @@ export function serve(
       setTimeout(() => process.exit(0), 50).unref();
       return;
     }
-    const h = handlers[m.cmd];
+    const h = handlers[m.cmd] ?? profiling[m.cmd];
     try {
       if (!h) throw new Error(`unknown command ${m.cmd}`);
       send({ id: m.id, ok: true, result: await h(m.args) });

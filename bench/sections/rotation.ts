@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS, openSqliteStores, type RefreshTokenRecord } from '@tessera/server';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import type { Baseline } from '../lib/baseline.js';
 import { Child } from '../lib/child.js';
 import { type LoadResult, runLoad } from '../lib/load.js';
 import { freePort } from '../lib/net.js';
@@ -22,14 +23,27 @@ export interface RotationProfile {
   signSeconds: number;
   sqliteRotations: number;
   bareAmount: number;
+  /** Folder for CPU profiles of the Tessera server, one per measured run (start-up and minting excluded). */
   cpuProf?: string | undefined;
+  /** An earlier commit of Tessera as a third contender (`--baseline=REV`). */
+  baseline?: Baseline | undefined;
 }
 
 export const CONCURRENCIES = [1, 10, 50] as const;
 
 export interface RotationResult {
   /** Per concurrency, per contender: every run. */
-  runs: Record<number, { tessera: LoadResult[]; oidc: LoadResult[]; ratios: number[] }>;
+  runs: Record<
+    number,
+    {
+      tessera: LoadResult[];
+      oidc: LoadResult[];
+      ratios: number[];
+      /** With `--baseline`: its runs, and this tree ÷ the baseline per round. */
+      baseline: LoadResult[];
+      baselineRatios: number[];
+    }
+  >;
   parts: {
     signSerial: number[];
     signInFlight: number[];
@@ -47,7 +61,7 @@ export interface RotationResult {
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
 interface Contender {
-  name: 'tessera' | 'oidc';
+  name: 'tessera' | 'oidc' | 'baseline';
   child: Child;
   url: string;
   path: string;
@@ -172,13 +186,18 @@ export async function sqliteRotateRate(n: number): Promise<number> {
 
 export async function rotationBench(p: RotationProfile, log: (m: string) => void): Promise<RotationResult> {
   const notes: string[] = [];
-  const tessera = await Child.start(
-    'tessera',
-    { port: await freePort() },
-    p.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${p.cpuProf}`] : [],
-  );
+  const tessera = await Child.start('tessera', { port: await freePort() });
   const oidc = await Child.start('oidc', { port: await freePort() });
   const bare = await Child.start('api', { port: await freePort() });
+  const base = p.baseline
+    ? await Child.startFile(
+        `tessera@${p.baseline.rev}`,
+        p.baseline.serverScript,
+        { port: await freePort() },
+        [],
+        p.baseline.dir,
+      )
+    : undefined;
   const contenders: Contender[] = [
     { name: 'tessera', child: tessera, url: String(tessera.info.url), path: '/oauth/token', prefix: 'tsr_' },
     {
@@ -189,8 +208,19 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       prefix: '',
     },
   ];
+  if (base) {
+    contenders.push({
+      name: 'baseline',
+      child: base,
+      url: String(base.info.url),
+      path: '/oauth/token',
+      prefix: 'tsr_',
+    });
+  }
   const result: RotationResult = {
-    runs: Object.fromEntries(CONCURRENCIES.map((c) => [c, { tessera: [], oidc: [], ratios: [] }])),
+    runs: Object.fromEntries(
+      CONCURRENCIES.map((c) => [c, { tessera: [], oidc: [], ratios: [], baseline: [], baselineRatios: [] }]),
+    ),
     parts: {
       signSerial: [],
       signInFlight: [],
@@ -221,12 +251,20 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
     for (let round = 0; round < p.rounds; round++) {
       const thisRound: Record<number, Record<string, LoadResult>> = {};
       for (const [ci, conns] of CONCURRENCIES.entries()) {
-        const order = (round + ci) % 2 === 0 ? contenders : [...contenders].reverse();
+        // Every contender takes every place in the order over the rounds.
+        const shift = (round + ci) % contenders.length;
+        const order = [...contenders.slice(shift), ...contenders.slice(0, shift)];
         thisRound[conns] = {};
         for (const c of order) {
           const amount = p.amounts[conns]!;
           const pool = await mint(c, amount + conns * 4 + 16);
+          const profiled = p.cpuProf !== undefined && c.name === 'tessera';
+          if (profiled) await c.child.call('profileStart');
           const r = await rotateLoad(c, pool, conns, amount, p.maxSeconds);
+          if (profiled) {
+            const file = join(p.cpuProf!, `tessera-c${conns}-round${round + 1}.cpuprofile`);
+            await c.child.call('profileStop', { file });
+          }
           log(
             `rotation round ${round + 1}/${p.rounds} c=${conns} ${c.name}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms failed ${r.failed + r.errors}${r.sampleFailure ? ` (${r.sampleFailure})` : ''}`,
           );
@@ -234,6 +272,11 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
           thisRound[conns]![c.name] = r;
         }
         result.runs[conns]!.ratios.push(ratio(thisRound[conns]!.tessera!.rps, thisRound[conns]!.oidc!.rps));
+        if (base) {
+          result.runs[conns]!.baselineRatios.push(
+            ratio(thisRound[conns]!.tessera!.rps, thisRound[conns]!.baseline!.rps),
+          );
+        }
       }
       // The parts of one rotation, in the same round.
       const signSerial = await signRate(p.signSeconds, 1);
@@ -260,7 +303,7 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       );
     }
   } finally {
-    await Promise.all([tessera.stop(), oidc.stop(), bare.stop()]);
+    await Promise.all([tessera.stop(), oidc.stop(), bare.stop(), base?.stop()]);
   }
   return result;
 }
@@ -270,24 +313,28 @@ export function summariseRotation(r: RotationResult) {
     const t = r.runs[c]!.tessera;
     const o = r.runs[c]!.oidc;
     const sum = (xs: LoadResult[], f: (x: LoadResult) => number) => xs.reduce((a, x) => a + f(x), 0);
+    const summary = (xs: LoadResult[]) => ({
+      rps: median(xs.map((x) => x.rps)),
+      p50: median(xs.map((x) => x.p50)),
+      p99: median(xs.map((x) => x.p99)),
+      failed: sum(xs, (x) => x.failed + x.errors),
+      requests: sum(xs, (x) => x.ok + x.failed + x.errors),
+    });
+    const b = r.runs[c]!.baseline;
     return {
       c,
-      tessera: {
-        rps: median(t.map((x) => x.rps)),
-        p50: median(t.map((x) => x.p50)),
-        p99: median(t.map((x) => x.p99)),
-        failed: sum(t, (x) => x.failed + x.errors),
-        requests: sum(t, (x) => x.ok + x.failed + x.errors),
-      },
-      oidc: {
-        rps: median(o.map((x) => x.rps)),
-        p50: median(o.map((x) => x.p50)),
-        p99: median(o.map((x) => x.p99)),
-        failed: sum(o, (x) => x.failed + x.errors),
-        requests: sum(o, (x) => x.ok + x.failed + x.errors),
-      },
+      tessera: summary(t),
+      oidc: summary(o),
       ratio: median(r.runs[c]!.ratios),
       ratios: r.runs[c]!.ratios,
+      baseline:
+        b.length > 0
+          ? {
+              ...summary(b),
+              ratio: median(r.runs[c]!.baselineRatios),
+              ratios: r.runs[c]!.baselineRatios,
+            }
+          : undefined,
     };
   });
 }
