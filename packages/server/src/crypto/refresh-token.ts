@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { randomBytesFast } from './random.js';
 import { hmac, type ServerKeys } from './secrets.js';
 
 /**
@@ -19,13 +20,13 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** A new family (session) id: 128 random bits, base64url. */
 export function newFamilyId(): string {
-  return randomBytes(FAMILY_BYTES).toString('base64url');
+  return randomBytesFast(FAMILY_BYTES).toString('base64url');
 }
 
 export function mintRefreshToken(keys: ServerKeys, familyId: string): string {
   const family = Buffer.from(familyId, 'base64url');
   if (family.length !== FAMILY_BYTES) throw new Error('bad family id');
-  const body = Buffer.concat([family, randomBytes(SECRET_BYTES)]);
+  const body = Buffer.concat([family, randomBytesFast(SECRET_BYTES)]);
   const tag = tagOf(keys, body);
   return REFRESH_TOKEN_PREFIX + Buffer.concat([body, tag]).toString('base64url');
 }

@@ -1,8 +1,9 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBytesFast } from './random.js';
 
 /** AES-256-GCM with a random 96-bit IV: `iv || tag || ciphertext`. `aad` binds the box to its context. */
 export function seal(key: Uint8Array, plaintext: Uint8Array, aad: string): Buffer {
-  const iv = randomBytes(12);
+  const iv = randomBytesFast(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesFast } from '../crypto/random.js';
 import type { ClientRecord, UserRecord } from '../ports/index.js';
 import type { AccessTokenClaims, TokenFormat } from '../tokens/token-format.js';
 import { clientPolicy, type TesseraContext } from './context.js';
@@ -27,7 +27,7 @@ export async function issueAccessToken(
     aud: ctx.config.audience,
     client_id: input.client.id,
     scope: input.scope,
-    jti: randomBytes(16).toString('base64url'),
+    jti: randomBytesFast(16).toString('base64url'),
     iat,
     exp,
     ...(input.sid === undefined ? {} : { sid: input.sid }),

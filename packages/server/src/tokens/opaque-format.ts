@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { randomBytesFast } from '../crypto/random.js';
 import { hmac, type ServerKeys } from '../crypto/secrets.js';
 import type { TokenStore } from '../ports/index.js';
 import { type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES, type TokenFormat } from './token-format.js';
@@ -18,7 +18,7 @@ export function opaqueFormat(options: { tokens: TokenStore; keys: ServerKeys; cl
   return {
     name: 'opaque',
     async issue(claims: AccessTokenClaims): Promise<string> {
-      const token = OPAQUE_PREFIX + randomBytes(32).toString('base64url');
+      const token = OPAQUE_PREFIX + randomBytesFast(32).toString('base64url');
       await tokens.saveAccessToken(hashOf(token), JSON.stringify(claims), claims.exp * 1000);
       return token;
     },
