@@ -1,6 +1,8 @@
-import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { CompactSign, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { KeyRing } from '../keys/key-ring.js';
 import { type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES, type TokenFormat } from './token-format.js';
+
+const encoder = new TextEncoder();
 
 /** JWT access tokens per RFC 9068 (`typ: at+jwt`), signed by the key ring's current key. */
 export function jwtFormat(options: { keyRing: KeyRing; issuer: string }): TokenFormat {
@@ -9,11 +11,11 @@ export function jwtFormat(options: { keyRing: KeyRing; issuer: string }): TokenF
     name: 'jwt',
     async issue(claims: AccessTokenClaims): Promise<string> {
       const { kid, alg, privateKey } = keyRing.current();
-      const { iat: _, exp, ...rest } = claims;
-      return new SignJWT({ ...rest })
+      // A JWT is the JWS of its claims' JSON. The server builds the claims itself (typed, times in
+      // whole seconds), so they are signed as they are: `SignJWT`'s claim builder would copy and
+      // re-check them on every token, about 10 µs of the event loop per rotation.
+      return new CompactSign(encoder.encode(JSON.stringify(claims)))
         .setProtectedHeader({ alg, typ: 'at+jwt', kid })
-        .setIssuedAt(claims.iat)
-        .setExpirationTime(exp)
         .sign(privateKey);
     },
     async verify(token: string): Promise<AccessTokenClaims | undefined> {
