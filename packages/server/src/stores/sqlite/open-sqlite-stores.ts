@@ -213,8 +213,13 @@ const toToken = (r: TokenRow): RefreshTokenRecord => ({
 
 class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore, ReplayStore {
   private readonly s;
+  // Transaction wrappers are made once: `db.transaction()` builds five functions per call.
+  private readonly rotateBatch;
+  private readonly rotateOne;
 
   constructor(private readonly db: Database.Database) {
+    this.rotateBatch = db.transaction((batch: { input: RotateInput }[]) => this.rotateBatchTx(batch));
+    this.rotateOne = db.transaction((input: RotateInput) => this.rotateOneTx(input));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertFamily:
@@ -358,19 +363,9 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
     if (this.rotationsPaused || this.pendingRotations.length === 0) return;
     const batch = this.pendingRotations;
     this.pendingRotations = [];
-    const results: ({ ok: RotateResult } | { err: unknown })[] = [];
+    let results: ({ ok: RotateResult } | { err: unknown })[];
     try {
-      this.db
-        .transaction(() => {
-          for (const { input } of batch) {
-            try {
-              results.push({ ok: this.rotateOne(input) });
-            } catch (err) {
-              results.push(err instanceof RotationConflict ? { ok: { outcome: 'conflict' } } : { err });
-            }
-          }
-        })
-        .immediate();
+      results = this.rotateBatch.immediate(batch);
     } catch (err) {
       for (const item of batch) item.reject(err);
       return;
@@ -382,26 +377,38 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
     });
   }
 
-  /** One rotation in its own savepoint (a nested better-sqlite3 transaction). */
-  private readonly rotateOne = (input: RotateInput): RotateResult =>
-    this.db.transaction((): RotateResult => {
-      const { child, now } = input;
-      const advanced = this.s.advanceFamily.run({
-        id: child.familyId,
-        generation: child.generation,
-        now,
-        expected: input.parentGeneration,
-        parentHash: input.parentHash,
-        grace: input.graceResponse,
-      });
-      if (advanced.changes !== 1) return { outcome: 'conflict' };
-      const marked = this.s.markRotated.run({ hash: input.parentHash, now });
-      if (marked.changes !== 1) throw new RotationConflict();
-      this.s.insertToken.run(child);
-      for (const e of input.events ?? []) this.insertEvent(e);
-      input.beforeCommit?.();
-      return { outcome: 'rotated' };
-    })();
+  /** A batch of rotations in one transaction; each outcome (or error) in the batch's order. */
+  private rotateBatchTx(batch: { input: RotateInput }[]) {
+    const results: ({ ok: RotateResult } | { err: unknown })[] = [];
+    for (const { input } of batch) {
+      try {
+        results.push({ ok: this.rotateOne(input) });
+      } catch (err) {
+        results.push(err instanceof RotationConflict ? { ok: { outcome: 'conflict' } } : { err });
+      }
+    }
+    return results;
+  }
+
+  /** One rotation, in its own savepoint (`rotateOne`: a nested better-sqlite3 transaction). */
+  private rotateOneTx(input: RotateInput): RotateResult {
+    const { child, now } = input;
+    const advanced = this.s.advanceFamily.run({
+      id: child.familyId,
+      generation: child.generation,
+      now,
+      expected: input.parentGeneration,
+      parentHash: input.parentHash,
+      grace: input.graceResponse,
+    });
+    if (advanced.changes !== 1) return { outcome: 'conflict' };
+    const marked = this.s.markRotated.run({ hash: input.parentHash, now });
+    if (marked.changes !== 1) throw new RotationConflict();
+    this.s.insertToken.run(child);
+    for (const e of input.events ?? []) this.insertEvent(e);
+    input.beforeCommit?.();
+    return { outcome: 'rotated' };
+  }
 
   async revokeFamily(id: string, end: FamilyEnd): Promise<boolean> {
     return this.db.transaction(() => this.endFamilyTx(id, end)).immediate();
