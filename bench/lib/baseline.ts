@@ -82,7 +82,11 @@ function linkNodeModules(dir: string): void {
       if (!existsSync(manifest)) continue;
       const { name } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string };
       if (name?.startsWith('@tessera/')) {
-        symlinkSync(join(base, folder), join(theirs, '@tessera', name.slice('@tessera/'.length)));
+        // Relative, as npm makes them: the tree is renamed into place after this.
+        symlinkSync(
+          join('..', '..', group, folder),
+          join(theirs, '@tessera', name.slice('@tessera/'.length)),
+        );
       }
     }
   }
