@@ -239,6 +239,21 @@ if (rotation && rot) {
     );
   }
   line();
+  line(
+    'Server CPU per rotation, µs (read from `/proc` around each run; all threads, then the main thread alone). Far steadier than throughput on a shared machine: it is what one rotation costs, whatever the neighbours do.',
+  );
+  line();
+  line(
+    `| c | Tessera all | Tessera main | oidc-provider all | oidc-provider main |${baseline ? ' baseline all | baseline main | this ÷ baseline, all (per round) |' : ''}`,
+  );
+  line(`|---|---|---|---|---|${baseline ? '---|---|---|' : ''}`);
+  for (const r of rot) {
+    const b = r.baseline;
+    line(
+      `| ${r.c} | ${fmt(r.tessera.cpuAll, 0)} | ${fmt(r.tessera.cpuMain, 0)} | ${fmt(r.oidc.cpuAll, 0)} | ${fmt(r.oidc.cpuMain, 0)} |${b ? ` ${fmt(b.cpuAll, 0)} | ${fmt(b.cpuMain, 0)} | **${median(b.cpuRatios).toFixed(2)}** (${b.cpuRatios.map((x) => x.toFixed(2)).join(', ')}) |` : ''}`,
+    );
+  }
+  line();
   if (baseline) {
     line(
       `### This tree ÷ \`${baseline.rev}\` (${baseline.sha.slice(0, 12)}), same runs, alternating${baseline.lockfileDiffers ? " (the baseline's package-lock.json differs; it ran on this checkout's dependencies)" : ''}`,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DEFAULTS, openSqliteStores, type RefreshTokenRecord } from '@tessera/server';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { Baseline } from '../lib/baseline.js';
-import { Child } from '../lib/child.js';
+import { Child, processCpu } from '../lib/child.js';
 import { type LoadResult, runLoad } from '../lib/load.js';
 import { freePort } from '../lib/net.js';
 import { median, ratio } from '../lib/stats.js';
@@ -260,13 +260,21 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
           const pool = await mint(c, amount + conns * 4 + 16);
           const profiled = p.cpuProf !== undefined && c.name === 'tessera';
           if (profiled) await c.child.call('profileStart');
+          const cpuBefore = processCpu(c.child.pid ?? 0);
           const r = await rotateLoad(c, pool, conns, amount, p.maxSeconds);
+          const cpuAfter = processCpu(c.child.pid ?? 0);
+          if (cpuBefore && cpuAfter && r.ok > 0) {
+            r.cpu = {
+              all: (cpuAfter.all - cpuBefore.all) / r.ok,
+              main: (cpuAfter.main - cpuBefore.main) / r.ok,
+            };
+          }
           if (profiled) {
             const file = join(p.cpuProf!, `tessera-c${conns}-round${round + 1}.cpuprofile`);
             await c.child.call('profileStop', { file });
           }
           log(
-            `rotation round ${round + 1}/${p.rounds} c=${conns} ${c.name}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms failed ${r.failed + r.errors}${r.sampleFailure ? ` (${r.sampleFailure})` : ''}`,
+            `rotation round ${round + 1}/${p.rounds} c=${conns} ${c.name}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms failed ${r.failed + r.errors}${r.cpu ? ` cpu ${r.cpu.all.toFixed(0)} µs/rot (main ${r.cpu.main.toFixed(0)})` : ''}${r.sampleFailure ? ` (${r.sampleFailure})` : ''}`,
           );
           result.runs[conns]![c.name].push(r);
           thisRound[conns]![c.name] = r;
@@ -319,6 +327,8 @@ export function summariseRotation(r: RotationResult) {
       p99: median(xs.map((x) => x.p99)),
       failed: sum(xs, (x) => x.failed + x.errors),
       requests: sum(xs, (x) => x.ok + x.failed + x.errors),
+      cpuAll: median(xs.flatMap((x) => (x.cpu ? [x.cpu.all] : []))),
+      cpuMain: median(xs.flatMap((x) => (x.cpu ? [x.cpu.main] : []))),
     });
     const b = r.runs[c]!.baseline;
     return {
@@ -333,6 +343,11 @@ export function summariseRotation(r: RotationResult) {
               ...summary(b),
               ratio: median(r.runs[c]!.baselineRatios),
               ratios: r.runs[c]!.baselineRatios,
+              // Per round: this tree's server CPU per rotation ÷ the baseline's (all threads).
+              cpuRatios: b.flatMap((x, i) => {
+                const mine = t[i]?.cpu?.all;
+                return mine !== undefined && x.cpu ? [mine / x.cpu.all] : [];
+              }),
             }
           : undefined,
     };
