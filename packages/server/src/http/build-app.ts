@@ -4,6 +4,7 @@ import { TesseraError } from '@tessera/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { LoginThrottle } from '../domain/authenticate-user.js';
 import type { TesseraContext } from '../domain/context.js';
+import { lazyChildLoggerFactory } from '../observability/request-logger.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerBodyParsers } from './parse-body.js';
 import { rateLimits } from './rate-limits.js';
@@ -27,6 +28,8 @@ export async function buildApp(ctx: TesseraContext): Promise<FastifyInstance> {
       return () => `req-${(++n).toString(36)}`;
     })(),
     routerOptions: { ignoreTrailingSlash: true },
+    // The per-request logger is made when a request first logs, not for every request.
+    childLoggerFactory: lazyChildLoggerFactory,
   });
   registerErrorHandling(app);
   registerBodyParsers(app, ctx.config.bodyLimit);
