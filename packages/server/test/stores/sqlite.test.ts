@@ -94,6 +94,37 @@ describe('sqlite specifics', () => {
     await stores.close();
   });
 
+  it('opaque access tokens issued in one turn share one commit; each is answered after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'));
+    // No checkpointer: the WAL's frames are then exactly what the commits wrote.
+    const stores = openSqliteStores({ path: join(dir, 't.db'), checkpointIntervalMs: 0 });
+    try {
+      stores.db.pragma('wal_checkpoint(TRUNCATE)');
+      const frames = () => (stores.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
+      const hashes = Array.from({ length: 50 }, () => randomBytes(32).toString('base64url'));
+      let answered = 0;
+      const saves = hashes.map((h) =>
+        stores.tokens.saveAccessToken(h, '{"sub":"u"}', Date.now() + 60_000).then(() => answered++),
+      );
+      assert.equal(answered, 0, 'nobody is answered before the commit');
+      await Promise.all(saves);
+      // One commit writes each touched page once; 50 commits of their own wrote about 100 frames.
+      assert.ok(frames() <= 10, `${frames()} WAL frames for 50 tokens`);
+      for (const h of hashes) assert.equal(await stores.tokens.findAccessToken(h, Date.now()), '{"sub":"u"}');
+      // A failing insert (the same hash twice) fails alone; the rest of its batch commits.
+      const again = randomBytes(32).toString('base64url');
+      const results = await Promise.allSettled([
+        stores.tokens.saveAccessToken(hashes[0]!, '{}', Date.now() + 60_000),
+        stores.tokens.saveAccessToken(again, '{"sub":"v"}', Date.now() + 60_000),
+      ]);
+      assert.equal(results[0]!.status, 'rejected');
+      assert.equal(results[1]!.status, 'fulfilled');
+      assert.equal(await stores.tokens.findAccessToken(again, Date.now()), '{"sub":"v"}');
+    } finally {
+      await stores.close();
+    }
+  });
+
   it('restarts the WAL under steady writes instead of letting it grow without end', async () => {
     const { restarts, rotations, biggestWal, holds } = await steadyRotations(0, 200_000);
     assert.ok(restarts >= 3, `the WAL restarted ${restarts} times in ${rotations} rotations`);

@@ -214,11 +214,11 @@ const toToken = (r: TokenRow): RefreshTokenRecord => ({
 class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore, ReplayStore {
   private readonly s;
   // Transaction wrappers are made once: `db.transaction()` builds five functions per call.
-  private readonly rotateBatch;
+  private readonly writeBatch;
   private readonly rotateOne;
 
   constructor(private readonly db: Database.Database) {
-    this.rotateBatch = db.transaction((batch: { input: RotateInput }[]) => this.rotateBatchTx(batch));
+    this.writeBatch = db.transaction((batch: { write: () => unknown }[]) => this.writeBatchTx(batch));
     this.rotateOne = db.transaction((input: RotateInput) => this.rotateOneTx(input));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -327,62 +327,65 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
   }
 
   /**
-   * Group commit: rotations that arrive in the same turn of the event loop share one
-   * `BEGIN IMMEDIATE … COMMIT` (the commit is what costs), each inside its own savepoint so a
-   * conflict or an error in one never touches another. No caller is answered before the commit,
-   * so an acknowledged rotation survives a crash.
+   * Group commit: rotations (and opaque access tokens) that arrive in the same turn of the event
+   * loop share one `BEGIN IMMEDIATE … COMMIT` (the commit is what costs), each rotation inside its
+   * own savepoint so a conflict or an error in one never touches another. No caller is answered
+   * before the commit, so an acknowledged rotation survives a crash.
    */
   async rotate(input: RotateInput): Promise<RotateResult> {
-    return new Promise((resolve, reject) => {
-      this.pendingRotations.push({ input, resolve, reject });
-      if (this.pendingRotations.length === 1 && !this.rotationsPaused)
-        setImmediate(() => this.flushRotations());
-    });
+    return this.enqueue(() => this.rotateOne(input));
   }
 
-  private rotationsPaused = false;
+  private writesPaused = false;
 
-  /** Lets the checkpointer hold rotations for a moment (they queue, nobody is answered) to restart the WAL. */
+  /** Lets the checkpointer hold writes for a moment (they queue, nobody is answered) to restart the WAL. */
   readonly rotationGate = {
     pause: () => {
-      this.rotationsPaused = true;
+      this.writesPaused = true;
     },
     resume: () => {
-      this.rotationsPaused = false;
-      if (this.pendingRotations.length > 0) setImmediate(() => this.flushRotations());
+      this.writesPaused = false;
+      if (this.pendingWrites.length > 0) setImmediate(() => this.flushWrites());
     },
   };
 
-  private pendingRotations: {
-    input: RotateInput;
-    resolve: (r: RotateResult) => void;
+  private pendingWrites: {
+    write: () => unknown;
+    resolve: (r: never) => void;
     reject: (e: unknown) => void;
   }[] = [];
 
-  private flushRotations(): void {
-    if (this.rotationsPaused || this.pendingRotations.length === 0) return;
-    const batch = this.pendingRotations;
-    this.pendingRotations = [];
-    let results: ({ ok: RotateResult } | { err: unknown })[];
+  private enqueue<T>(write: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pendingWrites.push({ write, resolve: resolve as (r: never) => void, reject });
+      if (this.pendingWrites.length === 1 && !this.writesPaused) setImmediate(() => this.flushWrites());
+    });
+  }
+
+  private flushWrites(): void {
+    if (this.writesPaused || this.pendingWrites.length === 0) return;
+    const batch = this.pendingWrites;
+    this.pendingWrites = [];
+    let results: ({ ok: unknown } | { err: unknown })[];
     try {
-      results = this.rotateBatch.immediate(batch);
+      results = this.writeBatch.immediate(batch);
     } catch (err) {
       for (const item of batch) item.reject(err);
       return;
     }
     batch.forEach((item, i) => {
       const r = results[i]!;
-      if ('ok' in r) item.resolve(r.ok);
+      if ('ok' in r) item.resolve(r.ok as never);
       else item.reject(r.err);
     });
   }
 
-  /** A batch of rotations in one transaction; each outcome (or error) in the batch's order. */
-  private rotateBatchTx(batch: { input: RotateInput }[]) {
-    const results: ({ ok: RotateResult } | { err: unknown })[] = [];
-    for (const { input } of batch) {
+  /** A batch of writes in one transaction; each outcome (or error) in the batch's order. */
+  private writeBatchTx(batch: { write: () => unknown }[]) {
+    const results: ({ ok: unknown } | { err: unknown })[] = [];
+    for (const { write } of batch) {
       try {
-        results.push({ ok: this.rotateOne(input) });
+        results.push({ ok: write() });
       } catch (err) {
         results.push(err instanceof RotationConflict ? { ok: { outcome: 'conflict' } } : { err });
       }
@@ -461,8 +464,11 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       .immediate();
   }
 
+  /** Joins the group commit: one opaque token no longer costs a commit of its own. */
   async saveAccessToken(hash: string, claims: string, expiresAt: number): Promise<void> {
-    this.s.saveAccessToken.run(hash, claims, expiresAt);
+    await this.enqueue(() => {
+      this.s.saveAccessToken.run(hash, claims, expiresAt);
+    });
   }
 
   async findAccessToken(hash: string, now: number): Promise<string | null> {
