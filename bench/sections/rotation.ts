@@ -42,6 +42,9 @@ export interface RotationResult {
       /** With `--baseline`: its runs, and this tree ÷ the baseline per round. */
       baseline: LoadResult[];
       baselineRatios: number[];
+      /** Tessera with opaque access tokens (what oidc-provider issues), and its ÷ oidc per round. */
+      opaque: LoadResult[];
+      opaqueRatios: number[];
     }
   >;
   parts: {
@@ -61,7 +64,7 @@ export interface RotationResult {
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
 interface Contender {
-  name: 'tessera' | 'oidc' | 'baseline';
+  name: 'tessera' | 'oidc' | 'baseline' | 'opaque';
   child: Child;
   url: string;
   path: string;
@@ -189,6 +192,8 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
   const tessera = await Child.start('tessera', { port: await freePort() });
   const oidc = await Child.start('oidc', { port: await freePort() });
   const bare = await Child.start('api', { port: await freePort() });
+  // Like for like: oidc-provider's access tokens are opaque, so Tessera's are too in this contender.
+  const opaque = await Child.start('tessera', { port: await freePort(), accessTokenFormat: 'opaque' });
   const base = p.baseline
     ? await Child.startFile(
         `tessera@${p.baseline.rev}`,
@@ -207,6 +212,7 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       path: new URL(String(oidc.info.tokenEndpoint)).pathname,
       prefix: '',
     },
+    { name: 'opaque', child: opaque, url: String(opaque.info.url), path: '/oauth/token', prefix: 'tsr_' },
   ];
   if (base) {
     contenders.push({
@@ -219,7 +225,10 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
   }
   const result: RotationResult = {
     runs: Object.fromEntries(
-      CONCURRENCIES.map((c) => [c, { tessera: [], oidc: [], ratios: [], baseline: [], baselineRatios: [] }]),
+      CONCURRENCIES.map((c) => [
+        c,
+        { tessera: [], oidc: [], ratios: [], baseline: [], baselineRatios: [], opaque: [], opaqueRatios: [] },
+      ]),
     ),
     parts: {
       signSerial: [],
@@ -280,6 +289,9 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
           thisRound[conns]![c.name] = r;
         }
         result.runs[conns]!.ratios.push(ratio(thisRound[conns]!.tessera!.rps, thisRound[conns]!.oidc!.rps));
+        result.runs[conns]!.opaqueRatios.push(
+          ratio(thisRound[conns]!.opaque!.rps, thisRound[conns]!.oidc!.rps),
+        );
         if (base) {
           result.runs[conns]!.baselineRatios.push(
             ratio(thisRound[conns]!.tessera!.rps, thisRound[conns]!.baseline!.rps),
@@ -311,7 +323,7 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       );
     }
   } finally {
-    await Promise.all([tessera.stop(), oidc.stop(), bare.stop(), base?.stop()]);
+    await Promise.all([tessera.stop(), oidc.stop(), bare.stop(), opaque.stop(), base?.stop()]);
   }
   return result;
 }
@@ -335,6 +347,11 @@ export function summariseRotation(r: RotationResult) {
       c,
       tessera: summary(t),
       oidc: summary(o),
+      opaque: {
+        ...summary(r.runs[c]!.opaque),
+        ratio: median(r.runs[c]!.opaqueRatios),
+        ratios: r.runs[c]!.opaqueRatios,
+      },
       ratio: median(r.runs[c]!.ratios),
       ratios: r.runs[c]!.ratios,
       baseline:

@@ -19,6 +19,8 @@ interface Args {
   /** Keep the database here (growth runs reuse one file); default: a fresh temp dir, removed on close. */
   dir?: string;
   logLevel?: string;
+  /** The server's access-token format (default: Tessera's default, an ES256 JWT). */
+  accessTokenFormat?: string;
 }
 
 const args = childArgs<Args>();
@@ -39,6 +41,7 @@ const tessera = await createTessera({
       passwordHashCost: 10,
       // Two log lines per request at `info` would measure pino, not rotation.
       logLevel: args.logLevel ?? 'warn',
+      ...(args.accessTokenFormat ? { accessTokenFormat: args.accessTokenFormat } : {}),
     },
   },
 });
