@@ -240,7 +240,7 @@ if (rotation && rot) {
   }
   line();
   line(
-    "Like for like: oidc-provider's access tokens are opaque (a random string it stores), so this Tessera server issues opaque access tokens too (`accessTokenFormat: 'opaque'`: stored by HMAC in the same SQLite file, in the rotation's group commit); it runs in the same rounds, in turn with the others.",
+    "Like for like: oidc-provider's access tokens are opaque (a random string it stores), so this Tessera server issues opaque access tokens too (`accessTokenFormat: 'opaque'`: stored by HMAC in the same SQLite file, through the group commit); it runs in the same rounds, in turn with the others.",
   );
   line();
   line(
