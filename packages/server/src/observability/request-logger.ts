@@ -7,8 +7,8 @@ type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
  * Fastify gives every request a child logger bound to its id. pino's `child()` runs the redaction
  * over the bindings each time: about 2% of the token endpoint's event loop in a profile, for a
  * logger that, at the default `warn`, a successful request never writes to. This factory makes
- * the real child only when something is logged at an enabled level (or its level is read or
- * changed), so a line still carries the request id and passes through the same redaction.
+ * the real child only when something is logged at an enabled level (or its level is changed),
+ * so a line still carries the request id and passes through the same redaction.
  */
 export function lazyChildLoggerFactory(
   logger: FastifyBaseLogger,

@@ -333,7 +333,15 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
    * before the commit, so an acknowledged rotation survives a crash.
    */
   async rotate(input: RotateInput): Promise<RotateResult> {
-    return this.enqueue(() => this.rotateOne(input));
+    return this.enqueue((): RotateResult => {
+      try {
+        return this.rotateOne(input);
+      } catch (err) {
+        // The parent was rotated under us: its savepoint is rolled back; the caller reads again.
+        if (err instanceof RotationConflict) return { outcome: 'conflict' };
+        throw err;
+      }
+    });
   }
 
   private writesPaused = false;
@@ -387,7 +395,7 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       try {
         results.push({ ok: write() });
       } catch (err) {
-        results.push(err instanceof RotationConflict ? { ok: { outcome: 'conflict' } } : { err });
+        results.push({ err });
       }
     }
     return results;
