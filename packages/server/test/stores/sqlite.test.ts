@@ -46,7 +46,7 @@ describe('sqlite specifics', () => {
     await assert.rejects(stores.ping(), StoreUnavailableError);
   });
 
-  it("migration 3 moves each family's newest sealed answer into its row and keeps event ids", async () => {
+  it("migrations 3 and 4: each family's newest sealed answer in its row, event ids kept, tokens in family order", async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 't.db');
     // A database as version 2 left it: the answers sealed in the rotated tokens' rows.
     const old = new Database(path);
@@ -91,6 +91,36 @@ describe('sqlite specifics', () => {
     );
     await stores.events.append([{ at: 3, type: 'token.refreshed', familyId: 'f1' }]);
     assert.equal((await stores.events.list({ afterId: 2 }))[0]?.id, 3, 'new ids follow the old ones');
+    // Migration 4: tokens are keyed by (family, generation), found by their unique hash.
+    const key = (stores.db.pragma('table_info(refresh_tokens)') as { name: string; pk: number }[])
+      .filter((c) => c.pk > 0)
+      .sort((a, b) => a.pk - b.pk)
+      .map((c) => c.name);
+    assert.deepEqual(key, ['family_id', 'generation']);
+    assert.equal((await stores.tokens.findToken('h2'))?.token.generation, 2);
+    const h2 = (await stores.tokens.findToken('h2'))!.token;
+    const rotated = await stores.tokens.rotate({
+      parentHash: 'h2',
+      parentGeneration: 2,
+      child: { ...h2, hash: 'h3', generation: 3, parentHash: 'h2' },
+      graceResponse: Buffer.from('box 3'),
+      now: 30,
+    });
+    assert.deepEqual(rotated, { outcome: 'rotated' });
+    assert.deepEqual(
+      (await stores.tokens.listTokens('f1')).map((t) => [t.hash, t.status]),
+      [
+        ['h0', 'rotated'],
+        ['h1', 'rotated'],
+        ['h2', 'rotated'],
+        ['h3', 'active'],
+      ],
+    );
+    assert.throws(
+      () => stores.db.prepare(`UPDATE refresh_tokens SET hash = 'h0' WHERE hash = 'h3'`).run(),
+      /UNIQUE/,
+      'a hash names one token',
+    );
     await stores.close();
   });
 

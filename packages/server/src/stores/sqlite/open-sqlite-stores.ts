@@ -236,8 +236,9 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
         CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response
         FROM refresh_tokens t JOIN families f ON f.id = t.family_id WHERE t.hash = ?`),
       findFamily: p(`SELECT ${FAMILY_COLUMNS} FROM families WHERE id = ?`),
+      // By primary key (the parent's family and generation), and only if it is that very token.
       markRotated: p(`UPDATE refresh_tokens SET status = 'rotated', rotated_at = @now
-        WHERE hash = @hash AND status = 'active'`),
+        WHERE family_id = @familyId AND generation = @generation AND hash = @hash AND status = 'active'`),
       // The new sealed answer replaces the family's previous one: only the newest is ever kept.
       advanceFamily: p(`UPDATE families SET generation = @generation, last_refresh_at = @now,
         grace_parent_hash = @parentHash, grace_box = @grace
@@ -413,7 +414,12 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       grace: input.graceResponse,
     });
     if (advanced.changes !== 1) return { outcome: 'conflict' };
-    const marked = this.s.markRotated.run({ hash: input.parentHash, now });
+    const marked = this.s.markRotated.run({
+      familyId: child.familyId,
+      generation: input.parentGeneration,
+      hash: input.parentHash,
+      now,
+    });
     if (marked.changes !== 1) throw new RotationConflict();
     this.s.insertToken.run(child);
     for (const e of input.events ?? []) this.insertEvent(e);
