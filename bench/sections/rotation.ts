@@ -128,46 +128,57 @@ export async function signRate(seconds: number, inFlight: number): Promise<numbe
   return done / ((performance.now() - t0) / 1000);
 }
 
+/** `n` fresh sessions straight through the store: a family and its first refresh token each. */
+async function createFamilies(
+  stores: ReturnType<typeof openSqliteStores>,
+  n: number,
+  now: number,
+  userOf: (i: number) => string,
+): Promise<RefreshTokenRecord[]> {
+  const parents: RefreshTokenRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = randomBytes(16).toString('base64url');
+    const token: RefreshTokenRecord = {
+      hash: randomBytes(32).toString('base64url'),
+      familyId: id,
+      generation: 0,
+      parentHash: null,
+      status: 'active',
+      issuedAt: now,
+      expiresAt: now + 14 * 86_400_000,
+      rotatedAt: null,
+      graceResponse: null,
+    };
+    await stores.tokens.createFamily(
+      {
+        id,
+        clientId: 'bench',
+        userId: userOf(i),
+        scope: '',
+        status: 'active',
+        createdAt: now,
+        expiresAt: now + 30 * 86_400_000,
+        generation: 0,
+        lastRefreshAt: null,
+        endedAt: null,
+        endReason: null,
+        userAgent: 'bench',
+        ip: '127.0.0.1',
+      },
+      token,
+    );
+    parents.push(token);
+  }
+  return parents;
+}
+
 /** The store's `rotate` alone, on pre-created families, in a WAL file with the default `synchronous`. */
 export async function sqliteRotateRate(n: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-sqlite-'));
   const stores = openSqliteStores({ path: join(dir, 'rotate.db'), synchronous: DEFAULTS.sqliteSynchronous });
   try {
     const now = Date.now();
-    const parents: RefreshTokenRecord[] = [];
-    for (let i = 0; i < n; i++) {
-      const id = randomBytes(16).toString('base64url');
-      const token: RefreshTokenRecord = {
-        hash: randomBytes(32).toString('base64url'),
-        familyId: id,
-        generation: 0,
-        parentHash: null,
-        status: 'active',
-        issuedAt: now,
-        expiresAt: now + 14 * 86_400_000,
-        rotatedAt: null,
-        graceResponse: null,
-      };
-      await stores.tokens.createFamily(
-        {
-          id,
-          clientId: 'bench',
-          userId: 'user',
-          scope: '',
-          status: 'active',
-          createdAt: now,
-          expiresAt: now + 30 * 86_400_000,
-          generation: 0,
-          lastRefreshAt: null,
-          endedAt: null,
-          endReason: null,
-          userAgent: 'bench',
-          ip: '127.0.0.1',
-        },
-        token,
-      );
-      parents.push(token);
-    }
+    const parents = await createFamilies(stores, n, now, () => 'user');
     // A sealed grace response is about this big (IV + tag + the JSON of a rotation's answer).
     const grace = randomBytes(700);
     const inputs = parents.map((p) => ({
@@ -201,40 +212,7 @@ export async function sqliteFramesPerRotation(batch: number): Promise<number> {
   try {
     stores.db.pragma('wal_autocheckpoint = 0');
     const now = Date.now();
-    const parents: RefreshTokenRecord[] = [];
-    for (let i = 0; i < 20_000; i++) {
-      const id = randomBytes(16).toString('base64url');
-      const token: RefreshTokenRecord = {
-        hash: randomBytes(32).toString('base64url'),
-        familyId: id,
-        generation: 0,
-        parentHash: null,
-        status: 'active',
-        issuedAt: now,
-        expiresAt: now + 14 * 86_400_000,
-        rotatedAt: null,
-        graceResponse: null,
-      };
-      await stores.tokens.createFamily(
-        {
-          id,
-          clientId: 'bench',
-          userId: `user-${i % 1000}`,
-          scope: '',
-          status: 'active',
-          createdAt: now,
-          expiresAt: now + 30 * 86_400_000,
-          generation: 0,
-          lastRefreshAt: null,
-          endedAt: null,
-          endReason: null,
-          userAgent: 'bench',
-          ip: '127.0.0.1',
-        },
-        token,
-      );
-      parents.push(token);
-    }
+    const parents = await createFamilies(stores, 20_000, now, (i) => `user-${i % 1000}`);
     const frames = () => (stores.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
     stores.db.pragma('wal_checkpoint(TRUNCATE)');
     const n = 4000;
