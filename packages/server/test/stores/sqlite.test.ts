@@ -196,7 +196,7 @@ async function steadyRotations(restartIntervalMs: number, maxRotations: number, 
   });
   // Counts the checkpointer's holds (the gate is looked up on every hold).
   let holds = 0;
-  const gate = (stores.tokens as unknown as { rotationGate: { pause(): void } }).rotationGate;
+  const gate = (stores.tokens as unknown as { writeGate: { pause(): void } }).writeGate;
   const pause = gate.pause;
   gate.pause = () => {
     holds++;

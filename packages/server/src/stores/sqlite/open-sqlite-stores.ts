@@ -25,7 +25,7 @@ import type {
   UserRecord,
 } from '../../ports/index.js';
 import { DuplicateError, StoreUnavailableError } from '../../ports/index.js';
-import { startCheckpointer } from './checkpointer.js';
+import { startCheckpointer, type WriteGate } from './checkpointer.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface SqliteOptions {
@@ -73,7 +73,7 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
             restartIntervalMs: options.walRestartIntervalMs,
             onError: options.onCheckpointError,
           },
-          sqlite.rotationGate,
+          sqlite.writeGate,
         )
       : undefined;
   if (checkpointer) db.pragma('wal_autocheckpoint = 0');
@@ -348,7 +348,7 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
   private writesPaused = false;
 
   /** Lets the checkpointer hold writes for a moment (they queue, nobody is answered) to restart the WAL. */
-  readonly rotationGate = {
+  readonly writeGate: WriteGate = {
     pause: () => {
       this.writesPaused = true;
     },
