@@ -244,28 +244,28 @@ if (rotation && rot) {
   );
   line();
   line(
-    '| c | Tessera (opaque) rot/s | p50 ms | p99 ms | failed | CPU µs/rot (main) | ÷ oidc-provider (per-round ratios) |',
+    '| c | Tessera (opaque) rot/s | p50 ms | p99 ms | failed | CPU µs/rot (main) | writes/rot | ÷ oidc-provider (per-round ratios) |',
   );
-  line('|---|---|---|---|---|---|---|');
+  line('|---|---|---|---|---|---|---|---|');
   for (const r of rot) {
     const q = r.opaque;
     line(
-      `| ${r.c} | ${fmt(q.rps)} | ${fmt(q.p50)} | ${fmt(q.p99)} | ${q.failed}/${q.requests} | ${fmt(q.cpuAll, 0)} (${fmt(q.cpuMain, 0)}) | **${q.ratio.toFixed(2)}×** (${q.ratios.map((x) => x.toFixed(2)).join(', ')}) |`,
+      `| ${r.c} | ${fmt(q.rps)} | ${fmt(q.p50)} | ${fmt(q.p99)} | ${q.failed}/${q.requests} | ${fmt(q.cpuAll, 0)} (${fmt(q.cpuMain, 0)}) | ${fmt(q.writes, 1)} | **${q.ratio.toFixed(2)}×** (${q.ratios.map((x) => x.toFixed(2)).join(', ')}) |`,
     );
   }
   line();
   line(
-    'Server CPU per rotation, µs (read from `/proc` around each run; all threads, then the main thread alone). Far steadier than throughput on a shared machine: it is what one rotation costs, whatever the neighbours do.',
+    'Server CPU per rotation, µs (read from `/proc` around each run; all threads, then the main thread alone), and write system calls per rotation (`syscw` in `/proc/<pid>/io`: WAL frames are two each, checkpoint copies one, the response one). CPU is far steadier than throughput on a shared machine: it is what one rotation costs, whatever the neighbours do; the write count is nearly a constant of the code.',
   );
   line();
   line(
-    `| c | Tessera all | Tessera main | oidc-provider all | oidc-provider main |${baseline ? ' baseline all | baseline main | this ÷ baseline, all (per round) |' : ''}`,
+    `| c | Tessera all | Tessera main | writes | oidc-provider all | oidc-provider main | writes |${baseline ? ' baseline all | baseline main | writes | this ÷ baseline, all (per round) |' : ''}`,
   );
-  line(`|---|---|---|---|---|${baseline ? '---|---|---|' : ''}`);
+  line(`|---|---|---|---|---|---|---|${baseline ? '---|---|---|---|' : ''}`);
   for (const r of rot) {
     const b = r.baseline;
     line(
-      `| ${r.c} | ${fmt(r.tessera.cpuAll, 0)} | ${fmt(r.tessera.cpuMain, 0)} | ${fmt(r.oidc.cpuAll, 0)} | ${fmt(r.oidc.cpuMain, 0)} |${b ? ` ${fmt(b.cpuAll, 0)} | ${fmt(b.cpuMain, 0)} | **${median(b.cpuRatios).toFixed(2)}** (${b.cpuRatios.map((x) => x.toFixed(2)).join(', ')}) |` : ''}`,
+      `| ${r.c} | ${fmt(r.tessera.cpuAll, 0)} | ${fmt(r.tessera.cpuMain, 0)} | ${fmt(r.tessera.writes, 1)} | ${fmt(r.oidc.cpuAll, 0)} | ${fmt(r.oidc.cpuMain, 0)} | ${fmt(r.oidc.writes, 1)} |${b ? ` ${fmt(b.cpuAll, 0)} | ${fmt(b.cpuMain, 0)} | ${fmt(b.writes, 1)} | **${median(b.cpuRatios).toFixed(2)}** (${b.cpuRatios.map((x) => x.toFixed(2)).join(', ')}) |` : ''}`,
     );
   }
   line();

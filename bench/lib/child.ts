@@ -171,16 +171,19 @@ export function childArgs<T>(): T {
 /**
  * CPU time a process has used so far, in µs: all its threads, and its main thread alone (Linux
  * `/proc`, clock ticks). Throughput on a shared machine swings with the neighbours; the CPU a
- * server spends per request is far steadier, so it is what tells two builds apart.
+ * server spends per request is far steadier, so it is what tells two builds apart. Also its write
+ * system calls so far: on this kind of VM a syscall is dear, and SQLite makes two per WAL page.
  */
-export function processCpu(pid: number): { all: number; main: number } | undefined {
+export function processCpu(pid: number): { all: number; main: number; writes: number } | undefined {
   const ticks = (file: string) => {
     // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
     const rest = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
     return (Number(rest[11]) + Number(rest[12])) * (1e6 / CLOCK_TICKS);
   };
   try {
-    return { all: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`) };
+    // `syscw`: write system calls of all the process's threads (WAL frames, checkpoints, sockets).
+    const writes = Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? Number.NaN);
+    return { all: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`), writes };
   } catch {
     return undefined; // not Linux, or the process is gone
   }

@@ -42,8 +42,8 @@ export interface LoadResult {
   p99: number;
   /** First failing status and body, for the log. */
   sampleFailure?: string;
-  /** The server's CPU per successful response, µs (all threads, main thread), when measured. */
-  cpu?: { all: number; main: number };
+  /** The server's CPU per successful response, µs (all threads, main thread), and its write syscalls. */
+  cpu?: { all: number; main: number; writes: number };
 }
 
 interface Ctx {

@@ -73,8 +73,21 @@ interface Contender {
   prefix: string;
 }
 
+/**
+ * `n` fresh sessions, in random order: real refreshes come from sessions that signed in at any
+ * time, not in sign-in order (which would let a store find consecutive requests' rows on the
+ * same pages, and write them as one).
+ */
 async function mint(c: Contender, n: number): Promise<string[]> {
-  return (await c.child.call<{ refresh: string[] }>('mint', { n })).refresh;
+  return shuffle((await c.child.call<{ refresh: string[] }>('mint', { n })).refresh);
+}
+
+function shuffle<T>(xs: T[]): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
 }
 
 function rotateLoad(c: Contender, pool: string[], connections: number, amount: number, maxSeconds: number) {
@@ -178,7 +191,8 @@ export async function sqliteRotateRate(n: number): Promise<number> {
   const stores = openSqliteStores({ path: join(dir, 'rotate.db'), synchronous: DEFAULTS.sqliteSynchronous });
   try {
     const now = Date.now();
-    const parents = await createFamilies(stores, n, now, () => 'user');
+    // In random order, as in the rotation runs: consecutive families share no pages.
+    const parents = shuffle(await createFamilies(stores, n, now, () => 'user'));
     // A sealed grace response is about this big (IV + tag + the JSON of a rotation's answer).
     const grace = randomBytes(700);
     const inputs = parents.map((p) => ({
@@ -203,7 +217,8 @@ export async function sqliteRotateRate(n: number): Promise<number> {
 /**
  * WAL pages (frames) the store writes per rotation, one at a time and in batches of 16 (what the
  * group commit makes of concurrent requests): the store's own rotate, with the event a real
- * rotation records, 20,000 families of 1,000 users, checkpoints off so every frame is counted.
+ * rotation records, 4,000 of 20,000 families of 1,000 users in random order, checkpoints off so
+ * every frame is counted.
  * Unlike a rate it does not depend on the machine's noise: the same code gives the same figure.
  */
 export async function sqliteFramesPerRotation(batch: number): Promise<number> {
@@ -212,7 +227,7 @@ export async function sqliteFramesPerRotation(batch: number): Promise<number> {
   try {
     stores.db.pragma('wal_autocheckpoint = 0');
     const now = Date.now();
-    const parents = await createFamilies(stores, 20_000, now, (i) => `user-${i % 1000}`);
+    const parents = shuffle(await createFamilies(stores, 20_000, now, (i) => `user-${i % 1000}`));
     const frames = () => (stores.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
     stores.db.pragma('wal_checkpoint(TRUNCATE)');
     const n = 4000;
@@ -343,6 +358,7 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
             r.cpu = {
               all: (cpuAfter.all - cpuBefore.all) / r.ok,
               main: (cpuAfter.main - cpuBefore.main) / r.ok,
+              writes: (cpuAfter.writes - cpuBefore.writes) / r.ok,
             };
           }
           if (profiled) {
@@ -350,7 +366,7 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
             await c.child.call('profileStop', { file });
           }
           log(
-            `rotation round ${round + 1}/${p.rounds} c=${conns} ${c.name}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms failed ${r.failed + r.errors}${r.cpu ? ` cpu ${r.cpu.all.toFixed(0)} µs/rot (main ${r.cpu.main.toFixed(0)})` : ''}${r.sampleFailure ? ` (${r.sampleFailure})` : ''}`,
+            `rotation round ${round + 1}/${p.rounds} c=${conns} ${c.name}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms failed ${r.failed + r.errors}${r.cpu ? ` cpu ${r.cpu.all.toFixed(0)} µs/rot (main ${r.cpu.main.toFixed(0)}), ${r.cpu.writes.toFixed(1)} writes/rot` : ''}${r.sampleFailure ? ` (${r.sampleFailure})` : ''}`,
           );
           result.runs[conns]![c.name].push(r);
           thisRound[conns]![c.name] = r;
@@ -408,6 +424,7 @@ export function summariseRotation(r: RotationResult) {
       requests: sum(xs, (x) => x.ok + x.failed + x.errors),
       cpuAll: median(xs.flatMap((x) => (x.cpu ? [x.cpu.all] : []))),
       cpuMain: median(xs.flatMap((x) => (x.cpu ? [x.cpu.main] : []))),
+      writes: median(xs.flatMap((x) => (x.cpu ? [x.cpu.writes] : []))),
     });
     const b = r.runs[c]!.baseline;
     return {
