@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -150,6 +150,50 @@ describe('sqlite specifics', () => {
       assert.equal(results[0]!.status, 'rejected');
       assert.equal(results[1]!.status, 'fulfilled');
       assert.equal(await stores.tokens.findAccessToken(again, Date.now()), '{"sub":"v"}');
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('a group commit writes the WAL and nothing else: savepoints never spill to a temporary file', {
+    skip: process.platform !== 'linux' && 'counts write syscalls in /proc/self/io',
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'));
+    const stores = openSqliteStores({ path: join(dir, 't.db'), checkpointIntervalMs: 0 });
+    try {
+      stores.db.pragma('wal_autocheckpoint = 0');
+      const sessions = Array.from({ length: 1000 }, () =>
+        newSession(randomBytes(16).toString('base64url'), randomBytes(32).toString('base64url'), 0, 9e12),
+      );
+      for (const { family, token } of sessions) await stores.tokens.createFamily(family, token);
+      stores.db.pragma('wal_checkpoint(TRUNCATE)');
+      const frames = () => (stores.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
+      const writes = () => Number(/syscw: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+      const before = writes();
+      // 64 rotations in one turn: one transaction, each rotation in its own savepoint.
+      const results = await Promise.all(
+        sessions.slice(0, 64).map(({ token }) =>
+          stores.tokens.rotate({
+            parentHash: token.hash,
+            parentGeneration: 0,
+            child: {
+              ...token,
+              hash: randomBytes(32).toString('base64url'),
+              generation: 1,
+              parentHash: token.hash,
+            },
+            graceResponse: randomBytes(700),
+            now: 1,
+            events: [{ at: 1, type: 'token.refreshed', familyId: token.familyId, userId: 'u', data: {} }],
+          }),
+        ),
+      );
+      const written = writes() - before;
+      assert.ok(results.every((r) => r.outcome === 'rotated'));
+      // SQLite writes a WAL frame as two writes (header, page). The savepoints' journal held
+      // ~1 MiB here: spilled to a temporary file it cost hundreds of writes more.
+      assert.ok(frames() > 64, `${frames()} frames: the batch really wrote its pages`);
+      assert.ok(written <= 2 * frames() + 16, `${written} write syscalls for ${frames()} WAL frames`);
     } finally {
       await stores.close();
     }

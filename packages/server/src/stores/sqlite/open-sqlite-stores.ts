@@ -60,6 +60,11 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
   // most of those into reads from the OS. Pages are cached as they are read, so a small
   // database (or the CLI) never uses the whole budget.
   db.pragma(`cache_size = ${-1024 * (options.cacheMiB ?? DEFAULTS.sqliteCacheMiB)}`);
+  // A group commit runs each rotation in its own savepoint; a savepoint keeps the pages it
+  // changes in a statement journal, which SQLite moves to a temporary file past 64 KiB (a batch
+  // of 16 rotations). That file cost ~10 write syscalls per rotation, as many as the WAL's own.
+  // In memory it holds what one batch changed (a few hundred KiB) until its commit.
+  db.pragma('temp_store = MEMORY');
   migrate(db);
   const sqlite = new SqliteAdapter(db);
   const checkpointEvery = options.checkpointIntervalMs ?? 1000;
@@ -375,6 +380,27 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
     if (this.writesPaused || this.pendingWrites.length === 0) return;
     const batch = this.pendingWrites;
     this.pendingWrites = [];
+    const g = globalThis as unknown as { __bs?: number[] };
+    if (process.env.XBATCH) {
+      if (!g.__bs) {
+        g.__bs = [];
+        setInterval(() => {
+          const b = g.__bs ?? [];
+          if (b.length < 50) return;
+          const h = new Map<number, number>();
+          let w = 0;
+          for (const n of b) {
+            w += n;
+            h.set(Math.min(n, 20), (h.get(Math.min(n, 20)) ?? 0) + 1);
+          }
+          process.stderr.write(
+            `BATCHES ${b.length} writes ${w} mean ${(w / b.length).toFixed(2)} ${JSON.stringify([...h].sort((a, c) => a[0] - c[0]))}\n`,
+          );
+          g.__bs = [];
+        }, 1000).unref();
+      }
+      g.__bs.push(batch.length);
+    }
     let results: ({ ok: unknown } | { err: unknown })[];
     try {
       results = this.writeBatch.immediate(batch);
