@@ -217,6 +217,14 @@ if (client) {
   );
 }
 line();
+if (rot && rotation) {
+  const { goalOverLimit, goalOverNoStoreLimit } = rotation.parts;
+  const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
+  line(
+    `**Can 2× be reached on this machine?** Twice oidc-provider's c=50 rate is **${median(goalOverLimit).toFixed(2)}×** the physical limit measured in the same rounds (rounds: ${list(goalOverLimit)}), and **${median(goalOverNoStoreLimit).toFixed(2)}×** the limit of the signature and the bare request alone, as if the store cost nothing (rounds: ${list(goalOverNoStoreLimit)}). Above 1, no server built from these parts reaches the goal, however little it adds to them; see section 2.`,
+  );
+  line();
+}
 
 if (rotation && rot) {
   line('## 1. Refresh rotation throughput (token endpoint)');

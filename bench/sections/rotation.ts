@@ -57,6 +57,12 @@ export interface RotationResult {
     share50: number[];
     share10: number[];
     limit: number[];
+    /**
+     * Per round: the 2× goal (twice oidc-provider's c=50 rate) ÷ the limit, and ÷ the limit of the
+     * signature and the bare request alone (a store that cost nothing). Above 1: out of reach.
+     */
+    goalOverLimit: number[];
+    goalOverNoStoreLimit: number[];
   };
   /** WAL pages written per rotation by the store: one at a time, in batches of 16. */
   frames: { single: number; batched: number };
@@ -316,6 +322,8 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       share50: [],
       share10: [],
       limit: [],
+      goalOverLimit: [],
+      goalOverNoStoreLimit: [],
     },
     frames: { single: Number.NaN, batched: Number.NaN },
     notes,
@@ -401,6 +409,9 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       result.parts.limit.push(limit);
       result.parts.share50.push(thisRound[50]!.tessera!.rps / limit);
       result.parts.share10.push(thisRound[10]!.tessera!.rps / limit);
+      const goal = 2 * thisRound[50]!.oidc!.rps;
+      result.parts.goalOverLimit.push(goal / limit);
+      result.parts.goalOverNoStoreLimit.push(goal / (1 / (1 / signInFlight + 1 / b.rps)));
       log(
         `parts round ${round + 1}: sign ${signSerial.toFixed(0)}/s serial, ${signInFlight.toFixed(0)}/s in flight; sqlite rotate ${sqliteRotate.toFixed(0)}/s; bare fastify ${b.rps.toFixed(0)}/s; limit ${limit.toFixed(0)}/s`,
       );
