@@ -1,5 +1,5 @@
 import type { IntrospectionResponse } from '@tessera/protocol';
-import { hashToken, looksLikeRefreshToken } from '../crypto/refresh-token.js';
+import { hashToken, looksLikeRefreshToken, parseRefreshToken } from '../crypto/refresh-token.js';
 import type { ClientRecord } from '../ports/index.js';
 import type { TesseraContext } from './context.js';
 import { verifyAccessToken } from './issue-access-token.js';
@@ -20,7 +20,9 @@ export async function introspectToken(
   const mayRead = (clientId: string) => client.introspectAny || clientId === client.id;
 
   if (looksLikeRefreshToken(token)) {
-    const state = await ctx.stores.tokens.findToken(hashToken(ctx.keys, token));
+    // A token whose tag does not verify was never issued here.
+    const parsed = parseRefreshToken(ctx.keys, token);
+    const state = parsed && (await ctx.stores.tokens.findToken(parsed.familyId, hashToken(ctx.keys, token)));
     if (!state) return INACTIVE;
     const { token: rt, family } = state;
     if (rt.status !== 'active' || family.status !== 'active') return INACTIVE;

@@ -19,7 +19,7 @@ export async function revokeToken(
   if (looksLikeRefreshToken(token)) {
     const parsed = parseRefreshToken(ctx.keys, token);
     if (!parsed) return;
-    const state = await ctx.stores.tokens.findToken(hashToken(ctx.keys, token));
+    const state = await ctx.stores.tokens.findToken(parsed.familyId, hashToken(ctx.keys, token));
     const family = state?.family ?? (await ctx.stores.tokens.findFamily(parsed.familyId));
     if (!family) return;
     if (family.clientId !== client.id) {

@@ -95,7 +95,7 @@ async function refreshOnce(
 ): Promise<TokenResponse> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const now = ctx.clock.now();
-    const state = await ctx.stores.tokens.findToken(hash);
+    const state = await ctx.stores.tokens.findToken(familyId, hash);
     if (!state) return failUnknownToken(ctx, input, familyId);
     const policy = clientPolicy(ctx.config, input.client);
     const decision = decideRefresh(state, input.client.id, now, policy.graceMs);

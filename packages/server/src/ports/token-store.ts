@@ -101,7 +101,12 @@ export interface RevocationRecord {
 export interface TokenStore {
   /** Creates a family with its first token (and `events`, in the same transaction). */
   createFamily(family: FamilyRecord, token: RefreshTokenRecord, events?: EventInput[]): Promise<void>;
-  findToken(hash: string): Promise<TokenAndFamily | null>;
+  /**
+   * The token of family `familyId` whose hash is `hash`, with its family. The family id is read
+   * from the token itself (after its tag is checked), so a store finds a token within its family
+   * and needs no index over every token's hash.
+   */
+  findToken(familyId: string, hash: string): Promise<TokenAndFamily | null>;
   findFamily(id: string): Promise<FamilyRecord | null>;
   /**
    * Atomically: if the parent is `active`, its family is `active` and the family's generation is

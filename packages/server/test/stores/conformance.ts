@@ -70,11 +70,41 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
 
     it('creates a family with its first token and finds both', async () => {
       const { f, t } = await seeded();
-      const found = await stores.tokens.findToken(t.hash);
+      const found = await stores.tokens.findToken(f.id, t.hash);
       assert.deepEqual(found?.family, f);
       assert.deepEqual({ ...found?.token, graceResponse: null }, t);
-      assert.equal(await stores.tokens.findToken('nope'), null);
+      assert.equal(await stores.tokens.findToken(f.id, 'nope'), null);
       assert.deepEqual(await stores.tokens.findFamily(f.id), f);
+    });
+
+    it('findToken looks within the named family only, and finds any generation of it', async () => {
+      const { f, t } = await seeded();
+      const other = await seeded();
+      assert.equal(await stores.tokens.findToken(other.f.id, t.hash), null, "another family's name");
+      assert.equal(await stores.tokens.findToken('no-such-family', t.hash), null);
+      // Five rotations: the first token is now an old ancestor, found all the same.
+      const lineage = [t];
+      for (let g = 0; g < 5; g++) {
+        const parent = lineage.at(-1)!;
+        const child = childOf(f, parent);
+        const r = await stores.tokens.rotate({
+          parentHash: parent.hash,
+          parentGeneration: parent.generation,
+          child,
+          graceResponse: new Uint8Array([g]),
+          now: T0 + 1000 + g,
+        });
+        assert.deepEqual(r, { outcome: 'rotated' });
+        lineage.push(child);
+      }
+      for (const [g, tok] of lineage.entries()) {
+        const found = await stores.tokens.findToken(f.id, tok.hash);
+        assert.equal(found?.token.generation, g);
+        assert.equal(found?.token.status, g === 5 ? 'active' : 'rotated');
+        assert.equal(found?.family.generation, 5);
+        // Only the current token's parent carries the sealed answer.
+        assert.equal(found?.token.graceResponse !== null, g === 4, `generation ${g}`);
+      }
     });
 
     it('rotate: marks the parent rotated with its sealed answer, inserts the child, moves the generation', async () => {
@@ -89,13 +119,13 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         now: T0 + 1000,
       });
       assert.deepEqual(r, { outcome: 'rotated' });
-      const parent = await stores.tokens.findToken(t.hash);
+      const parent = await stores.tokens.findToken(f.id, t.hash);
       assert.equal(parent?.token.status, 'rotated');
       assert.equal(parent?.token.rotatedAt, T0 + 1000);
       assert.deepEqual(Buffer.from(parent!.token.graceResponse!), Buffer.from(box));
       assert.equal(parent?.family.generation, 1);
       assert.equal(parent?.family.lastRefreshAt, T0 + 1000);
-      assert.equal((await stores.tokens.findToken(child.hash))?.token.status, 'active');
+      assert.equal((await stores.tokens.findToken(f.id, child.hash))?.token.status, 'active');
     });
 
     it('rotate: only one of many concurrent rotations of one parent wins', async () => {
@@ -118,8 +148,8 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
     it('rotate: concurrent rotations of different families are isolated (one failing does not undo the others)', async () => {
       const sessions = await Promise.all(Array.from({ length: 5 }, () => seeded()));
       const children = sessions.map(({ f, t }) => childOf(f, t));
-      // The third child reuses the first child's hash: a primary-key violation, a bug in that one rotation only.
-      children[2] = { ...children[2]!, hash: children[0]!.hash };
+      // The third child has a status no store accepts: a bug in that one rotation only.
+      children[2] = { ...children[2]!, status: 'bogus' as RefreshTokenRecord['status'] };
       const results = await Promise.allSettled(
         sessions.map(({ t }, i) =>
           stores.tokens.rotate({
@@ -217,7 +247,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         await stores.tokens.revokeFamily(f.id, { reason: 'logout', now: T0 + 6, noticeUntil: T0 + 60_000 }),
         false,
       );
-      const found = await stores.tokens.findToken(t.hash);
+      const found = await stores.tokens.findToken(f.id, t.hash);
       assert.equal(found?.family.status, 'revoked');
       assert.equal(found?.family.endReason, 'logout');
       assert.equal(found?.family.endedAt, T0 + 5);
@@ -272,7 +302,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       const tomb = await stores.tokens.findFamily(idle.id);
       assert.equal(tomb?.status, 'expired');
       assert.equal(tomb?.endReason, 'idle_timeout');
-      assert.equal(await stores.tokens.findToken(idleToken.hash), null);
+      assert.equal(await stores.tokens.findToken(idle.id, idleToken.hash), null);
       await stores.tokens.cleanup({ now: T0 + 2500, graceHorizon: T0 });
       assert.equal(await stores.tokens.findFamily(short.id), null, 'deleted at its absolute expiry');
       assert.equal(

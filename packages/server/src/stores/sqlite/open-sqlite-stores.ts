@@ -239,7 +239,8 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
         f.generation AS f_generation, f.last_refresh_at AS f_last_refresh_at, f.ended_at AS f_ended_at,
         f.end_reason AS f_end_reason, f.user_agent AS f_user_agent, f.ip AS f_ip,
         CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response
-        FROM refresh_tokens t JOIN families f ON f.id = t.family_id WHERE t.hash = ?`),
+        FROM refresh_tokens t JOIN families f ON f.id = t.family_id
+        WHERE t.family_id = @familyId AND t.hash = @hash ORDER BY t.generation DESC LIMIT 1`),
       findFamily: p(`SELECT ${FAMILY_COLUMNS} FROM families WHERE id = ?`),
       // By primary key (the parent's family and generation), and only if it is that very token.
       markRotated: p(`UPDATE refresh_tokens SET status = 'rotated', rotated_at = @now
@@ -304,8 +305,12 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
       .immediate();
   }
 
-  async findToken(hash: string): Promise<TokenAndFamily | null> {
-    const row = this.s.findTokenAndFamily.get(hash) as
+  /**
+   * Newest first, within the family's key range: the current token is the first row read and the
+   * grace period's parent the second; only an old ancestor (reuse) reads further back.
+   */
+  async findToken(familyId: string, hash: string): Promise<TokenAndFamily | null> {
+    const row = this.s.findTokenAndFamily.get({ familyId, hash }) as
       | (TokenRow & { [K in keyof FamilyRow as `f_${K}`]: FamilyRow[K] })
       | undefined;
     if (!row) return null;
