@@ -385,27 +385,6 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
     if (this.writesPaused || this.pendingWrites.length === 0) return;
     const batch = this.pendingWrites;
     this.pendingWrites = [];
-    const g = globalThis as unknown as { __bs?: number[] };
-    if (process.env.XBATCH) {
-      if (!g.__bs) {
-        g.__bs = [];
-        setInterval(() => {
-          const b = g.__bs ?? [];
-          if (b.length < 50) return;
-          const h = new Map<number, number>();
-          let w = 0;
-          for (const n of b) {
-            w += n;
-            h.set(Math.min(n, 20), (h.get(Math.min(n, 20)) ?? 0) + 1);
-          }
-          process.stderr.write(
-            `BATCHES ${b.length} writes ${w} mean ${(w / b.length).toFixed(2)} ${JSON.stringify([...h].sort((a, c) => a[0] - c[0]))}\n`,
-          );
-          g.__bs = [];
-        }, 1000).unref();
-      }
-      g.__bs.push(batch.length);
-    }
     let results: ({ ok: unknown } | { err: unknown })[];
     try {
       results = this.writeBatch.immediate(batch);
