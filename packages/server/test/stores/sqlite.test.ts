@@ -183,16 +183,7 @@ describe('sqlite specifics', () => {
       const results = await Promise.all(
         sessions.slice(0, 64).map(({ token }) =>
           stores.tokens.rotate({
-            parentHash: token.hash,
-            parentGeneration: 0,
-            child: {
-              ...token,
-              hash: randomBytes(32).toString('base64url'),
-              generation: 1,
-              parentHash: token.hash,
-            },
-            graceResponse: randomBytes(700),
-            now: 1,
+            ...firstRotation(token, 1),
             events: [{ at: 1, type: 'token.refreshed', familyId: token.familyId, userId: 'u', data: {} }],
           }),
         ),
@@ -283,18 +274,7 @@ async function steadyRotations(restartIntervalMs: number, maxRotations: number, 
     await Promise.all(
       batch.map(async ({ family, token }) => {
         await stores.tokens.createFamily(family, token);
-        const r = await stores.tokens.rotate({
-          parentHash: token.hash,
-          parentGeneration: 0,
-          child: {
-            ...token,
-            hash: randomBytes(32).toString('base64url'),
-            generation: 1,
-            parentHash: token.hash,
-          },
-          graceResponse: randomBytes(700),
-          now,
-        });
+        const r = await stores.tokens.rotate(firstRotation(token, now));
         assert.equal(r.outcome, 'rotated');
         rotations++;
       }),
@@ -307,6 +287,17 @@ async function steadyRotations(restartIntervalMs: number, maxRotations: number, 
 }
 
 /** A new session's family and first token, as the store keeps them. */
+/** A fresh session's first rotation: a new random child of its generation-0 token. */
+function firstRotation(token: RefreshTokenRecord, now: number) {
+  return {
+    parentHash: token.hash,
+    parentGeneration: 0,
+    child: { ...token, hash: randomBytes(32).toString('base64url'), generation: 1, parentHash: token.hash },
+    graceResponse: randomBytes(700),
+    now,
+  };
+}
+
 function newSession(id: string, hash: string, now: number, until: number) {
   const family: FamilyRecord = {
     id,
