@@ -7,6 +7,25 @@ const params = new URLSearchParams(location.search);
 const kind = params.get('storage') ?? 'idb';
 const storage =
   kind === 'idb' ? indexedDbStorage() : kind === 'local' ? webStorage(localStorage) : memoryStorage();
+// The test hook for a loaded browser: this tab's channel messages arrive late (after lock grants).
+const channelDelayMs = Number(params.get('channelDelayMs') ?? 0);
+if (channelDelayMs > 0) {
+  const Native = BroadcastChannel;
+  type Handler = ((this: BroadcastChannel, event: MessageEvent) => unknown) | null;
+  globalThis.BroadcastChannel = class SlowChannel extends Native {
+    #handler: Handler = null;
+    constructor(name: string) {
+      super(name);
+      super.onmessage = (event) => setTimeout(() => this.#handler?.call(this, event), channelDelayMs);
+    }
+    override get onmessage(): Handler {
+      return this.#handler;
+    }
+    override set onmessage(handler: Handler) {
+      this.#handler = handler;
+    }
+  };
+}
 let offset = 0;
 const client = createTesseraClient({
   tokenEndpoint: `${location.origin}/oauth/token`,

@@ -158,12 +158,12 @@ describe('across tabs in Chromium (Web Locks + BroadcastChannel)', { timeout: 60
     await Promise.all(rest.map((tab) => tab.close()));
   });
 
-  it('with per-tab memory storage, tabs take the new tokens from the channel; never a second rotation', async () => {
-    // The browser does not order BroadcastChannel delivery with lock grants, so under load a
-    // waiting tab can get the lock before the hand-over arrives and present the same refresh
-    // token again; the server's grace period answers with the same child. Shared storage
-    // (previous tests) is strict: the session is written before the lock is released.
-    const pages = await openTabs(3, 'memory');
+  it('with per-tab memory storage and a slow channel, waiting tabs take the hand-over: one refresh in all', async () => {
+    // The browser orders BroadcastChannel delivery neither with lock grants nor (across renderer
+    // processes) with localStorage: under load a waiting tab gets the lock before the new session
+    // arrives. Here every message arrives 100 ms late; a tab that waited for the lock waits for
+    // the hand-over instead of presenting the refresh token again.
+    const pages = await openTabs(3, 'memory&channelDelayMs=100');
     const tokens = fx.tokens.issue();
     await call(pages[0]!, 'signIn', tokens);
     for (const tab of pages) {
@@ -180,9 +180,8 @@ describe('across tabs in Chromium (Web Locks + BroadcastChannel)', { timeout: 60
     }, 'one holder, two waiters');
     fx.release();
     const results = (await Promise.all(pages.map((tab) => call(tab, 'collect')))).flat();
+    assert.equal(fx.tokenArrivals.length - before, 1, 'one refresh request for the three tabs');
     assert.equal(fx.tokens.rotations - rotations, 1, 'one child for the whole session');
-    assert.ok(fx.tokenArrivals.slice(before).every((t) => t === tokens.refresh_token));
-    assert.ok(fx.tokenArrivals.length - before < 3, 'at least one tab took the hand-over');
     assert.ok(results.every((t) => t === fx.tokens.currentAccessToken));
     for (const tab of pages) assert.ok(!(await call(tab, 'events')).includes('sessionExpired'));
     await Promise.all(pages.map((tab) => tab.close()));
