@@ -1,4 +1,4 @@
-import type { Coordinator } from '../core/types.js';
+import type { Coordinator, SessionMessage } from '../core/types.js';
 
 /** True where Web Locks and BroadcastChannel exist (browsers, their workers, webviews). */
 export function hasWebLocks(): boolean {
@@ -6,12 +6,16 @@ export function hasWebLocks(): boolean {
 }
 
 /**
- * How long a tab that waited for the lock waits for the previous holder's hand-over. The browser
- * orders neither the channel with lock grants nor, across renderer processes, `localStorage` with
- * either: under load the new session can arrive after the lock. Without it the tab would refresh
- * again (in cookie mode a real second rotation; otherwise a grace-period answer). The wait ends
- * as soon as the hand-over arrives; the whole of it only when the holder had nothing to hand over.
+ * The browser orders BroadcastChannel delivery neither with Web Lock grants nor, across renderer
+ * processes, with `localStorage`: under load a tab can get the lock before the session another
+ * tab just handed over has reached it, and would refresh again (in cookie mode a real second
+ * rotation; otherwise a grace-period answer). So a tab that hands a session over also holds a
+ * small lock named after that hand-over for a moment (the lock manager is one for all tabs, so
+ * it is seen at once), and a tab that gets the refresh lock first waits for every hand-over it
+ * sees there and has not received.
  */
+const MARK_HELD_MS = 1_000;
+/** The longest wait for a hand-over that is announced but not received (e.g. sent before we joined). */
 const HANDOVER_WAIT_MS = 250;
 
 /**
@@ -23,52 +27,87 @@ const HANDOVER_WAIT_MS = 250;
  * createTesseraClient({ tokenEndpoint, clientId, coordinator: webLocksCoordinator() });
  */
 export function webLocksCoordinator(prefix = 'tessera'): Coordinator {
-  // Messages received per name, and who waits for the next one.
-  const received = new Map<string, number>();
-  const waiting = new Map<string, Set<() => void>>();
+  // Hand-over ids received and sent by this tab (the latest few), and who waits for the next one.
+  const known = new Set<string>();
+  const waiting = new Set<() => void>();
+  // Marks requested while this tab holds a refresh lock: granted before that lock is let go.
+  const marking = new Map<string, Promise<void>[]>();
+  const markPrefix = (name: string) => `${prefix}:${name}:handover:`;
 
-  /** Resolves when a message beyond the `seen`-th has arrived for `name`, or after `ms`. */
-  function handOver(name: string, seen: number, ms: number): Promise<void> {
-    if ((received.get(name) ?? 0) > seen) return Promise.resolve();
-    return new Promise((resolve) => {
-      const set = waiting.get(name) ?? new Set();
-      waiting.set(name, set);
-      const done = () => {
-        clearTimeout(timer);
-        set.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      set.add(done);
-    });
+  function remember(id: string): void {
+    known.add(id);
+    if (known.size > 64) known.delete(known.values().next().value as string);
+  }
+
+  /** Waits until every hand-over announced for `name` has arrived, or `HANDOVER_WAIT_MS`. */
+  async function awaitHandOvers(name: string): Promise<void> {
+    const mark = markPrefix(name);
+    const snapshot = await navigator.locks.query();
+    const unseen = (snapshot.held ?? [])
+      .map((l) => l.name ?? '')
+      .filter((n) => n.startsWith(mark) && !known.has(n.slice(mark.length)))
+      .map((n) => n.slice(mark.length));
+    if (unseen.length === 0) return;
+    const deadline = Date.now() + HANDOVER_WAIT_MS;
+    while (unseen.some((id) => !known.has(id)) && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          waiting.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, deadline - Date.now());
+        waiting.add(done);
+      });
+    }
   }
 
   return {
-    async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-      const lock = `${prefix}:${name}`;
-      const seen = received.get(name) ?? 0;
-      const free = (await navigator.locks.request(lock, { ifAvailable: true }, async (held) => {
-        if (!held) return undefined;
-        // A holder that has just let go may still have its hand-over queued: one macrotask for it.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        return { value: await fn() };
-      })) as { value: T } | undefined;
-      if (free) return free.value;
-      // Another tab is refreshing: once it lets go, take its session rather than refresh again.
-      return navigator.locks.request(lock, async () => {
-        await handOver(name, seen, HANDOVER_WAIT_MS);
-        return fn();
-      }) as unknown as Promise<T>; // the DOM typing nests the callback's promise; the value is T
-    },
+    withLock: <T>(name: string, fn: () => Promise<T>) =>
+      navigator.locks.request(`${prefix}:${name}`, async () => {
+        await awaitHandOvers(name);
+        const marks: Promise<void>[] = [];
+        marking.set(name, marks);
+        try {
+          return await fn();
+        } finally {
+          marking.delete(name);
+          // Our hand-over's mark must be visible before anyone else can take the lock.
+          await Promise.all(marks);
+        }
+      }) as unknown as Promise<T>, // the DOM typing nests the callback's promise; the value is T
     join(name, onMessage) {
       // One channel per member: a BroadcastChannel never delivers to its own sender.
       const channel = new BroadcastChannel(`${prefix}:${name}`);
       channel.onmessage = (event: MessageEvent) => {
-        onMessage(event.data);
-        received.set(name, (received.get(name) ?? 0) + 1);
-        for (const wake of [...(waiting.get(name) ?? [])]) wake();
+        const { handOver, ...message } = event.data as SessionMessage & { handOver?: string };
+        onMessage(message as SessionMessage);
+        if (handOver !== undefined) remember(handOver);
+        for (const wake of [...waiting]) wake();
       };
-      return { post: (message) => channel.postMessage(message), leave: () => channel.close() };
+      return {
+        post(message) {
+          const marks = marking.get(name);
+          if (!marks) {
+            channel.postMessage(message);
+            return;
+          }
+          // Sent under the refresh lock: announce it until the others have surely received it.
+          const id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+          remember(id);
+          marks.push(
+            new Promise<void>((granted) => {
+              void navigator.locks.request(markPrefix(name) + id, () => {
+                granted();
+                return new Promise((release) => setTimeout(release, MARK_HELD_MS));
+              });
+            }),
+          );
+          // The extra field is ignored by a tab running an older version of this code.
+          channel.postMessage({ ...message, handOver: id });
+        },
+        leave: () => channel.close(),
+      };
     },
   };
 }

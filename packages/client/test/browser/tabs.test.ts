@@ -187,6 +187,25 @@ describe('across tabs in Chromium (Web Locks + BroadcastChannel)', { timeout: 60
     await Promise.all(pages.map((tab) => tab.close()));
   });
 
+  it('a tab that gets the free lock just after another tab refreshed waits for its hand-over (slow channel)', async () => {
+    // No waiting for the lock here: the first tab has let it go when the second asks, while its
+    // hand-over is still 100 ms away. The hand-over's mark, held in the lock manager, tells.
+    const pages = await openTabs(2, 'memory&channelDelayMs=100');
+    const tokens = fx.tokens.issue();
+    await call(pages[0]!, 'signIn', tokens);
+    for (const tab of pages) {
+      await until(async () => (await call(tab, 'getAccessToken')) === tokens.access_token, 'hand-over');
+    }
+    const before = fx.tokenArrivals.length;
+    for (const tab of pages) await call(tab, 'setOffset', 901_000);
+    const first = await call(pages[0]!, 'getAccessToken');
+    const second = await call(pages[1]!, 'getAccessToken');
+    assert.notEqual(first, tokens.access_token);
+    assert.equal(second, first, "the second tab took the first tab's new token");
+    assert.equal(fx.tokenArrivals.length - before, 1, 'one refresh request for both tabs');
+    await Promise.all(pages.map((tab) => tab.close()));
+  });
+
   it('goes offline with the browser (cached token at once, no sign-out) and refreshes when it is back online', async () => {
     const [page] = await openTabs(1, 'idb');
     const tab = page!;
