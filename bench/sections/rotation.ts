@@ -196,6 +196,27 @@ async function createFamilies(
   return parents;
 }
 
+/** A fresh family's first rotation as a request makes it: a random child and its `token.refreshed` event. */
+function firstRotation(parent: RefreshTokenRecord, userId: string, grace: Uint8Array, now: number) {
+  return {
+    parentHash: parent.hash,
+    parentGeneration: 0,
+    child: { ...parent, hash: randomBytes(32).toString('base64url'), generation: 1, parentHash: parent.hash },
+    graceResponse: grace,
+    now,
+    events: [
+      {
+        at: now,
+        type: 'token.refreshed' as const,
+        familyId: parent.familyId,
+        userId,
+        clientId: 'bench',
+        data: { generation: 1, jti: randomBytes(16).toString('base64url') },
+      },
+    ],
+  };
+}
+
 /** The store's `rotate` alone, on pre-created families, in a WAL file with the default `synchronous`. */
 export async function sqliteRotateRate(n: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-sqlite-'));
@@ -254,23 +275,7 @@ export async function sqliteBatchedCost(): Promise<{ cpu: number; writes: number
         parents.slice(i, i + 16).map(async (p) => {
           const state = await stores.tokens.findToken(p.familyId, p.hash);
           if (!state) throw new Error('sqlite store cost: a fresh token was not found');
-          const r = await stores.tokens.rotate({
-            parentHash: p.hash,
-            parentGeneration: 0,
-            child: { ...p, hash: randomBytes(32).toString('base64url'), generation: 1, parentHash: p.hash },
-            graceResponse: grace,
-            now: now + 1,
-            events: [
-              {
-                at: now + 1,
-                type: 'token.refreshed',
-                familyId: p.familyId,
-                userId: state.family.userId,
-                clientId: 'bench',
-                data: { generation: 1, jti: randomBytes(16).toString('base64url') },
-              },
-            ],
-          });
+          const r = await stores.tokens.rotate(firstRotation(p, state.family.userId, grace, now + 1));
           if (r.outcome !== 'rotated') throw new Error('sqlite store cost: conflict on a fresh family');
         }),
       );
@@ -303,25 +308,9 @@ export async function sqliteFramesPerRotation(batch: number): Promise<number> {
     const grace = randomBytes(700);
     for (let i = 0; i < n; i += batch) {
       const results = await Promise.all(
-        parents.slice(i, i + batch).map((p, j) =>
-          stores.tokens.rotate({
-            parentHash: p.hash,
-            parentGeneration: 0,
-            child: { ...p, hash: randomBytes(32).toString('base64url'), generation: 1, parentHash: p.hash },
-            graceResponse: grace,
-            now: now + 1,
-            events: [
-              {
-                at: now + 1,
-                type: 'token.refreshed',
-                familyId: p.familyId,
-                userId: `user-${(i + j) % 1000}`,
-                clientId: 'bench',
-                data: { generation: 1 },
-              },
-            ],
-          }),
-        ),
+        parents
+          .slice(i, i + batch)
+          .map((p, j) => stores.tokens.rotate(firstRotation(p, `user-${(i + j) % 1000}`, grace, now + 1))),
       );
       if (results.some((r) => r.outcome !== 'rotated'))
         throw new Error('sqlite frames: conflict on a fresh family');
