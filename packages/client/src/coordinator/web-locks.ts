@@ -97,10 +97,16 @@ export function webLocksCoordinator(prefix = 'tessera'): Coordinator {
           remember(id);
           marks.push(
             new Promise<void>((granted) => {
-              void navigator.locks.request(markPrefix(name) + id, () => {
-                granted();
-                return new Promise((release) => setTimeout(release, MARK_HELD_MS));
-              });
+              // Never hold the refresh lock for the mark's sake: a mark refused or slow to come
+              // only weakens the announcement, the lock is let go all the same.
+              const giveUp = setTimeout(granted, HANDOVER_WAIT_MS);
+              navigator.locks
+                .request(markPrefix(name) + id, () => {
+                  clearTimeout(giveUp);
+                  granted();
+                  return new Promise((release) => setTimeout(release, MARK_HELD_MS));
+                })
+                .catch(() => granted());
             }),
           );
           // The extra field is ignored by a tab running an older version of this code.
