@@ -181,11 +181,25 @@ export function processCpu(pid: number): { all: number; main: number; writes: nu
     return (Number(rest[11]) + Number(rest[12])) * (1e6 / CLOCK_TICKS);
   };
   try {
-    // `syscw`: write system calls of all the process's threads (WAL frames, checkpoints, sockets).
-    const writes = Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? Number.NaN);
-    return { all: ticks(`/proc/${pid}/stat`), main: ticks(`/proc/${pid}/task/${pid}/stat`), writes };
+    return {
+      all: ticks(`/proc/${pid}/stat`),
+      main: ticks(`/proc/${pid}/task/${pid}/stat`),
+      writes: writeSyscalls(pid),
+    };
   } catch {
     return undefined; // not Linux, or the process is gone
+  }
+}
+
+/**
+ * Write system calls a process has made so far, all its threads (`syscw` in `/proc/<pid>/io`:
+ * WAL frames, checkpoints, sockets); NaN where there is no `/proc`.
+ */
+export function writeSyscalls(pid: number | 'self'): number {
+  try {
+    return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? Number.NaN);
+  } catch {
+    return Number.NaN;
   }
 }
 

@@ -3,13 +3,13 @@
  * alternating, with the parts of one rotation measured in the same rounds (the physical limit).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS, openSqliteStores, type RefreshTokenRecord } from '@tessera/server';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { Baseline } from '../lib/baseline.js';
-import { Child, processCpu } from '../lib/child.js';
+import { Child, processCpu, writeSyscalls } from '../lib/child.js';
 import { type LoadResult, runLoad } from '../lib/load.js';
 import { freePort } from '../lib/net.js';
 import { median, ratio } from '../lib/stats.js';
@@ -255,13 +255,6 @@ export async function sqliteRotateRate(n: number): Promise<number> {
 export async function sqliteBatchedCost(): Promise<{ cpu: number; writes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-store-'));
   const stores = openSqliteStores({ path: join(dir, 'store.db'), synchronous: DEFAULTS.sqliteSynchronous });
-  const writes = () => {
-    try {
-      return Number(/syscw: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN);
-    } catch {
-      return Number.NaN; // not Linux
-    }
-  };
   try {
     const now = Date.now();
     const parents = shuffle(await createFamilies(stores, 20_000, now, (i) => `user-${i % 1000}`));
@@ -269,7 +262,7 @@ export async function sqliteBatchedCost(): Promise<{ cpu: number; writes: number
     const grace = randomBytes(700);
     const n = 4000;
     const cpu0 = process.cpuUsage();
-    const writes0 = writes();
+    const writes0 = writeSyscalls('self');
     for (let i = 0; i < n; i += 16) {
       await Promise.all(
         parents.slice(i, i + 16).map(async (p) => {
@@ -281,7 +274,7 @@ export async function sqliteBatchedCost(): Promise<{ cpu: number; writes: number
       );
     }
     const cpu = process.cpuUsage(cpu0);
-    return { cpu: (cpu.user + cpu.system) / n, writes: (writes() - writes0) / n };
+    return { cpu: (cpu.user + cpu.system) / n, writes: (writeSyscalls('self') - writes0) / n };
   } finally {
     await stores.close();
     rmSync(dir, { recursive: true, force: true });
