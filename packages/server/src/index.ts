@@ -1,14 +1,34 @@
 export { type Clock, ManualClock, systemClock } from './clock.js';
-export { DEFAULTS } from './config/defaults.js';
+export { ADMIN_DEFAULTS, DEFAULTS, DEMO_DEFAULTS } from './config/defaults.js';
+export { describeDefault, exampleConfigFile, renderConfigDocs } from './config/describe-config.js';
+export { LIMIT_TABLE, LIMITS } from './config/limits.js';
 export {
   CONFIG_KEYS,
   ConfigError,
   type ConfigInput,
+  FILE_KEYS,
   type LoadConfigOptions,
   loadConfig,
   parseDuration,
   type TesseraConfig,
 } from './config/load-config.js';
+export { formatDuration, parseSecret, parseSetting } from './config/parse-setting.js';
+export {
+  type ConfigKey,
+  FAULT_POINTS,
+  type FaultPoint,
+  flagOf,
+  LOG_LEVELS,
+  type LogLevel,
+  SCHEMA,
+  SETTING_GROUPS,
+  SETTING_KEYS,
+  type Setting,
+  type SettingGroup,
+  type SettingKey,
+  SIGNING_ALGS,
+  type SigningAlg,
+} from './config/schema.js';
 export { hashPassword, verifyPassword } from './crypto/password.js';
 export { loadMasterSecret } from './crypto/secrets.js';
 export { cleanup } from './domain/cleanup.js';

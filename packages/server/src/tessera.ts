@@ -2,14 +2,15 @@ import type { TokenResponse } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { type Clock, systemClock } from './clock.js';
+import { LIMITS } from './config/limits.js';
 import { ConfigError, type LoadConfigOptions, loadConfig, type TesseraConfig } from './config/load-config.js';
+import { SCHEMA } from './config/schema.js';
 import { deriveServerKeys, loadMasterSecret } from './crypto/secrets.js';
 import { cleanup } from './domain/cleanup.js';
 import type { TesseraContext } from './domain/context.js';
 import { RecentRefreshes } from './domain/recent-refreshes.js';
 import { type SetTimer, SingleFlight } from './domain/single-flight.js';
 import { buildApp } from './http/build-app.js';
-import { JWKS_MAX_AGE } from './http/routes/discovery.js';
 import { KeyRing } from './keys/key-ring.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -69,6 +70,7 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     openSqliteStores({
       path: config.db,
       synchronous: config.sqliteSynchronous,
+      cacheMiB: config.sqliteCacheMiB,
       onCheckpointError: (message) => log.error({ message }, 'SQLite WAL checkpoint failed'),
     });
   // Client and user records are read on every refresh; writes through this server invalidate at
@@ -83,10 +85,10 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     const clients = await stores.directory.listClients();
     return Math.max(config.accessTokenTtl, ...clients.map((c) => c.accessTokenTtl ?? 0)) * 1000;
   };
-  let retiredKeepMs = config.accessTokenTtl * 1000 + 5 * 60_000;
-  // The next key signs only after every JWKS cache (max-age 60 s) and every instance (key-ring
+  let retiredKeepMs = config.accessTokenTtl * 1000 + LIMITS.retiredKeyMarginMs;
+  // The next key signs only after every JWKS cache (its max-age) and every instance (key-ring
   // refresh) has had the chance to see it.
-  const minPublishedMs = (JWKS_MAX_AGE + config.keyRingRefreshInterval) * 1000;
+  const minPublishedMs = (LIMITS.jwksMaxAgeSeconds + config.keyRingRefreshInterval) * 1000;
   const ringOptions = {
     store: stores.keys,
     secrets: keys,
@@ -96,7 +98,7 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
   };
   const keyRing = new KeyRing({ ...ringOptions, ring: 'jwt', alg: config.signingAlg });
   await keyRing.init();
-  retiredKeepMs = (await longestAccessTtlMs()) + 5 * 60_000;
+  retiredKeepMs = (await longestAccessTtlMs()) + LIMITS.retiredKeyMarginMs;
 
   // PASETO signs with Ed25519 keys of its own ring: one key, one protocol.
   const pasetoKeyRing = new KeyRing({
@@ -122,7 +124,7 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
   const defaultFormat = formats.get(config.accessTokenFormat);
   if (!defaultFormat) {
     throw new ConfigError(
-      `Invalid configuration: TESSERA_ACCESS_TOKEN_FORMAT: expected one of ${[...formats.keys()].join(', ')}, got "${config.accessTokenFormat}"`,
+      `Invalid configuration: ${SCHEMA.accessTokenFormat.env}: expected one of ${[...formats.keys()].join(', ')}, got "${config.accessTokenFormat}"`,
     );
   }
 
@@ -156,7 +158,7 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     every(
       config.keyRingRefreshInterval,
       async () => {
-        retiredKeepMs = (await longestAccessTtlMs()) + 5 * 60_000;
+        retiredKeepMs = (await longestAccessTtlMs()) + LIMITS.retiredKeyMarginMs;
         for (const ring of keyRings) {
           await ring.reload();
           if (config.keyRotationInterval > 0 && ring.currentAge() >= config.keyRotationInterval * 1000) {

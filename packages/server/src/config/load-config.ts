@@ -1,75 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULTS, LOG_LEVELS, SIGNING_ALGS } from './defaults.js';
+import { parseSetting } from './parse-setting.js';
+import {
+  CONFIG_KEYS,
+  type ConfigKey,
+  flagOf,
+  SCHEMA,
+  SETTING_KEYS,
+  type Setting,
+  type SettingKey,
+  type TesseraConfig,
+} from './schema.js';
 
-/** The validated, frozen configuration of one server. Durations are in seconds. */
-export interface TesseraConfig {
-  host: string;
-  port: number;
-  db: string;
-  issuer: string;
-  audience: string;
-  accessTokenTtl: number;
-  refreshGracePeriod: number;
-  refreshIdleTtl: number;
-  refreshAbsoluteTtl: number;
-  accessTokenFormat: string;
-  signingAlg: (typeof SIGNING_ALGS)[number];
-  keyRotationInterval: number;
-  keyRingRefreshInterval: number;
-  rateLimitLogin: number;
-  rateLimitRefresh: number;
-  loginFailuresPerUser: number;
-  loginLockoutWindow: number;
-  bodyLimit: number;
-  coalesceTimeout: number;
-  nonceTtl: number;
-  revocationFeedPoll: number;
-  revocationFeedKeepalive: number;
-  directoryCacheTtl: number;
-  cleanupInterval: number;
-  sqliteSynchronous: 'NORMAL' | 'FULL';
-  passwordHashCost: number;
-  logLevel: (typeof LOG_LEVELS)[number];
-  trustProxy: boolean;
-  loginDefaultClientId: string | undefined;
-}
-
-type Kind = 'duration' | 'int' | 'port' | 'string' | 'url' | 'bool' | readonly string[];
-
-/** Each key: its type and its environment variable. Flags use the kebab-case key (`--access-token-ttl`). */
-const SCHEMA: { [K in keyof TesseraConfig]: { kind: Kind; env: string; min?: number; max?: number } } = {
-  host: { kind: 'string', env: 'TESSERA_HOST' },
-  port: { kind: 'port', env: 'TESSERA_PORT' },
-  db: { kind: 'string', env: 'TESSERA_DB' },
-  issuer: { kind: 'url', env: 'TESSERA_ISSUER' },
-  audience: { kind: 'string', env: 'TESSERA_AUDIENCE' },
-  accessTokenTtl: { kind: 'duration', env: 'TESSERA_ACCESS_TOKEN_TTL', min: 1, max: 24 * 3600 },
-  refreshGracePeriod: { kind: 'duration', env: 'TESSERA_REFRESH_GRACE_PERIOD', min: 0, max: 3600 },
-  refreshIdleTtl: { kind: 'duration', env: 'TESSERA_REFRESH_IDLE_TTL', min: 1 },
-  refreshAbsoluteTtl: { kind: 'duration', env: 'TESSERA_REFRESH_ABSOLUTE_TTL', min: 1 },
-  accessTokenFormat: { kind: 'string', env: 'TESSERA_ACCESS_TOKEN_FORMAT' },
-  signingAlg: { kind: SIGNING_ALGS, env: 'TESSERA_SIGNING_ALG' },
-  keyRotationInterval: { kind: 'duration', env: 'TESSERA_KEY_ROTATION_INTERVAL', min: 0 },
-  keyRingRefreshInterval: { kind: 'duration', env: 'TESSERA_KEY_RING_REFRESH_INTERVAL', min: 1 },
-  rateLimitLogin: { kind: 'int', env: 'TESSERA_RATE_LIMIT_LOGIN', min: 0 },
-  rateLimitRefresh: { kind: 'int', env: 'TESSERA_RATE_LIMIT_REFRESH', min: 0 },
-  loginFailuresPerUser: { kind: 'int', env: 'TESSERA_LOGIN_FAILURES_PER_USER', min: 0 },
-  loginLockoutWindow: { kind: 'duration', env: 'TESSERA_LOGIN_LOCKOUT_WINDOW', min: 1 },
-  bodyLimit: { kind: 'int', env: 'TESSERA_BODY_LIMIT', min: 1024, max: 64 * 1024 },
-  coalesceTimeout: { kind: 'duration', env: 'TESSERA_COALESCE_TIMEOUT', min: 1, max: 120 },
-  nonceTtl: { kind: 'duration', env: 'TESSERA_NONCE_TTL', min: 1 },
-  revocationFeedPoll: { kind: 'duration', env: 'TESSERA_REVOCATION_FEED_POLL', min: 1, max: 60 },
-  revocationFeedKeepalive: { kind: 'duration', env: 'TESSERA_REVOCATION_FEED_KEEPALIVE', min: 1, max: 60 },
-  directoryCacheTtl: { kind: 'duration', env: 'TESSERA_DIRECTORY_CACHE_TTL', min: 0, max: 300 },
-  cleanupInterval: { kind: 'duration', env: 'TESSERA_CLEANUP_INTERVAL', min: 0 },
-  sqliteSynchronous: { kind: ['NORMAL', 'FULL'], env: 'TESSERA_SQLITE_SYNCHRONOUS' },
-  passwordHashCost: { kind: 'int', env: 'TESSERA_PASSWORD_HASH_COST', min: 10, max: 20 },
-  logLevel: { kind: LOG_LEVELS, env: 'TESSERA_LOG_LEVEL' },
-  trustProxy: { kind: 'bool', env: 'TESSERA_TRUST_PROXY' },
-  loginDefaultClientId: { kind: 'string', env: 'TESSERA_LOGIN_DEFAULT_CLIENT_ID' },
-};
-
-export const CONFIG_KEYS = Object.keys(SCHEMA) as (keyof TesseraConfig)[];
+export { parseDuration } from './parse-setting.js';
+export { CONFIG_KEYS, type TesseraConfig } from './schema.js';
 
 /** A configuration value that is wrong; the message names the key and where it came from. */
 export class ConfigError extends Error {
@@ -79,146 +22,112 @@ export class ConfigError extends Error {
   }
 }
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** Parses `900`, `30s`, `15m`, `12h` or `14d` into seconds. */
-export function parseDuration(value: string | number): number {
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) && value >= 0) return value;
-    throw new Error('expected a whole number of seconds');
-  }
-  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
-  if (!match) throw new Error('expected a duration like 900, 30s, 15m, 12h or 14d');
-  return Number(match[1]) * (UNITS[match[2] ?? 's'] ?? 1);
-}
-
-export type ConfigInput = Partial<Record<keyof TesseraConfig, string | number | boolean | undefined>>;
+/** Raw values by setting key: strings from flags and the environment, JSON values from code. */
+export type ConfigInput = Partial<Record<ConfigKey, string | number | boolean | undefined>>;
 
 export interface LoadConfigOptions {
   /** Values from command-line flags (highest precedence). */
   flags?: ConfigInput;
   /** Environment variables; defaults to `process.env`. */
   env?: Record<string, string | undefined>;
-  /** A JSON config file (`--config` / `TESSERA_CONFIG`). */
+  /** A JSON config file (`--config`); else `TESSERA_CONFIG` from `env`. */
   file?: string;
-  /** Values given in code (lowest precedence above the defaults); used by tests and embedders. */
+  /** Values given in code, below the file and above the defaults (tests, embedders, `tessera demo`). */
   overrides?: ConfigInput;
 }
 
 /**
- * Builds the configuration: flags > environment (`TESSERA_*`) > config file > code > defaults.
- * Validates every key and throws a `ConfigError` naming the first bad one.
+ * Builds the configuration: flags > environment (`TESSERA_*`) > config file > code > defaults,
+ * every setting from `SCHEMA`. Validates every value once and throws a `ConfigError` naming the
+ * first bad key and its source; the result is frozen.
  *
  * @example
  * const config = loadConfig({ flags: { port: 8080 } });
  */
 export function loadConfig(options: LoadConfigOptions = {}): Readonly<TesseraConfig> {
   const env = options.env ?? process.env;
-  const filePath = options.file ?? env.TESSERA_CONFIG;
-  let fileValues: Record<string, unknown> = {};
-  if (filePath) {
-    try {
-      fileValues = JSON.parse(readFileSync(filePath, 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new ConfigError(
-        `Invalid configuration: cannot read config file ${filePath}: ${(err as Error).message}`,
-      );
-    }
-    if (typeof fileValues !== 'object' || fileValues === null || Array.isArray(fileValues)) {
-      throw new ConfigError(`Invalid configuration: config file ${filePath} must hold a JSON object`);
-    }
-    for (const key of Object.keys(fileValues)) {
-      if (!Object.hasOwn(SCHEMA, key)) {
-        throw new ConfigError(`Invalid configuration: unknown key "${key}" in ${filePath}`);
-      }
-    }
-  }
+  const fileSource = options.file !== undefined ? flagOf('config') : SCHEMA.config.env;
+  const filePath = options.file ?? nonEmpty(env[SCHEMA.config.env]);
+  const fileValues = filePath === undefined ? {} : readConfigFile(filePath, fileSource);
 
   const out: Record<string, unknown> = {};
-  for (const key of CONFIG_KEYS) {
-    const spec = SCHEMA[key];
+  for (const key of SETTING_KEYS) {
+    const spec: Setting = SCHEMA[key];
+    if (spec.role === 'source') continue;
+    const inConfig = spec.role === undefined;
+    const flag = flagOf(key);
     const sources: [string, unknown][] = [
-      [`--${kebab(key)}`, options.flags?.[key]],
+      ...(flag && inConfig ? [[flag, options.flags?.[key as ConfigKey]] as [string, unknown]] : []),
       [spec.env, env[spec.env]],
-      [`"${key}" in ${filePath}`, fileValues[key]],
-      [key, options.overrides?.[key]],
+      ...(spec.file !== false ? [[`"${key}" in ${filePath}`, fileValues[key]] as [string, unknown]] : []),
+      ...(inConfig ? [[key, options.overrides?.[key as ConfigKey]] as [string, unknown]] : []),
     ];
     const found = sources.find(([, v]) => v !== undefined && v !== '');
     if (!found) {
-      out[key] = DEFAULTS[key];
+      if (inConfig) out[key] = spec.default;
       continue;
     }
     const [source, raw] = found;
+    let value: unknown;
     try {
-      out[key] = coerce(spec.kind, raw, spec.min, spec.max);
+      value = parseSetting(spec, raw);
     } catch (err) {
-      throw new ConfigError(
-        `Invalid configuration: ${source}: ${(err as Error).message}, got ${JSON.stringify(raw)}`,
-      );
+      // A secret is never repeated, not even a wrong one.
+      const got = spec.role === 'secret' ? '' : `, got ${JSON.stringify(raw)}`;
+      throw new ConfigError(`Invalid configuration: ${source}: ${(err as Error).message}${got}`);
     }
+    if (inConfig) out[key] = value;
   }
 
-  const config = out as unknown as TesseraConfig;
+  const config = out as { -readonly [K in ConfigKey]: TesseraConfig[K] | undefined };
   if (config.issuer === undefined) {
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const host = config.host!.includes(':') ? `[${config.host}]` : config.host;
     config.issuer = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.port}`;
   }
   config.issuer = config.issuer.replace(/\/+$/, '');
-  if (config.audience === undefined) config.audience = config.issuer;
-  if (config.refreshIdleTtl > config.refreshAbsoluteTtl) {
+  config.audience ??= config.issuer;
+  if (config.refreshIdleTtl! > config.refreshAbsoluteTtl!) {
     throw new ConfigError(
-      'Invalid configuration: TESSERA_REFRESH_IDLE_TTL must not exceed TESSERA_REFRESH_ABSOLUTE_TTL' +
+      `Invalid configuration: ${SCHEMA.refreshIdleTtl.env} must not exceed ${SCHEMA.refreshAbsoluteTtl.env}` +
         ` (${config.refreshIdleTtl}s > ${config.refreshAbsoluteTtl}s)`,
     );
   }
-  return Object.freeze(config);
+  return Object.freeze(config as TesseraConfig);
 }
 
-function coerce(kind: Kind, raw: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): unknown {
-  if (Array.isArray(kind)) {
-    if (typeof raw === 'string' && kind.includes(raw)) return raw;
-    throw new Error(`expected one of ${kind.join(', ')}`);
+function readConfigFile(path: string, source: string | undefined): Record<string, unknown> {
+  let values: unknown;
+  try {
+    values = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(
+      `Invalid configuration: ${source}: cannot read config file ${path}: ${(err as Error).message}`,
+    );
   }
-  switch (kind) {
-    case 'duration':
-    case 'int':
-    case 'port': {
-      const n = kind === 'duration' ? parseDuration(raw as string | number) : toInt(raw);
-      const lo = kind === 'port' ? 0 : min;
-      const hi = kind === 'port' ? 65535 : max;
-      if (n < lo || n > hi)
-        throw new Error(`expected a value from ${lo} to ${hi}${kind === 'duration' ? ' seconds' : ''}`);
-      return n;
-    }
-    case 'bool':
-      if (raw === true || raw === 'true' || raw === '1') return true;
-      if (raw === false || raw === 'false' || raw === '0') return false;
-      throw new Error('expected true or false');
-    case 'url': {
-      if (typeof raw !== 'string') throw new Error('expected a URL');
-      let url: URL;
-      try {
-        url = new URL(raw);
-      } catch {
-        throw new Error('expected an absolute http(s) URL');
-      }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('expected an http(s) URL');
-      if (url.search || url.hash) throw new Error('the issuer must not have a query or fragment');
-      return raw;
-    }
-    default:
-      if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error('expected a string');
-      return String(raw);
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+    throw new ConfigError(`Invalid configuration: config file ${path} must hold a JSON object`);
   }
+  for (const key of Object.keys(values)) {
+    if (!Object.hasOwn(SCHEMA, key)) {
+      throw new ConfigError(
+        `Invalid configuration: unknown key "${key}" in ${path} (keys are camelCase, e.g. "accessTokenTtl")`,
+      );
+    }
+    const spec: Setting = SCHEMA[key as SettingKey];
+    if (spec.file === false) {
+      throw new ConfigError(
+        `Invalid configuration: "${key}" in ${path}: may not be set in a file; use ${spec.env}`,
+      );
+    }
+  }
+  return values as Record<string, unknown>;
 }
 
-function toInt(raw: unknown): number {
-  const n =
-    typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n)) throw new Error('expected a whole number');
-  return n;
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }
 
-function kebab(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
+/** Every key a JSON config file may hold, in the schema's order. */
+export const FILE_KEYS: readonly ConfigKey[] = CONFIG_KEYS.filter(
+  (k) => (SCHEMA[k] as Setting).file !== false,
+);

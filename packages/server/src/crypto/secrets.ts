@@ -1,5 +1,7 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseSecret } from '../config/parse-setting.js';
+import { SCHEMA } from '../config/schema.js';
 
 /**
  * Keys derived from the server's one master secret. The master secret never sits in the
@@ -41,11 +43,13 @@ export function loadMasterSecret(
   dbPath: string,
   env: Record<string, string | undefined> = process.env,
 ): Buffer {
-  const fromEnv = env.TESSERA_SECRET;
+  const fromEnv = env[SCHEMA.secret.env];
   if (fromEnv) {
-    const bytes = Buffer.from(fromEnv, 'base64url');
-    if (bytes.length < 32) throw new Error('TESSERA_SECRET must be at least 32 bytes, base64url-encoded');
-    return bytes;
+    try {
+      return parseSecret(fromEnv);
+    } catch (err) {
+      throw new Error(`${SCHEMA.secret.env}: ${(err as Error).message}`);
+    }
   }
   if (dbPath === ':memory:') return randomBytes(32);
   const file = `${dbPath}.key`;

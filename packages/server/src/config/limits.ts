@@ -1,0 +1,149 @@
+/**
+ * The server's internal limits: fixed numbers that are not settings (changing them would change
+ * the protocol, a security margin or a measured trade-off), declared once with the reason for
+ * each. Code imports `LIMITS.x` instead of writing the number; the README lists them
+ * (`npm run docs:config`). Settings an operator may change live in `schema.ts`.
+ */
+export const LIMIT_TABLE = {
+  // --- Tokens and keys
+  maxAccessTokenBytes: {
+    value: 8 * 1024,
+    doc: 'Access tokens longer than this are refused before any parsing; ours are under 1 KiB.',
+  },
+  revocationNoticeLeewayMs: {
+    value: 60_000,
+    doc: 'A revocation notice or revoked `jti` outlives the last access token it concerns by this, for clock skew.',
+  },
+  retiredKeyMarginMs: {
+    value: 5 * 60_000,
+    doc: 'A retired signing key stays published this long past the longest access-token lifetime (skew, caches).',
+  },
+  jwksMaxAgeSeconds: {
+    value: 60,
+    doc: '`max-age` of the JWKS; a next key is published at least this long (plus the key-ring refresh) before it signs.',
+  },
+  metadataMaxAgeSeconds: {
+    value: 300,
+    doc: '`max-age` of the RFC 8414 metadata, which changes only with the configuration.',
+  },
+  rsaModulusBits: {
+    value: 2048,
+    doc: 'Size of new RS256 keys: the common floor that every JOSE library accepts.',
+  },
+  // --- Refresh
+  rotationAttempts: {
+    value: 3,
+    doc: 'A rotation that lost a race to another instance reads the state again this often before `rotation_in_progress`.',
+  },
+  nonceMinLength: {
+    value: 16,
+    doc: 'Shortest refresh `nonce`: 16 characters of randomness cannot be guessed into a collision.',
+  },
+  nonceMaxLength: {
+    value: 256,
+    doc: 'Longest refresh `nonce`, so a nonce cannot be used to fill the replay store.',
+  },
+  // --- Input
+  maxUsernameLength: {
+    value: 256,
+    doc: 'Longer usernames are refused at login before any lookup.',
+  },
+  minPasswordLength: {
+    value: 8,
+    doc: 'Shortest password `tessera users add` accepts (NIST SP 800-63B minimum).',
+  },
+  maxPasswordLength: {
+    value: 1024,
+    doc: 'Longest password hashed; scrypt of megabytes would be a cheap way to burn CPU.',
+  },
+  maxUserAgentLength: {
+    value: 512,
+    doc: 'A session keeps at most this much of the `User-Agent` it started with (shown on the dashboard).',
+  },
+  minClientSecretLength: {
+    value: 16,
+    doc: 'Shortest client secret given by hand; generated ones are 32 random bytes.',
+  },
+  // --- Rate limits and memory bounds
+  rateLimitWindowMs: {
+    value: 60_000,
+    doc: 'The per-IP rate limits (`rateLimitLogin`, `rateLimitRefresh`) count requests per minute.',
+  },
+  loginThrottleEntries: {
+    value: 100_000,
+    doc: 'Usernames with recent failed logins kept in memory before expired entries are pruned.',
+  },
+  recentRefreshEntries: {
+    value: 50_000,
+    doc: 'Tokens remembered as being rotated (exempt from the refresh rate limit); the oldest go first.',
+  },
+  directoryCacheEntries: {
+    value: 10_000,
+    doc: 'Client and user records cached in memory at most; past it the cache starts over.',
+  },
+  // --- Listings and the revocation feed
+  listDefault: {
+    value: 100,
+    doc: 'Sessions or events returned by a listing that names no limit.',
+  },
+  listMax: {
+    value: 10_000,
+    doc: 'Most sessions or events one listing returns, whatever it asks for.',
+  },
+  revocationPollBatch: {
+    value: 1000,
+    doc: 'Notices the revocation feed reads per poll; more wait for the next poll a second later.',
+  },
+  revocationBacklogMax: {
+    value: 10_000,
+    doc: 'Notices sent to a subscriber when it connects (snapshot or resumed stream).',
+  },
+  feedRetryMs: {
+    value: 2000,
+    doc: 'SSE `retry:` hint of the revocation feed; the middleware uses its own backoff anyway.',
+  },
+  // --- SQLite
+  sqliteBusyTimeoutMs: {
+    value: 5000,
+    doc: 'How long a write waits for another process (the CLI, a second instance) to release the database.',
+  },
+  sqliteWalSizeLimitBytes: {
+    value: 64 * 1024 * 1024,
+    doc: 'Size a WAL file is truncated to after a checkpoint restarts it.',
+  },
+  checkpointIntervalMs: {
+    value: 1000,
+    doc: 'How often the checkpointer thread copies the WAL into the database, off the request path.',
+  },
+  walRestartFrames: {
+    value: 16_384,
+    doc: 'WAL size (4 KiB frames, 64 MiB) past which the checkpointer briefly holds writes to restart it.',
+  },
+  walRestartIntervalMs: {
+    value: 10_000,
+    doc: 'At most one WAL restart (a hold of 5-35 ms) per this interval.',
+  },
+  checkpointCatchUpFrames: {
+    value: 256,
+    doc: 'Frames left to copy below which the checkpointer holds writes for its last pass.',
+  },
+  checkpointMaxHoldMs: {
+    value: 200,
+    doc: 'A hold of the writes for a WAL restart never lasts longer, whatever the checkpointer does.',
+  },
+  checkpointerBusyTimeoutMs: {
+    value: 1000,
+    doc: "The checkpointer connection's busy timeout; a busy checkpoint simply tries again a second later.",
+  },
+  checkpointerStopTimeoutMs: {
+    value: 2000,
+    doc: 'How long closing waits for the checkpointer thread to close its connection before ending it.',
+  },
+} as const satisfies Record<string, { value: number; doc: string }>;
+
+export type LimitKey = keyof typeof LIMIT_TABLE;
+
+/** The limits' values: `LIMITS.maxAccessTokenBytes`. */
+export const LIMITS = Object.freeze(
+  Object.fromEntries(Object.entries(LIMIT_TABLE).map(([k, v]) => [k, v.value])),
+) as { readonly [K in LimitKey]: number };
