@@ -1,11 +1,15 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { DEFAULTS } from '../config/defaults.js';
 
 /**
  * Password hashing with scrypt (memory-hard), OWASP parameters by default: N=2^17, r=8, p=1.
  * The format `scrypt$<log2 N>$<r>$<p>$<salt>$<hash>` keeps the parameters with each hash, so
  * raising the cost later does not lock anybody out.
  */
-export async function hashPassword(password: string, logN = 17): Promise<string> {
+export async function hashPassword(
+  password: string,
+  logN: number = DEFAULTS.passwordHashCost,
+): Promise<string> {
   const salt = randomBytes(16);
   const hash = await derive(password, salt, logN, 8, 1);
   return `scrypt$${logN}$8$1$${salt.toString('base64url')}$${hash.toString('base64url')}`;

@@ -1,4 +1,5 @@
 import { TesseraError } from '@tessera/protocol';
+import { LIMITS } from '../config/limits.js';
 import { dummyPasswordHash, verifyPassword } from '../crypto/password.js';
 import type { UserRecord } from '../ports/index.js';
 import { recordEvents, type TesseraContext } from './context.js';
@@ -27,7 +28,7 @@ export class LoginThrottle {
     const entry = this.failures.get(username);
     if (!entry || now - entry.since >= this.windowMs) this.failures.set(username, { count: 1, since: now });
     else entry.count++;
-    if (this.failures.size > 100_000) this.prune(now);
+    if (this.failures.size > LIMITS.loginThrottleEntries) this.prune(now);
   }
 
   succeed(username: string): void {

@@ -1,6 +1,7 @@
 import type { LifecycleEvent, TokenResponse } from '@tessera/protocol';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { LIMITS } from '../config/limits.js';
 import type { TesseraConfig } from '../config/load-config.js';
 import type { ServerKeys } from '../crypto/secrets.js';
 import type { KeyRing } from '../keys/key-ring.js';
@@ -55,4 +56,4 @@ export async function recordEvents(ctx: TesseraContext, events: Omit<LifecycleEv
 }
 
 /** Extra time a revocation notice outlives the last access token it concerns, for clock skew. */
-export const LEEWAY_MS = 60_000;
+export const LEEWAY_MS = LIMITS.revocationNoticeLeewayMs;

@@ -1,4 +1,5 @@
 import type { TokenResponse } from '@tessera/protocol';
+import { LIMITS } from '../config/limits.js';
 import { hashToken, mintRefreshToken, newFamilyId } from '../crypto/refresh-token.js';
 import type { ClientRecord, FamilyRecord, RefreshTokenRecord, UserRecord } from '../ports/index.js';
 import { clientPolicy, type TesseraContext } from './context.js';
@@ -34,7 +35,7 @@ export async function issueSession(ctx: TesseraContext, input: SessionInput): Pr
     lastRefreshAt: null,
     endedAt: null,
     endReason: null,
-    userAgent: input.userAgent?.slice(0, 512) ?? null,
+    userAgent: input.userAgent?.slice(0, LIMITS.maxUserAgentLength) ?? null,
     ip: input.ip ?? null,
   };
   const token: RefreshTokenRecord = {

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { LIMITS } from '../config/limits.js';
 import { hashPassword } from '../crypto/password.js';
 import { type ClientRecord, GRANT_TYPES, type GrantType, type UserRecord } from '../ports/index.js';
 import { hashClientSecret } from './authenticate-client.js';
@@ -27,8 +28,8 @@ export async function createUser(ctx: TesseraContext, input: CreateUserInput): P
   if (!USERNAME.test(input.username)) {
     throw new InputError('username: 1 to 128 letters, digits or . _ @ + -');
   }
-  if (input.password.length < 8 || input.password.length > 1024) {
-    throw new InputError('password: 8 to 1024 characters');
+  if (input.password.length < LIMITS.minPasswordLength || input.password.length > LIMITS.maxPasswordLength) {
+    throw new InputError(`password: ${LIMITS.minPasswordLength} to ${LIMITS.maxPasswordLength} characters`);
   }
   const user: UserRecord = {
     id: randomUUID(),
@@ -74,8 +75,10 @@ export async function saveClient(
 ): Promise<{ client: ClientRecord; secret: string | undefined }> {
   if (!CLIENT_ID.test(input.id)) throw new InputError('client id: 1 to 128 of A-Z a-z 0-9 . _ ~ -');
   if (input.public && input.secret !== undefined) throw new InputError('a public client has no secret');
-  if (input.secret !== undefined && input.secret.length < 16) {
-    throw new InputError('secret: at least 16 characters (or omit it to have one generated)');
+  if (input.secret !== undefined && input.secret.length < LIMITS.minClientSecretLength) {
+    throw new InputError(
+      `secret: at least ${LIMITS.minClientSecretLength} characters (or omit it to have one generated)`,
+    );
   }
   const grantTypes = (input.grantTypes ?? ['refresh_token']) as GrantType[];
   for (const g of grantTypes) {

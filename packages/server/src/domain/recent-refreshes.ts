@@ -1,3 +1,5 @@
+import { LIMITS } from '../config/limits.js';
+
 /**
  * Refresh-token hashes that are being rotated right now or were rotated within their grace
  * period. Requests presenting them are coalesced or answered from the grace box, so they cost
@@ -7,7 +9,7 @@
 export class RecentRefreshes {
   private readonly until = new Map<string, number>();
 
-  constructor(private readonly capacity = 50_000) {}
+  constructor(private readonly capacity: number = LIMITS.recentRefreshEntries) {}
 
   mark(hash: string, until: number): void {
     this.until.delete(hash);

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { TesseraError, type TokenResponse } from '@tessera/protocol';
+import { LIMITS } from '../config/limits.js';
 import { hashToken, mintRefreshToken, parseRefreshToken } from '../crypto/refresh-token.js';
 import { open, seal } from '../crypto/seal.js';
 import { hmac } from '../crypto/secrets.js';
@@ -18,9 +19,6 @@ export interface RefreshInput {
   nonce?: string | undefined;
   scope?: string | undefined;
 }
-
-/** How many times a rotation that lost a race re-reads the state before giving up. */
-const MAX_ATTEMPTS = 3;
 
 /**
  * The refresh grant (SPEC §3.3): rotate, or hand back the same child within the grace period,
@@ -72,8 +70,11 @@ async function checkNonce(
       throw new TesseraError('invalid_request', 'This client must send a nonce with each refresh');
     return;
   }
-  if (nonce.length < 16 || nonce.length > 256) {
-    throw new TesseraError('invalid_request', 'The nonce must be 16 to 256 characters');
+  if (nonce.length < LIMITS.nonceMinLength || nonce.length > LIMITS.nonceMaxLength) {
+    throw new TesseraError(
+      'invalid_request',
+      `The nonce must be ${LIMITS.nonceMinLength} to ${LIMITS.nonceMaxLength} characters`,
+    );
   }
   const now = ctx.clock.now();
   const fresh = await ctx.stores.replay.insertIfAbsent(
@@ -93,7 +94,7 @@ async function refreshOnce(
   hash: string,
   familyId: string,
 ): Promise<TokenResponse> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < LIMITS.rotationAttempts; attempt++) {
     const now = ctx.clock.now();
     const state = await ctx.stores.tokens.findToken(familyId, hash);
     if (!state) return failUnknownToken(ctx, input, familyId);

@@ -1,5 +1,6 @@
 import { TesseraError } from '@tessera/protocol';
 import type { FastifyRequest } from 'fastify';
+import { LIMITS } from '../config/limits.js';
 import type { TesseraContext } from '../domain/context.js';
 import { isRecentRefresh } from '../domain/rotate-refresh-token.js';
 import { refreshCookieFor } from './refresh-cookie.js';
@@ -19,7 +20,7 @@ export function rateLimits(ctx: TesseraContext): RateLimits {
   const errorResponseBuilder = (_req: FastifyRequest, context: { ttl: number }) =>
     new TesseraError('rate_limited', undefined, { retryAfter: Math.ceil(context.ttl / 1000) });
   const cookieName = refreshCookieFor(ctx.config.issuer).name;
-  const base = { timeWindow: 60_000, errorResponseBuilder, hook: 'preHandler' as const };
+  const base = { timeWindow: LIMITS.rateLimitWindowMs, errorResponseBuilder, hook: 'preHandler' as const };
   return {
     login: ctx.config.rateLimitLogin === 0 ? false : { ...base, max: ctx.config.rateLimitLogin },
     refresh:

@@ -9,6 +9,7 @@ import {
 } from 'jose';
 import type { Clock } from '../clock.js';
 import type { SigningAlg } from '../config/defaults.js';
+import { LIMITS } from '../config/limits.js';
 import { open, seal } from '../crypto/seal.js';
 import type { ServerKeys } from '../crypto/secrets.js';
 import type { KeyRecord, KeyStore } from '../ports/index.js';
@@ -182,7 +183,7 @@ export class KeyRing {
   private async generate(state: 'current' | 'next', now: number): Promise<KeyRecord> {
     const { publicKey, privateKey } = await generateKeyPair(this.alg, {
       extractable: true,
-      modulusLength: 2048,
+      modulusLength: LIMITS.rsaModulusBits,
     });
     const publicJwk = await exportJWK(publicKey);
     const privateJwk = await exportJWK(privateKey);

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { LIMITS } from '../config/limits.js';
 import type { ClientRecord, DirectoryStore, UserRecord } from '../ports/index.js';
 
 /**
@@ -9,7 +10,6 @@ import type { ClientRecord, DirectoryStore, UserRecord } from '../ports/index.js
 export function cachedDirectory(store: DirectoryStore, clock: Clock, ttlMs: number): DirectoryStore {
   const clients = new Map<string, { value: ClientRecord; until: number }>();
   const users = new Map<string, { value: UserRecord; until: number }>();
-  const MAX = 10_000;
   async function cached<T>(
     map: Map<string, { value: T; until: number }>,
     key: string,
@@ -23,7 +23,7 @@ export function cachedDirectory(store: DirectoryStore, clock: Clock, ttlMs: numb
       map.delete(key);
       return null;
     }
-    if (map.size >= MAX) map.clear();
+    if (map.size >= LIMITS.directoryCacheEntries) map.clear();
     map.set(key, { value, until: now + ttlMs });
     return value;
   }

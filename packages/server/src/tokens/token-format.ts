@@ -1,3 +1,5 @@
+import { LIMITS } from '../config/limits.js';
+
 /** Claims of an access token, whatever its format (RFC 9068 names). Times in seconds. */
 export interface AccessTokenClaims {
   iss: string;
@@ -34,4 +36,4 @@ export interface TokenFormat {
 }
 
 /** The most bytes any access token may have; checked before any parsing. */
-export const MAX_ACCESS_TOKEN_BYTES = 8192;
+export const MAX_ACCESS_TOKEN_BYTES = LIMITS.maxAccessTokenBytes;

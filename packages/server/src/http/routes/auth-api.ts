@@ -1,5 +1,6 @@
 import { isTesseraError, TesseraError } from '@tessera/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LIMITS } from '../../config/limits.js';
 import { parseRefreshToken } from '../../crypto/refresh-token.js';
 import { authenticateClient } from '../../domain/authenticate-client.js';
 import { authenticateUser, type LoginThrottle } from '../../domain/authenticate-user.js';
@@ -36,7 +37,8 @@ export function authApiRoutes(
     const params = jsonBody(request);
     const username = required(params, 'username');
     const password = required(params, 'password');
-    if (username.length > 256 || password.length > 1024) throw new TesseraError('invalid_credentials');
+    if (username.length > LIMITS.maxUsernameLength || password.length > LIMITS.maxPasswordLength)
+      throw new TesseraError('invalid_credentials');
     const client = await loginClient(ctx, request, params);
     if (!client.grantTypes.includes('refresh_token')) {
       throw new TesseraError('unauthorized_client', 'This client may not start sessions');

@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { LIMITS } from '../../config/limits.js';
 import type { TesseraContext } from '../../domain/context.js';
-
-/** Seconds a JWKS answer may be cached; the key ring waits at least this long before a new key signs. */
-export const JWKS_MAX_AGE = 60;
 
 /** RFC 8414 metadata and the JWKS. */
 export function discoveryRoutes(app: FastifyInstance, ctx: TesseraContext) {
@@ -24,13 +22,13 @@ export function discoveryRoutes(app: FastifyInstance, ctx: TesseraContext) {
   });
 
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
-    reply.header('cache-control', 'public, max-age=300');
+    reply.header('cache-control', `public, max-age=${LIMITS.metadataMaxAgeSeconds}`);
     return metadata();
   });
 
   app.get('/.well-known/jwks.json', async (_request, reply) => {
     // Short cache: the next key is published well before it signs, so a minute of staleness is safe.
-    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE}`);
+    reply.header('cache-control', `public, max-age=${LIMITS.jwksMaxAgeSeconds}`);
     return ctx.keyRing.jwks();
   });
 }

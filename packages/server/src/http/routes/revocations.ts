@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { type RevocationNotice, TesseraError } from '@tessera/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LIMITS } from '../../config/limits.js';
 import { requireClient } from '../../domain/authenticate-client.js';
 import type { TesseraContext } from '../../domain/context.js';
 import type { RevocationRecord } from '../../ports/index.js';
@@ -41,7 +42,11 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
     if (subscribers.size === 0) return;
     const from = Math.min(...[...subscribers].map((s) => s.lastSeq));
     try {
-      const fresh = await ctx.stores.tokens.listRevocations(from, ctx.clock.now(), 1000);
+      const fresh = await ctx.stores.tokens.listRevocations(
+        from,
+        ctx.clock.now(),
+        LIMITS.revocationPollBatch,
+      );
       for (const sub of subscribers) send(sub, fresh);
     } catch (err) {
       ctx.log.warn({ err: { message: (err as Error).message } }, 'revocation feed: store unavailable');
@@ -75,7 +80,11 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
       throw new TesseraError('forbidden', 'Only resource-server clients may read the revocation feed');
     }
     const after = lastEventId(request);
-    const backlog = await ctx.stores.tokens.listRevocations(after, ctx.clock.now(), 10_000);
+    const backlog = await ctx.stores.tokens.listRevocations(
+      after,
+      ctx.clock.now(),
+      LIMITS.revocationBacklogMax,
+    );
 
     if (!request.headers.accept?.includes('text/event-stream')) {
       const seq = backlog.at(-1)?.seq ?? after;
@@ -90,7 +99,7 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    res.write(`retry: 2000\n: tessera revocation feed\n\n`);
+    res.write(`retry: ${LIMITS.feedRetryMs}\n: tessera revocation feed\n\n`);
     const sub: Subscriber = { res, lastSeq: after };
     send(sub, backlog);
     subscribers.add(sub);

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { LIMITS } from '../../config/limits.js';
 
 /** What the serving connection does for the checkpointer: hold its writes for a moment, then go on. */
 export interface WriteGate {
@@ -10,18 +11,13 @@ export interface WriteGate {
 export interface CheckpointerOptions {
   /** How often to checkpoint (ms). */
   intervalMs: number;
-  /** Restart the WAL once it holds this many frames (4 KiB pages); default 16,384 (64 MiB). */
+  /** Restart the WAL once it holds this many frames (4 KiB pages); default `LIMITS.walRestartFrames`. */
   restartFrames?: number;
-  /** At most one restart per this many ms (each holds rotations for 5-35 ms); default 10 s. */
+  /** At most one restart per this many ms (each holds rotations for 5-35 ms); default `LIMITS.walRestartIntervalMs`. */
   restartIntervalMs?: number;
   /** Told when a checkpoint fails (the WAL then grows until one succeeds). */
   onError?: (message: string) => void;
 }
-
-/** Frames left to copy below which the writer is held so that one last pass catches up. */
-const CATCH_UP_FRAMES = 256;
-/** A hold never lasts longer than this, whatever the worker does. */
-const MAX_PAUSE_MS = 200;
 
 /**
  * Runs WAL checkpoints on a worker thread with its own connection. The serving connection has
@@ -50,7 +46,7 @@ export function startCheckpointer(
     const Database = require(workerData.sqlite);
     const { restartFrames, restartIntervalMs, catchUpFrames, gated } = workerData;
     const db = new Database(workerData.path);
-    db.pragma('busy_timeout = 1000');
+    db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
     let stopped = false;
     let lastRestart = 0;
     let onHeld;
@@ -85,9 +81,10 @@ export function startCheckpointer(
         sqlite,
         path,
         intervalMs: options.intervalMs,
-        restartFrames: options.restartFrames ?? 16_384,
-        restartIntervalMs: options.restartIntervalMs ?? 10_000,
-        catchUpFrames: CATCH_UP_FRAMES,
+        restartFrames: options.restartFrames ?? LIMITS.walRestartFrames,
+        restartIntervalMs: options.restartIntervalMs ?? LIMITS.walRestartIntervalMs,
+        catchUpFrames: LIMITS.checkpointCatchUpFrames,
+        busyTimeoutMs: LIMITS.checkpointerBusyTimeoutMs,
         gated: gate !== undefined,
       },
     },
@@ -104,7 +101,7 @@ export function startCheckpointer(
       options.onError?.(m.message ?? 'unknown error');
     } else if (m.type === 'pause' && gate && !holdTimer) {
       gate.pause();
-      holdTimer = setTimeout(resume, MAX_PAUSE_MS);
+      holdTimer = setTimeout(resume, LIMITS.checkpointMaxHoldMs);
       worker.postMessage('held');
     } else if (m.type === 'resume') {
       resume();
@@ -121,7 +118,10 @@ export function startCheckpointer(
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage('stop');
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+    await Promise.race([
+      exited,
+      new Promise<void>((r) => (timer = setTimeout(r, LIMITS.checkpointerStopTimeoutMs))),
+    ]);
     clearTimeout(timer);
     await worker.terminate();
   }

@@ -1,6 +1,7 @@
 import type { LifecycleEvent } from '@tessera/protocol';
 import Database from 'better-sqlite3';
 import { DEFAULTS } from '../../config/defaults.js';
+import { LIMITS } from '../../config/limits.js';
 import type {
   CleanupInput,
   CleanupResult,
@@ -34,7 +35,7 @@ export interface SqliteOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /**
    * Checkpoint the WAL on a worker thread every this many ms instead of inside commits
-   * (default 1000; 0 leaves SQLite's automatic checkpoints on the serving connection).
+   * (default `LIMITS.checkpointIntervalMs`; 0 leaves SQLite's automatic checkpoints on the serving connection).
    */
   checkpointIntervalMs?: number;
   /** Page cache of this connection in MiB (default `DEFAULTS.sqliteCacheMiB`). */
@@ -55,7 +56,7 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${LIMITS.sqliteBusyTimeoutMs}`);
   // Rotations touch random pages (token hashes, family ids); SQLite's 2 MiB default cache turns
   // most of those into reads from the OS. Pages are cached as they are read, so a small
   // database (or the CLI) never uses the whole budget.
@@ -67,7 +68,7 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
   db.pragma('temp_store = MEMORY');
   migrate(db);
   const sqlite = new SqliteAdapter(db);
-  const checkpointEvery = options.checkpointIntervalMs ?? 1000;
+  const checkpointEvery = options.checkpointIntervalMs ?? LIMITS.checkpointIntervalMs;
   const checkpointer =
     options.path !== ':memory:' && checkpointEvery > 0
       ? startCheckpointer(
@@ -83,7 +84,7 @@ export function openSqliteStores(options: SqliteOptions): Stores & { db: Databas
       : undefined;
   if (checkpointer) db.pragma('wal_autocheckpoint = 0');
   // After a checkpoint the WAL restarts from its beginning; this caps the file it leaves behind.
-  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  db.pragma(`journal_size_limit = ${LIMITS.sqliteWalSizeLimitBytes}`);
   const adapter = failClosed(sqlite);
   return {
     db,
@@ -470,7 +471,7 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
 
   async listFamilies(filter: FamilyFilter): Promise<FamilyRecord[]> {
     const { where, args } = familyWhere(filter);
-    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);
+    const limit = Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
     const sql = `SELECT ${FAMILY_COLUMNS} FROM families ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, limit) as FamilyRow[]).map(toFamily);
   }
@@ -504,7 +505,11 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
     return this.s.findJti.get(jti, now) !== undefined;
   }
 
-  async listRevocations(afterSeq: number, now: number, limit = 1000): Promise<RevocationRecord[]> {
+  async listRevocations(
+    afterSeq: number,
+    now: number,
+    limit: number = LIMITS.revocationPollBatch,
+  ): Promise<RevocationRecord[]> {
     const rows = this.s.listRevocations.all(afterSeq, now, limit) as {
       seq: number;
       kind: 'family' | 'jti';
@@ -704,7 +709,7 @@ class SqliteAdapter implements TokenStore, DirectoryStore, KeyStore, EventStore,
     add('client_id = ?', filter.clientId);
     add('type = ?', filter.type);
     add('id > ?', filter.afterId);
-    args.push(Math.min(Math.max(filter.limit ?? 100, 1), 10_000));
+    args.push(Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax));
     const rows = this.db
       .prepare(
         `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`,
