@@ -1,5 +1,6 @@
 import { TesseraError } from '@tessera/protocol';
 import type { AuthFailure } from './auth-result.js';
+import { DEFAULTS } from './defaults.js';
 
 /**
  * Builds RFC 6750 §3 answers. A request without a token gets a bare challenge; every other
@@ -11,7 +12,7 @@ export interface ChallengeOptions {
 
 /** RFC 6750 §3: `error_description` and `scope` may only hold %x20-21 / %x23-5B / %x5D-7E. */
 function quoteSafe(value: string): string {
-  return value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ').slice(0, 200);
+  return value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ').slice(0, DEFAULTS.maxDescriptionLength);
 }
 
 function challenge(params: Array<[string, string | undefined]>): string {

@@ -4,7 +4,10 @@ import type { RevocationFeedStatus } from '../revocations/revocation-feed.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 
-/** Options of `createResourceServer`. Validated once at creation, then frozen. */
+/**
+ * Options of `createResourceServer`. Validated once at creation, then frozen. Every default is in
+ * `DEFAULTS` (`defaults.ts`), with the reason for its value; it is not repeated here.
+ */
 export interface ResourceServerOptions {
   /** The authorization server's issuer identifier; `iss` must equal it exactly. */
   issuer: string;
@@ -13,13 +16,13 @@ export interface ResourceServerOptions {
   /** This resource server's own client id at the issuer (introspection and revocation feed). */
   clientId?: string;
   clientSecret?: string;
-  /** Allowed JWS algorithms. Default `['ES256', 'EdDSA', 'RS256']`; `none` and HS* are refused. */
+  /** Allowed JWS algorithms (default `DEFAULTS.algorithms`); `none` and HS* are refused. */
   algorithms?: readonly string[];
-  /** Leeway in seconds for `exp`, `nbf` and `iat`. Default 5. */
+  /** Leeway in seconds for `exp`, `nbf` and `iat` (default `DEFAULTS.clockTolerance`). */
   clockTolerance?: number;
-  /** Largest accepted token, checked before any parsing. Default 8192. */
+  /** Largest accepted token in bytes, checked before any parsing (default `DEFAULTS.maxTokenBytes`). */
   maxTokenBytes?: number;
-  /** Claims required in addition to `iss, sub, aud, exp, iat, jti, client_id`. */
+  /** Claims required in addition to `DEFAULTS.requiredClaims`. */
   requiredClaims?: readonly string[];
   /** Subscribe to the revocation feed. Default: on when client credentials are given. */
   revocations?: boolean;
@@ -36,16 +39,16 @@ export interface ResourceServerOptions {
   jwksUri?: string;
   introspectionEndpoint?: string;
   revocationsEndpoint?: string;
-  /** Verified-token cache size (0 turns it off). Default 10 000. */
+  /** Verified-token cache entries, 0 turns it off (default `DEFAULTS.verifiedCacheSize`). */
   cacheSize?: number;
-  /** Unknown-`kid` refetch cooldown in ms. Default 30 000. */
+  /** Unknown-`kid` refetch cooldown in ms (default `DEFAULTS.jwksCooldownMs`). */
   jwksCooldownMs?: number;
-  /** Max age of an active introspection answer in the cache, ms (never past `exp`). Default 60 000. */
+  /** Max age of an active introspection answer in the cache, ms, never past `exp` (default `DEFAULTS.introspectionCacheTtlMs`). */
   introspectionCacheTtlMs?: number;
-  /** First and maximum reconnect delay of the revocation feed, ms. Defaults 500 and 30 000. */
+  /** First and maximum reconnect delay of the revocation feed, ms (defaults `DEFAULTS.reconnectInitialMs`, `DEFAULTS.reconnectMaxMs`). */
   reconnectInitialMs?: number;
   reconnectMaxMs?: number;
-  /** Reopen the revocation stream after this much silence, ms (0: never). Default 90 000. */
+  /** Reopen the revocation stream after this much silence, ms, 0: never (default `DEFAULTS.feedIdleTimeoutMs`). */
   feedIdleTimeoutMs?: number;
   /** Called for every revocation notice applied (snapshot or stream), e.g. to drop sessions. */
   onRevocation?: (notice: RevocationNotice) => void;

@@ -1,4 +1,5 @@
 import { TesseraError } from '@tessera/protocol';
+import { DEFAULTS } from '../core/defaults.js';
 
 /** The `fetch` the middleware calls; injectable for tests and custom agents. */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -45,7 +46,7 @@ export function basicAuth(clientId: string, clientSecret: string): string {
 /** The authorization server could not be reached or answered nonsense: 503, retryable. */
 export function upstreamUnavailable(what: string, cause?: unknown): TesseraError {
   return new TesseraError('temporarily_unavailable', `The authorization server's ${what} is unavailable`, {
-    retryAfter: 5,
+    retryAfter: DEFAULTS.retryAfterFailureMs / 1000,
     cause,
   });
 }

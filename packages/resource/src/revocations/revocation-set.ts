@@ -1,4 +1,5 @@
 import type { RevocationNotice } from '@tessera/protocol';
+import { DEFAULTS } from '../core/defaults.js';
 
 /**
  * Revoked session (family) ids and token ids, each remembered until its notice's `exp`:
@@ -39,7 +40,7 @@ export class RevocationSet {
 
   /** Drops notices whose `exp` has passed. Runs at most once a minute, amortised over adds. */
   #maybePrune(nowMs: number): void {
-    if (nowMs - this.#lastPruneMs < 60_000) return;
+    if (nowMs - this.#lastPruneMs < DEFAULTS.revocationPruneIntervalMs) return;
     this.prune(nowMs);
   }
 
