@@ -4,14 +4,16 @@ import { dirname } from 'node:path';
 import { createResourceServer, type ResourceServer } from '@tessera/resource';
 import { tesseraResource } from '@tessera/resource/fastify';
 import {
-  type ConfigInput,
   type CreateTesseraOptions,
   createTessera,
   createUser,
+  DEMO_DEFAULTS,
+  type LoadConfigOptions,
   loadConfig,
   loadMasterSecret,
   saveClient,
   type Tessera,
+  type TesseraConfig,
 } from '@tessera/server';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bundleWebApp, type WebAssets } from './web-assets.js';
@@ -28,20 +30,16 @@ export const DEMO_API_CLIENT_ID = 'demo-api';
 export const DEMO_SCOPE = 'demo:read';
 
 export interface DemoOptions {
-  /** TCP port of the one server (page, API and authorization server); default 4100. */
-  port?: number;
-  /** Interface; default 127.0.0.1. */
-  host?: string;
-  /** SQLite file; default `.tessera/demo.db` (the master secret goes beside it). */
-  db?: string;
-  /** Access-token lifetime in seconds; default 20, so silent refreshes are visible. */
-  accessTokenTtl?: number;
-  /** Grace period in seconds; default the server's (5 minutes). */
-  refreshGracePeriod?: number;
-  /** Environment for the rest of the configuration (`TESSERA_*`); default none. */
+  /**
+   * The inputs to `loadConfig`, with the demo's own values (`DEMO_DEFAULTS`: port 4100,
+   * `.tessera/demo.db`, 20-second access tokens so silent refreshes are visible, `demo-web` as
+   * the default login client) below the caller's; or a configuration already loaded that way
+   * (`tessera demo` loads it with `overrides: DEMO_DEFAULTS`), used as it is.
+   */
+  config?: Readonly<TesseraConfig> | LoadConfigOptions;
+  /** Environment for the master secret (`TESSERA_SECRET`); default `process.env`. */
   env?: Record<string, string | undefined>;
-  /** Further configuration (e.g. `logLevel`, `passwordHashCost`). */
-  config?: ConfigInput;
+  /** The 32-byte master secret; default `TESSERA_SECRET` or the key file beside the database. */
   masterSecret?: Uint8Array;
   /** Test-only fault injection at rotation points (see `tessera serve`). */
   fault?: CreateTesseraOptions['fault'];
@@ -60,32 +58,29 @@ export interface RunningDemo {
  * clients (idempotent) and bundles the page with esbuild.
  *
  * @example
- * const demo = await startDemo({ port: 4100 });
+ * const demo = await startDemo({ config: { flags: { port: 4100 } } });
  * console.log(`open ${demo.url}`);
  */
 export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
-  const db = options.db ?? '.tessera/demo.db';
+  const config = isLoaded(options.config)
+    ? options.config
+    : loadConfig({
+        ...options.config,
+        overrides: { ...DEMO_DEFAULTS, ...options.config?.overrides },
+      });
+  const { db } = config;
   if (db !== ':memory:') mkdirSync(dirname(db), { recursive: true });
-  const config = loadConfig({
-    env: options.env ?? {},
-    flags: {
-      port: options.port ?? 4100,
-      host: options.host ?? '127.0.0.1',
-      db,
-      ...options.config,
-    },
-  });
   const assets = await bundleWebApp();
   const tessera = await createTessera({
     config,
-    masterSecret: options.masterSecret ?? loadMasterSecret(db, options.env ?? {}),
+    masterSecret: options.masterSecret ?? loadMasterSecret(db, options.env ?? process.env),
     ...(options.fault ? { fault: options.fault } : {}),
   });
   try {
-    const apiSecret = await seed(tessera, options);
+    const apiSecret = await seed(tessera);
     const rs = createResourceServer({
       issuer: config.issuer,
-      audience: config.audience ?? config.issuer,
+      audience: config.audience,
       clientId: DEMO_API_CLIENT_ID,
       clientSecret: apiSecret,
       requiredClaims: ['sid'],
@@ -109,8 +104,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   return { url: config.issuer, tessera, close: () => tessera.close() };
 }
 
+function isLoaded(value: DemoOptions['config']): value is Readonly<TesseraConfig> {
+  return value !== undefined && typeof (value as Partial<TesseraConfig>).issuer === 'string';
+}
+
 /** Users and clients; replaces the clients each start (the API's secret is new every time, never shown). */
-async function seed(tessera: Tessera, options: DemoOptions): Promise<string> {
+async function seed(tessera: Tessera): Promise<string> {
   const { ctx } = tessera;
   for (const user of DEMO_USERS) {
     if (!(await ctx.stores.directory.findUserByUsername(user.username))) {
@@ -124,8 +123,9 @@ async function seed(tessera: Tessera, options: DemoOptions): Promise<string> {
     cookieMode: true,
     allowedScopes: [DEMO_SCOPE],
     defaultScope: DEMO_SCOPE,
-    accessTokenTtl: options.accessTokenTtl ?? 20,
-    refreshGracePeriod: options.refreshGracePeriod ?? null,
+    // Lifetimes from the configuration (the demo's 20 s access tokens, or the user's own).
+    accessTokenTtl: null,
+    refreshGracePeriod: null,
   });
   const apiSecret = randomBytes(32).toString('base64url');
   await saveClient(ctx, {

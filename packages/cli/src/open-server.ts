@@ -1,4 +1,11 @@
-import { type ConfigInput, createTessera, loadConfig, loadMasterSecret, type Tessera } from '@tessera/server';
+import {
+  ADMIN_DEFAULTS,
+  type ConfigInput,
+  createTessera,
+  loadConfig,
+  loadMasterSecret,
+  type Tessera,
+} from '@tessera/server';
 import { CliError, type CliIO, EXIT } from './io.js';
 
 /** Options every command accepts for finding the database and configuration. */
@@ -8,18 +15,28 @@ export interface CommonOptions {
   json?: boolean;
 }
 
-/** Opens the server's state (database, keys) without listening, for administrative commands. */
+/**
+ * Opens the server's state (database, keys) without listening, for administrative commands. Their
+ * own values (`ADMIN_DEFAULTS`: quieter logs) sit below the user's flags, environment and file;
+ * logs go to stderr, so stdout holds only the command's answer.
+ */
 export async function openForAdmin(
   io: CliIO,
   opts: CommonOptions,
   flags: ConfigInput = {},
 ): Promise<Tessera> {
   const config = loadConfig({
-    flags: { db: opts.db, logLevel: 'warn', ...flags },
+    flags: { db: opts.db, ...flags },
     env: io.env,
     ...(opts.config ? { file: opts.config } : {}),
+    overrides: ADMIN_DEFAULTS,
   });
-  return createTessera({ config, background: false, masterSecret: masterSecretOf(io, config.db) });
+  return createTessera({
+    config,
+    background: false,
+    masterSecret: masterSecretOf(io, config.db),
+    logDestination: process.stderr,
+  });
 }
 
 /**

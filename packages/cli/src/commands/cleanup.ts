@@ -2,6 +2,7 @@ import { cleanup } from '@tessera/server';
 import type { Command } from 'commander';
 import { type CliIO, print } from '../io.js';
 import { type CommonOptions, withServer } from '../open-server.js';
+import { configOption, dbOption } from '../setting-options.js';
 
 /** `tessera cleanup`: delete expired rows now (the server also does it on a schedule). */
 export function cleanupCommand(program: Command, io: CliIO): void {
@@ -10,8 +11,8 @@ export function cleanupCommand(program: Command, io: CliIO): void {
     .description(
       "delete expired tokens and sessions now, keeping tombstones until each session's absolute expiry",
     )
-    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
-    .option('--config <file>', 'JSON configuration file')
+    .addOption(dbOption())
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions) => {
       const result = await withServer(io, opts, (t) => cleanup(t.ctx));

@@ -2,6 +2,7 @@ import { parseDuration, saveClient } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
 import { type CommonOptions, withServer } from '../open-server.js';
+import { configOption, dbOption } from '../setting-options.js';
 
 interface AddOptions extends CommonOptions {
   id: string;
@@ -66,8 +67,8 @@ export function clientsCommand(program: Command, io: CliIO): void {
       '--cookie',
       'browser cookie mode (public clients): the refresh token lives only in an HttpOnly cookie',
     )
-    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
-    .option('--config <file>', 'JSON configuration file')
+    .addOption(dbOption())
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: AddOptions) => {
       const grants = opts.grant.length > 0 ? opts.grant : ['refresh_token'];
@@ -107,8 +108,8 @@ export function clientsCommand(program: Command, io: CliIO): void {
   clients
     .command('list')
     .description('list clients')
-    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
-    .option('--config <file>', 'JSON configuration file')
+    .addOption(dbOption())
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions) => {
       const list = await withServer(io, opts, (t) => t.ctx.stores.directory.listClients());

@@ -1,6 +1,7 @@
 import { loadConfig } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
+import { configOption } from '../setting-options.js';
 
 interface DoctorOptions {
   issuer?: string;
@@ -42,7 +43,7 @@ export function doctorCommand(program: Command, io: CliIO): void {
     .option('--username <name>', 'a user to sign in as (with --password-stdin)')
     .option('--password-stdin', "read the user's password from standard input")
     .option('--timeout <ms>', 'timeout of each request', '5000')
-    .option('--config <file>', 'JSON configuration file')
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: DoctorOptions) => {
       const issuer = (

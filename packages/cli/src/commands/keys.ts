@@ -1,7 +1,8 @@
-import { KeyRotationTooSoonError } from '@tessera/server';
+import { DEFAULTS, KeyRotationTooSoonError, LIMITS, SCHEMA } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, print } from '../io.js';
 import { type CommonOptions, withServer } from '../open-server.js';
+import { configOption, dbOption } from '../setting-options.js';
 
 /** `tessera keys rotate|list`. */
 export function keysCommand(program: Command, io: CliIO): void {
@@ -9,9 +10,12 @@ export function keysCommand(program: Command, io: CliIO): void {
   keys
     .command('rotate')
     .description('promote the published next key to current, retire the current one, publish a new next key')
-    .option('--force', 'rotate even if the next key was published less than 90 s ago')
-    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
-    .option('--config <file>', 'JSON configuration file')
+    .option(
+      '--force',
+      `rotate even if the next key was published less than ${LIMITS.jwksMaxAgeSeconds + DEFAULTS.keyRingRefreshInterval} s ago (JWKS max-age + key-ring refresh)`,
+    )
+    .addOption(dbOption())
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions & { force?: boolean }) => {
       const result = await withServer(io, opts, async (t) => {
@@ -28,15 +32,15 @@ export function keysCommand(program: Command, io: CliIO): void {
       print(io, opts.json === true, result, () =>
         [
           `rotated: ${result.previous} -> ${result.current}`,
-          'A running server picks the new key up within its key-ring refresh interval (TESSERA_KEY_RING_REFRESH_INTERVAL).',
+          `A running server picks the new key up within its key-ring refresh interval (${SCHEMA.keyRingRefreshInterval.env}).`,
         ].join('\n'),
       );
     });
   keys
     .command('list')
     .description('list signing keys and their state')
-    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
-    .option('--config <file>', 'JSON configuration file')
+    .addOption(dbOption())
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions) => {
       const list = await withServer(io, opts, async (t) => t.ctx.keyRing.list());

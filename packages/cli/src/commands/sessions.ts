@@ -2,6 +2,7 @@ import { type FamilyRecord, revokeFamily } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
 import { type CommonOptions, withServer } from '../open-server.js';
+import { configOption, dbOption } from '../setting-options.js';
 
 interface ListOptions extends CommonOptions {
   user?: string;
@@ -42,8 +43,8 @@ export function sessionsCommand(program: Command, io: CliIO): void {
     .option('--client <id>', 'only this client')
     .option('--status <status>', 'active, revoked or expired')
     .option('--limit <n>', 'at most this many', '100')
-    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
-    .option('--config <file>', 'JSON configuration file')
+    .addOption(dbOption())
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: ListOptions) => {
       if (opts.status !== undefined && !STATUSES.includes(opts.status)) {
@@ -76,8 +77,8 @@ export function sessionsCommand(program: Command, io: CliIO): void {
     .option('--user <id>', 'every active session of this user id')
     .option('--client <id>', 'every active session of this client')
     .option('--reason <reason>', 'recorded with the revocation', 'admin')
-    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
-    .option('--config <file>', 'JSON configuration file')
+    .addOption(dbOption())
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, opts: RevokeOptions) => {
       const targets = [id, opts.user, opts.client].filter((v) => v !== undefined);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { type CliIO, print } from '../io.js';
 import { type CommonOptions, withServer } from '../open-server.js';
+import { configOption, dbOption } from '../setting-options.js';
 
 /** `tessera token inspect`: decode a token and say whether this server considers it active. */
 export function tokenCommand(program: Command, io: CliIO): void {
@@ -11,8 +12,8 @@ export function tokenCommand(program: Command, io: CliIO): void {
     .command('inspect')
     .description('decode a token and check it against the database (the token is never printed)')
     .argument('[token]', 'the token; omit to read it from standard input')
-    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
-    .option('--config <file>', 'JSON configuration file')
+    .addOption(dbOption())
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (arg: string | undefined, opts: CommonOptions) => {
       const value = (arg ?? (await io.readStdin())).trim();

@@ -2,6 +2,7 @@ import { createUser } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
 import { type CommonOptions, withServer } from '../open-server.js';
+import { configOption, dbOption } from '../setting-options.js';
 
 interface AddOptions extends CommonOptions {
   username: string;
@@ -22,8 +23,8 @@ export function usersCommand(program: Command, io: CliIO): void {
     .option('--password <password>', 'the password (visible in the process list; prefer --password-stdin)')
     .option('--password-stdin', 'read the password from standard input')
     .option('--role <role>', 'a role (repeatable), e.g. admin', collect, [])
-    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
-    .option('--config <file>', 'JSON configuration file')
+    .addOption(dbOption())
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: AddOptions) => {
       if ((opts.password === undefined) === (opts.passwordStdin !== true)) {
@@ -49,8 +50,8 @@ export function usersCommand(program: Command, io: CliIO): void {
   users
     .command('list')
     .description('list users')
-    .option('--db <file>', 'SQLite database file (TESSERA_DB)')
-    .option('--config <file>', 'JSON configuration file')
+    .addOption(dbOption())
+    .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions) => {
       const list = await withServer(io, opts, (t) => t.ctx.stores.directory.listUsers());
