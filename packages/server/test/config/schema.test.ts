@@ -41,6 +41,10 @@ describe('configuration schema', () => {
     assert.equal(flagOf('accessTokenTtl'), '--access-token-ttl');
     assert.equal(flagOf('sqliteCacheMiB'), '--sqlite-cache-mib');
     assert.equal(flagOf('secret'), undefined, 'a secret never goes on a command line');
+    for (const key of SETTING_KEYS) {
+      const snake = key.replace(/MiB$/, 'Mib').replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+      assert.equal(SCHEMA[key].env, `TESSERA_${snake}`, `${key}: the variable is TESSERA_ + the key`);
+    }
   });
 
   it('DEFAULTS, DEMO_DEFAULTS and ADMIN_DEFAULTS are read from the schema, frozen', () => {
