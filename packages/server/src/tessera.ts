@@ -10,7 +10,7 @@ import { cleanup } from './domain/cleanup.js';
 import type { TesseraContext } from './domain/context.js';
 import { RecentRefreshes } from './domain/recent-refreshes.js';
 import { type SetTimer, SingleFlight } from './domain/single-flight.js';
-import { buildApp } from './http/build-app.js';
+import { type BuildAppOptions, buildApp } from './http/build-app.js';
 import { KeyRing } from './keys/key-ring.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -40,6 +40,8 @@ export interface CreateTesseraOptions {
   background?: boolean;
   /** Test-only fault injection at rotation points. */
   fault?: TesseraContext['fault'];
+  /** Receives start-up notices (e.g. cookie mode over plain http) instead of the log. */
+  onNotice?: BuildAppOptions['onNotice'];
 }
 
 export interface Tessera {
@@ -142,7 +144,7 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     recentRefreshes: new RecentRefreshes(),
     ...(options.fault ? { fault: options.fault } : {}),
   };
-  const app = await buildApp(ctx);
+  const app = await buildApp(ctx, options.onNotice ? { onNotice: options.onNotice } : {});
 
   const stops: (() => void)[] = [];
   if (options.background !== false) {
@@ -179,7 +181,15 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     },
     async close() {
       for (const stop of stops) stop();
-      await app.close();
+      // In-flight requests finish first; a connection that would hold the close open (a stream, a
+      // slow client) is closed after a bounded wait, so a stop signal always ends the process.
+      const force = setTimeout(() => app.server.closeAllConnections(), LIMITS.shutdownTimeoutMs);
+      force.unref();
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+      }
       await stores.close();
     },
   };

@@ -64,7 +64,8 @@ export async function tesseraResource(app: FastifyInstance, opts: TesseraFastify
   });
   if (opts.global) app.addHook('onRequest', app.requireAuth(opts.global === true ? undefined : opts.global));
   app.addHook('onReady', async () => rs.start());
-  if (owned) app.addHook('onClose', async () => rs.close());
+  // preClose: the feed's stream must end before the server waits for its connections to close.
+  if (owned) app.addHook('preClose', async () => rs.close());
 }
 
 // What `fastify-plugin` sets, written out so the adapter needs no extra dependency.

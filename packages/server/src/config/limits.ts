@@ -102,6 +102,10 @@ export const LIMIT_TABLE = {
     value: 2000,
     doc: 'SSE `retry:` hint of the revocation feed; the middleware uses its own backoff anyway.',
   },
+  shutdownTimeoutMs: {
+    value: 10_000,
+    doc: 'At shutdown, requests in flight get this long to finish; then the remaining connections are closed.',
+  },
   // --- SQLite
   sqliteBusyTimeoutMs: {
     value: 5000,

@@ -68,7 +68,8 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
     polling = keepalive = undefined;
   };
 
-  app.addHook('onClose', async () => {
+  // preClose: an open stream would keep the server from closing (it waits for every request).
+  app.addHook('preClose', async () => {
     stopTimers();
     for (const sub of subscribers) sub.res.end();
     subscribers.clear();
