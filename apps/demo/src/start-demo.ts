@@ -43,6 +43,8 @@ export interface DemoOptions {
   masterSecret?: Uint8Array;
   /** Test-only fault injection at rotation points (see `tessera serve`). */
   fault?: CreateTesseraOptions['fault'];
+  /** Receives start-up notices instead of the log (`tessera demo` prints them in its banner). */
+  onNotice?: CreateTesseraOptions['onNotice'];
 }
 
 export interface RunningDemo {
@@ -75,6 +77,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     config,
     masterSecret: options.masterSecret ?? loadMasterSecret(db, options.env ?? process.env),
     ...(options.fault ? { fault: options.fault } : {}),
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
   });
   try {
     const apiSecret = await seed(tessera);
@@ -92,7 +95,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       reconnectInitialMs: 100,
       reconnectMaxMs: 5_000,
     });
-    tessera.app.addHook('onClose', async () => rs.close());
+    // Before the server closes: its own feed connection would otherwise keep the close waiting.
+    tessera.app.addHook('preClose', async () => rs.close());
     await tessera.app.register(demoRoutes, { tessera, assets, rs });
     await tessera.listen();
     // The API answers 503 until the revocation feed has its first snapshot: wait for it (bounded).
@@ -165,6 +169,9 @@ async function demoRoutes(app: FastifyInstance, { tessera, assets, rs }: DemoRou
   app.get('/', page('text/html; charset=utf-8', assets.html));
   app.get('/app.js', page('text/javascript; charset=utf-8', assets.js));
   app.get('/app.css', page('text/css; charset=utf-8', assets.css));
+  // Browsers ask for an icon on every page; without one each visit logs a 404.
+  app.get('/favicon.svg', page('image/svg+xml', assets.icon));
+  app.get('/favicon.ico', page('image/svg+xml', assets.icon));
 
   app.get(
     '/api/demo/me',

@@ -7,6 +7,8 @@ export interface WebAssets {
   html: string;
   js: string;
   css: string;
+  /** The page's icon (SVG), also served as `/favicon.ico` for clients that ask for that. */
+  icon: string;
 }
 
 // `../src/web/` from both `src/` (tsx, tests) and `dist/` (the built CLI): the page is always
@@ -26,9 +28,10 @@ export async function bundleWebApp(): Promise<WebAssets> {
     write: false,
     logLevel: 'silent',
   });
-  const [html, css] = await Promise.all([
+  const [html, css, icon] = await Promise.all([
     readFile(new URL('index.html', WEB), 'utf8'),
     readFile(new URL('app.css', WEB), 'utf8'),
+    readFile(new URL('favicon.svg', WEB), 'utf8'),
   ]);
-  return { html, js: out.outputFiles[0]!.text, css };
+  return { html, js: out.outputFiles[0]!.text, css, icon };
 }

@@ -46,7 +46,7 @@ export {
 export { revokeFamily } from './domain/revoke-family.js';
 export { revokeToken } from './domain/revoke-token.js';
 export { refreshTokens } from './domain/rotate-refresh-token.js';
-export { buildApp } from './http/build-app.js';
+export { type BuildAppOptions, buildApp, type StartupNotice } from './http/build-app.js';
 export { KeyRing, type KeyRingOptions, KeyRotationTooSoonError } from './keys/key-ring.js';
 export { createLogger, REDACT_PATHS } from './observability/logger.js';
 export * from './ports/index.js';

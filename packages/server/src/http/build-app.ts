@@ -16,8 +16,20 @@ import { revokeIntrospectRoutes } from './routes/oauth-revoke-introspect.js';
 import { oauthTokenRoute } from './routes/oauth-token.js';
 import { revocationRoutes } from './routes/revocations.js';
 
+/** Something an operator should know at start (cookie mode over plain http, …). */
+export interface StartupNotice {
+  level: 'warn' | 'error';
+  message: string;
+  clients: string[];
+}
+
+export interface BuildAppOptions {
+  /** Receives the start-up notices instead of the log (the CLI prints them in its banner). */
+  onNotice?: (notice: StartupNotice) => void;
+}
+
 /** The Fastify application of the authorization server (SPEC §2). */
-export async function buildApp(ctx: TesseraContext): Promise<FastifyInstance> {
+export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: ctx.config.bodyLimit,
@@ -52,7 +64,7 @@ export async function buildApp(ctx: TesseraContext): Promise<FastifyInstance> {
       reply.elapsedTime / 1000,
     );
   });
-  app.addHook('onReady', async () => warnAboutCookieMode(ctx));
+  app.addHook('onReady', async () => warnAboutCookieMode(ctx, options.onNotice));
   await app.register(rateLimit, { global: false });
   const throttle = new LoginThrottle(ctx.config.loginFailuresPerUser, ctx.config.loginLockoutWindow * 1000);
   const limits = rateLimits(ctx);
@@ -72,21 +84,28 @@ export async function buildApp(ctx: TesseraContext): Promise<FastifyInstance> {
 }
 
 /** At start: cookie mode over plain http is for development on localhost only; say so. */
-async function warnAboutCookieMode(ctx: TesseraContext): Promise<void> {
+async function warnAboutCookieMode(
+  ctx: TesseraContext,
+  onNotice: BuildAppOptions['onNotice'],
+): Promise<void> {
   const cookie = refreshCookieFor(ctx.config.issuer);
   if (cookie.secure) return;
   const clients = await ctx.stores.directory.listClients().catch(() => []);
   const names = clients.filter((c) => c.cookieMode).map((c) => c.id);
   if (names.length === 0) return;
-  if (cookie.usable) {
-    ctx.log.warn(
-      { clients: names, cookie: cookie.name },
-      'cookie mode over plain http on localhost: the refresh cookie is sent without Secure and without the __Host- prefix (development only; use an https issuer in production)',
-    );
-  } else {
-    ctx.log.error(
-      { clients: names },
-      'cookie mode needs an https issuer: logins of these clients are refused while the issuer is plain http off localhost',
-    );
-  }
+  const notice: StartupNotice = cookie.usable
+    ? {
+        level: 'warn',
+        clients: names,
+        message:
+          'cookie mode over plain http on localhost: the refresh cookie is sent without Secure and without the __Host- prefix (development only; use an https issuer in production)',
+      }
+    : {
+        level: 'error',
+        clients: names,
+        message:
+          'cookie mode needs an https issuer: logins of these clients are refused while the issuer is plain http off localhost',
+      };
+  if (onNotice) onNotice(notice);
+  else ctx.log[notice.level]({ clients: names, cookie: cookie.name }, notice.message);
 }
