@@ -19,8 +19,8 @@ export async function issueAccessToken(
   input: AccessTokenInput,
 ): Promise<{ token: string; expiresAt: number; claims: AccessTokenClaims }> {
   const iat = Math.floor(input.now / 1000);
-  // Rounded up, so `expires_in` (whole seconds from now) is exactly the lifetime, never one short.
-  const exp = Math.ceil((input.now + input.ttlMs) / 1000);
+  // Whole seconds, like every JWT time: the lifetime is exactly `exp - iat`.
+  const exp = iat + Math.ceil(input.ttlMs / 1000);
   const claims: AccessTokenClaims = {
     iss: ctx.config.issuer,
     sub: input.sub,

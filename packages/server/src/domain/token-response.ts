@@ -16,7 +16,9 @@ export function toTokenResponse(ctx: TesseraContext, issued: IssuedTokens, now: 
   return {
     access_token: issued.accessToken,
     token_type: 'Bearer',
-    expires_in: left(issued.accessExpiresAt),
+    // On the token's own whole-second clock (`exp` minus the current second): a fresh token's
+    // `expires_in` is its lifetime, `exp - iat`, whatever the millisecond it was issued at.
+    expires_in: Math.max(0, Math.floor(issued.accessExpiresAt / 1000) - Math.floor(now / 1000)),
     ...(issued.refreshToken === undefined
       ? {}
       : {
