@@ -20,14 +20,18 @@ export const processIO: CliIO = {
   env: process.env,
 };
 
-/** Exit codes (SPEC §10): 0 success, 1 the operation failed, 2 bad usage or configuration. */
+/** Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-/** An error the CLI reports in one line with a given exit code. */
+/** An error the CLI reports in one line (or one JSON object with `--json`) with a given exit code. */
 export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number = EXIT.failed,
+    /** What to do about it, shown under the message. */
+    readonly hint?: string,
+    /** A stable name for scripts (`--json`'s `error`). */
+    readonly code: string = exitCode === EXIT.usage ? 'usage' : 'failed',
   ) {
     super(message);
     this.name = 'CliError';
@@ -38,6 +42,15 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof ConfigError || err instanceof InputError) return EXIT.usage;
   return EXIT.failed;
+}
+
+/** What `--json` prints for a failure: `{error, message, hint}`, `error` a stable code. */
+export function errorReport(err: unknown): { error: string; message: string; hint?: string } {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof CliError) return { error: err.code, message, ...(err.hint ? { hint: err.hint } : {}) };
+  if (err instanceof ConfigError) return { error: 'invalid_configuration', message };
+  if (err instanceof InputError) return { error: 'invalid_input', message };
+  return { error: 'failed', message };
 }
 
 /** Prints `value` as JSON with `--json`, else as the given human text. */

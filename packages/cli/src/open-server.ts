@@ -1,11 +1,15 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   ADMIN_DEFAULTS,
   type ConfigInput,
   createTessera,
   loadConfig,
   loadMasterSecret,
+  SCHEMA,
   type Tessera,
 } from '@tessera/server';
+import { Option } from 'commander';
 import { CliError, type CliIO, EXIT } from './io.js';
 
 /** Options every command accepts for finding the database and configuration. */
@@ -13,7 +17,13 @@ export interface CommonOptions {
   db?: string;
   config?: string;
   json?: boolean;
+  /** Create the database (and its master key) when it does not exist. */
+  create?: boolean;
 }
+
+/** `--create`: the one way an administrative command may make a new database. */
+export const createOption = (): Option =>
+  new Option('--create', 'create the database (and its master key) if it does not exist yet');
 
 /**
  * Opens the server's state (database, keys) without listening, for administrative commands. Their
@@ -23,14 +33,25 @@ export interface CommonOptions {
 export async function openForAdmin(
   io: CliIO,
   opts: CommonOptions,
-  flags: ConfigInput = {},
+  /** Values below the user's own (e.g. the issuer a token names, for `token inspect`). */
+  overrides: ConfigInput = {},
 ): Promise<Tessera> {
   const config = loadConfig({
-    flags: { db: opts.db, ...flags },
+    flags: { db: opts.db },
     env: io.env,
     ...(opts.config ? { file: opts.config } : {}),
-    overrides: ADMIN_DEFAULTS,
+    overrides: { ...ADMIN_DEFAULTS, ...overrides },
   });
+  // A mistyped --db must not quietly make a new, empty database and master key.
+  if (config.db !== ':memory:' && !existsSync(config.db) && opts.create !== true) {
+    const from = opts.db !== undefined ? '--db' : io.env[SCHEMA.db.env] ? SCHEMA.db.env : undefined;
+    throw new CliError(
+      `no database at ${resolve(config.db)}${from ? ` (from ${from})` : ''}`,
+      EXIT.failed,
+      `start the server once (tessera serve, or tessera demo for .tessera/demo.db), run this from the folder it runs in or pass its --db, or add --create to make a new database`,
+      'database_not_found',
+    );
+  }
   return createTessera({
     config,
     background: false,
@@ -57,8 +78,9 @@ export async function withServer<T>(
   io: CliIO,
   opts: CommonOptions,
   fn: (tessera: Tessera) => Promise<T>,
+  overrides: ConfigInput = {},
 ): Promise<T> {
-  const tessera = await openForAdmin(io, opts);
+  const tessera = await openForAdmin(io, opts, overrides);
   try {
     return await fn(tessera);
   } finally {

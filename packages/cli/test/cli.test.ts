@@ -78,7 +78,7 @@ describe('tessera CLI (SPEC §10)', () => {
 
   describe('clients add', () => {
     it('adds a public client', async () => {
-      const run = await cli(['clients', 'add', '--id', 'spa', '--public', '--db', db]);
+      const run = await cli(['clients', 'add', '--id', 'spa', '--public', '--create', '--db', db]);
       assert.equal(run.code, 0, run.err);
       assert.match(run.out, /saved public client spa/);
       assert.doesNotMatch(run.out, /secret/);
@@ -349,7 +349,7 @@ describe('tessera CLI (SPEC §10)', () => {
       assert.equal(dead.active, false);
       assert.equal(dead.introspection, undefined);
       const garbage = json(await cli(['token', 'inspect', 'not-a-token', '--json', '--db', db]));
-      assert.deepEqual(garbage, { format: 'unknown', active: false });
+      assert.deepEqual(garbage, { format: 'unknown', active: false, reason: 'unknown, revoked or forged' });
     });
   });
 
@@ -383,7 +383,7 @@ describe('tessera CLI (SPEC §10)', () => {
       const db2 = join(dir, 'env-secret.db');
       const env = { TESSERA_SECRET: secret.toString('base64url') };
       const added = await cli(
-        ['clients', 'add', '--id', 'svc', '--grant', 'client_credentials', '--json', '--db', db2],
+        ['clients', 'add', '--id', 'svc', '--grant', 'client_credentials', '--json', '--create', '--db', db2],
         { env },
       );
       const { secret: clientSecret } = json(added);
@@ -430,7 +430,11 @@ function basic(id: string, secret: string): string {
  * A server on the CLI's database (the server package's test helper lives outside this package's
  * rootDir): user alice, public client `web`, resource server `rs`, on a manual clock set to now.
  */
-async function startTestServer(options: { dbPath: string; masterSecret: Buffer }): Promise<TestServer> {
+async function startTestServer(options: {
+  dbPath: string;
+  masterSecret: Buffer;
+  config?: { port?: number };
+}): Promise<TestServer> {
   const clock = new ManualClock(Date.now());
   const config = loadConfig({
     env: {},
@@ -440,6 +444,7 @@ async function startTestServer(options: { dbPath: string; masterSecret: Buffer }
       passwordHashCost: 10,
       rateLimitLogin: 0,
       rateLimitRefresh: 0,
+      ...options.config,
     },
   });
   const tessera = await createTessera({
@@ -505,3 +510,146 @@ const RS_SECRET = 'resource-server-secret-0123456789';
 function readKeyFile(db: string): Buffer {
   return Buffer.from(readFileSync(`${db}.key`, 'utf8').trim(), 'base64url');
 }
+
+describe('tessera CLI: what a newcomer runs into', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-new-'));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an admin command refuses a database that does not exist, and creates nothing; --create makes one', async () => {
+    const typo = join(dir, 'tesera.db');
+    const run = await cli(['sessions', 'list', '--db', typo]);
+    assert.equal(run.code, 1);
+    assert.match(run.err, new RegExp(`no database at ${typo.replace(/[.]/g, '\\.')} \\(from --db\\)`));
+    assert.match(run.err, /hint: start the server once .*--create/);
+    assert.ok(!existsSync(typo) && !existsSync(`${typo}.key`), 'no database and no master key were made');
+    const fromEnv = await cli(['users', 'list'], { env: { TESSERA_DB: typo } });
+    assert.equal(fromEnv.code, 1);
+    assert.match(fromEnv.err, /\(from TESSERA_DB\)/);
+    const created = await cli(['users', 'list', '--create', '--db', typo]);
+    assert.equal(created.code, 0, created.err);
+    assert.ok(existsSync(typo) && existsSync(`${typo}.key`));
+    assert.equal((await cli(['users', 'list', '--db', typo])).code, 0, 'and from then on it is found');
+  });
+
+  it('sessions revoke --user takes the username (or the id); sessions list shows username, client, status and end reason', async () => {
+    const db = join(dir, 'users.db');
+    const secret = randomBytes(32);
+    const s = await startTestServer({ dbPath: db, masterSecret: secret });
+    try {
+      const env = { TESSERA_SECRET: secret.toString('base64url') };
+      await s.login('web');
+      await s.login('web');
+      const list = await cli(['sessions', 'list', '--db', db], { env });
+      assert.equal(list.code, 0, list.err);
+      const [header, ...lines] = list.out.split('\n');
+      assert.match(header!, /^SESSION +USER +CLIENT +STATUS +END REASON +STARTED +LAST REFRESH +ROTATIONS$/);
+      assert.equal(lines.length, 2);
+      for (const line of lines) assert.match(line, /^\S+ +alice +web +active +- +\d{4}-/);
+      const filtered = json(
+        await cli(['sessions', 'list', '--user', 'alice', '--json', '--db', db], { env }),
+      );
+      assert.equal(filtered.length, 2);
+      assert.equal(filtered[0].username, 'alice');
+
+      const revoked = await cli(
+        ['sessions', 'revoke', '--user', 'alice', '--reason', 'lost laptop', '--db', db],
+        {
+          env,
+        },
+      );
+      assert.equal(revoked.code, 0, revoked.err);
+      assert.match(revoked.out, /revoked 2 session\(s\)/);
+      const after = await cli(['sessions', 'list', '--db', db], { env });
+      for (const line of after.out.split('\n').slice(1))
+        assert.match(line, /alice +web +revoked +lost laptop/);
+      const again = await cli(['sessions', 'revoke', '--user', s.aliceId, '--db', db], { env });
+      assert.match(again.out, /nothing to revoke: user .* has no active sessions/);
+      const nobody = await cli(['sessions', 'revoke', '--user', 'mallory', '--db', db], { env });
+      assert.equal(nobody.code, 1);
+      assert.match(nobody.err, /no user "mallory"/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('token inspect checks a token against the issuer it names, and says so when the configuration names another', async () => {
+    const db = join(dir, 'port.db');
+    const secret = randomBytes(32);
+    const env = { TESSERA_SECRET: secret.toString('base64url') };
+    // The server runs on another port than the default, so its issuer is not the CLI's default.
+    const s = await startTestServer({ dbPath: db, masterSecret: secret, config: { port: 4999 } });
+    try {
+      const tokens = await s.login('web');
+      const at = json(await cli(['token', 'inspect', tokens.access_token, '--json', '--db', db], { env }));
+      assert.equal(at.active, true, JSON.stringify(at));
+      assert.deepEqual(at.issuer, {
+        token: 'http://127.0.0.1:4999',
+        configured: 'http://127.0.0.1:4999',
+        matches: true,
+      });
+      const other = await cli(['token', 'inspect', tokens.access_token, '--db', db], {
+        env: { ...env, TESSERA_ISSUER: 'https://auth.example.com' },
+      });
+      assert.equal(other.code, 0, other.err);
+      assert.match(
+        other.out,
+        /issuer: {2}the token names http:\/\/127\.0\.0\.1:4999; this configuration's issuer is https:\/\/auth\.example\.com/,
+      );
+      assert.match(
+        other.out,
+        /active: {2}false \(issued by http:\/\/127\.0\.0\.1:4999, but this configuration's issuer is/,
+      );
+      // A token issued two hours ago (on the server's clock) is reported as expired, with when.
+      s.clock.set(Date.now() - 2 * 3600_000);
+      const old = await s.login('web');
+      const expired = json(await cli(['token', 'inspect', old.access_token, '--json', '--db', db], { env }));
+      assert.equal(expired.active, false);
+      assert.match(expired.reason, /^expired at \d{4}-/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('with --json every failure is one JSON object on stdout, with the usual exit code', async () => {
+    const usage = await cli(['users', 'list', '--frobnicate', '--json']);
+    assert.equal(usage.code, 2);
+    assert.equal(usage.err, '');
+    assert.deepEqual(JSON.parse(usage.out), {
+      error: 'usage',
+      message: "unknown option '--frobnicate'",
+      hint: 'see --help',
+    });
+    const missing = await cli(['users', 'list', '--json', '--db', join(dir, 'none.db')]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.err, '');
+    const report = JSON.parse(missing.out);
+    assert.equal(report.error, 'database_not_found');
+    assert.match(report.message, /no database at/);
+    assert.match(report.hint, /--create/);
+    const config = await cli(['keys', 'list', '--json', '--db', ':memory:'], { env: { TESSERA_PORT: 'x' } });
+    assert.equal(config.code, 2);
+    assert.equal(JSON.parse(config.out).error, 'invalid_configuration');
+    const demo = await cli(['demo', '--json', '--port', 'abc']);
+    assert.equal(demo.code, 2);
+    assert.match(JSON.parse(demo.out).message, /--port: expected a port number, got "abc"/);
+    const serve = await cli(['serve', '--json', '--signing-alg', 'HS256']);
+    assert.equal(serve.code, 2);
+    assert.match(JSON.parse(serve.out).message, /--signing-alg: expected one of ES256, EdDSA, RS256/);
+    for (const command of [
+      ['demo'],
+      ['serve'],
+      ['users', 'list'],
+      ['doctor'],
+      ['cleanup'],
+      ['keys', 'rotate'],
+    ]) {
+      const help = await cli([...command, '--help']);
+      assert.match(help.out, /--json/, `${command.join(' ')} takes --json`);
+    }
+  });
+});

@@ -66,15 +66,15 @@ describe('tessera doctor (SPEC §10)', () => {
     const report = JSON.parse(run.out);
     assert.equal(report.ok, true);
     assert.deepEqual(
-      report.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]),
+      report.checks.map((c: { name: string; status: string }) => [c.name, c.status]),
       [
-        ['discovery', true],
-        ['jwks', true],
-        ['health', true],
-        ['sign in', true],
-        ['refresh', true],
-        ['grace retry', true],
-        ['revoke', true],
+        ['discovery', 'ok'],
+        ['jwks', 'ok'],
+        ['health', 'ok'],
+        ['sign in', 'ok'],
+        ['refresh', 'ok'],
+        ['grace retry', 'ok'],
+        ['revoke', 'ok'],
       ],
     );
     assert.ok(!run.out.includes(PASSWORD), 'the password is never printed');
@@ -91,6 +91,21 @@ describe('tessera doctor (SPEC §10)', () => {
     const gone = await doctor(['--issuer', `http://127.0.0.1:${port}`, '--timeout', '1000']);
     assert.equal(gone.code, 1);
     assert.match(gone.out, /FAIL discovery/);
+  });
+
+  it('without credentials the round trip is marked skipped, not ok', async () => {
+    const run = await doctor(['--issuer', issuer, '--json']);
+    assert.equal(run.code, 0, run.out + run.err);
+    const report = JSON.parse(run.out);
+    assert.equal(report.ok, true, 'nothing failed');
+    assert.deepEqual(report.checks.at(-1), {
+      name: 'round trip',
+      status: 'skipped',
+      detail: 'give --client-id, --username and --password-stdin to sign in, refresh and revoke',
+    });
+    const human = await doctor(['--issuer', issuer]);
+    assert.match(human.out, /^ {2}skip round trip: /m);
+    assert.doesNotMatch(human.out, /ok {3}round trip/);
   });
 
   it('refuses bad usage with exit 2', async () => {

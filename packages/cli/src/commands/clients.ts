@@ -1,7 +1,7 @@
 import { parseDuration, saveClient } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
-import { type CommonOptions, withServer } from '../open-server.js';
+import { type CommonOptions, createOption, withServer } from '../open-server.js';
 import { configOption, dbOption } from '../setting-options.js';
 
 interface AddOptions extends CommonOptions {
@@ -68,6 +68,7 @@ export function clientsCommand(program: Command, io: CliIO): void {
       'browser cookie mode (public clients): the refresh token lives only in an HttpOnly cookie',
     )
     .addOption(dbOption())
+    .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: AddOptions) => {
@@ -109,6 +110,7 @@ export function clientsCommand(program: Command, io: CliIO): void {
     .command('list')
     .description('list clients')
     .addOption(dbOption())
+    .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions) => {

@@ -1,9 +1,10 @@
-import { DEMO_USERS, startDemo } from '@tessera/demo';
-import { DEMO_DEFAULTS, loadConfig } from '@tessera/server';
+import { DEMO_USERS, type RunningDemo, startDemo } from '@tessera/demo';
+import { DEMO_DEFAULTS, loadConfig, type StartupNotice } from '@tessera/server';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
+import { assertPortFree, newFiles } from '../listen-guard.js';
 import { addSettingOptions, flagValues } from '../setting-options.js';
-import { faultAt } from './serve.js';
+import { faultAt, noticeLines, stopOnSignals } from './serve.js';
 
 /**
  * `tessera demo`: the authorization server on SQLite, the demo page and a protected API on one
@@ -13,39 +14,62 @@ import { faultAt } from './serve.js';
 export function demoCommand(program: Command, io: CliIO): void {
   const demo = program
     .command('demo')
-    .description('start the demo: server, demo web app and a protected API, with seeded users');
-  addSettingOptions(demo, 'demo').action(async (opts: { config?: string }, command: Command) => {
-    const config = loadConfig({
-      flags: flagValues(command),
-      env: io.env,
-      ...(opts.config ? { file: opts.config } : {}),
-      overrides: DEMO_DEFAULTS,
-    });
-    const running = await startDemo({
-      config,
-      env: io.env,
-      ...(config.faultInjection ? { fault: faultAt(config.faultInjection) } : {}),
-    });
-    io.err(
-      [
-        'Tessera demo is running.',
-        `  open:       ${running.url}/`,
-        `  sign in as: ${DEMO_USERS.map((u) => `${u.username} / ${u.password}`).join('   or   ')}`,
-        `  tokens:     ${config.accessTokenTtl} s access tokens, refreshed silently; the refresh token lives in an HttpOnly cookie`,
-        `  issuer:     ${running.url} (discovery: ${running.url}/.well-known/oauth-authorization-server)`,
-        `  database:   ${config.db}`,
-        '',
-        'Try: "Simulate offline", a second tab, or end the session from another terminal:',
-        `  npx tessera sessions list --db ${config.db}`,
-        `  npx tessera sessions revoke <id> --db ${config.db}`,
-      ].join('\n'),
-    );
-    const stop = async (signal: string) => {
-      io.err(`${signal} received, shutting down`);
-      await running.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-  });
+    .description('start the demo: server, demo web app and a protected API, with seeded users')
+    .option('--json', 'print the start-up summary as one JSON line on stdout');
+  addSettingOptions(demo, 'demo').action(
+    async (opts: { config?: string; json?: boolean }, command: Command) => {
+      const config = loadConfig({
+        flags: flagValues(command),
+        env: io.env,
+        ...(opts.config ? { file: opts.config } : {}),
+        overrides: DEMO_DEFAULTS,
+      });
+      await assertPortFree(config.host, config.port);
+      const notices: StartupNotice[] = [];
+      const created = newFiles(config.db);
+      let running: RunningDemo;
+      try {
+        running = await startDemo({
+          config,
+          env: io.env,
+          onNotice: (n) => notices.push(n),
+          ...(config.faultInjection ? { fault: faultAt(config.faultInjection) } : {}),
+        });
+      } catch (err) {
+        created.undo();
+        throw err;
+      }
+      const users = DEMO_USERS.map((u) => ({ username: u.username, password: u.password }));
+      if (opts.json) {
+        io.out(
+          JSON.stringify({
+            listening: true,
+            url: `${running.url}/`,
+            users,
+            accessTokenTtl: config.accessTokenTtl,
+            issuer: running.url,
+            database: config.db,
+            notices,
+          }),
+        );
+      } else {
+        io.err(
+          [
+            'Tessera demo is running.',
+            `  open:       ${running.url}/`,
+            `  sign in as: ${users.map((u) => `${u.username} / ${u.password}`).join('   or   ')}`,
+            `  tokens:     ${config.accessTokenTtl} s access tokens, refreshed silently; the refresh token lives in an HttpOnly cookie`,
+            `  issuer:     ${running.url} (discovery: ${running.url}/.well-known/oauth-authorization-server)`,
+            `  database:   ${config.db}`,
+            ...noticeLines(notices),
+            '',
+            'Try: "Simulate offline", a second tab, or end the session from another terminal in this folder:',
+            `  npx tessera sessions list --db ${config.db}`,
+            `  npx tessera sessions revoke --user demo --db ${config.db}`,
+          ].join('\n'),
+        );
+      }
+      stopOnSignals(io, () => running.close());
+    },
+  );
 }

@@ -16,9 +16,12 @@ interface DoctorOptions {
 
 interface Check {
   name: string;
-  ok: boolean;
+  /** `skipped`: not run (no credentials given); neither a pass nor a failure. */
+  status: 'ok' | 'fail' | 'skipped';
   detail: string;
 }
+
+const MARK: Record<Check['status'], string> = { ok: 'ok  ', fail: 'FAIL', skipped: 'skip' };
 
 const REQUIRED_METADATA = [
   'issuer',
@@ -60,11 +63,11 @@ export function doctorCommand(program: Command, io: CliIO): void {
         throw new CliError('--timeout: milliseconds, at least 100', EXIT.usage);
       const password = opts.passwordStdin ? (await io.readStdin()).replace(/\r?\n$/, '') : undefined;
       const checks = await runChecks(issuer, { ...opts, password, timeoutMs: timeout });
-      const ok = checks.every((c) => c.ok);
+      const ok = checks.every((c) => c.status !== 'fail');
       print(io, opts.json === true, { issuer, ok, checks }, () =>
         [
           `tessera doctor: ${issuer}`,
-          ...checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
+          ...checks.map((c) => `  ${MARK[c.status]} ${c.name}: ${c.detail}`),
         ].join('\n'),
       );
       if (!ok) throw new CliError('some checks failed', EXIT.failed);
@@ -78,10 +81,10 @@ async function runChecks(
   const checks: Check[] = [];
   const check = async (name: string, fn: () => Promise<string>): Promise<boolean> => {
     try {
-      checks.push({ name, ok: true, detail: await fn() });
+      checks.push({ name, status: 'ok', detail: await fn() });
       return true;
     } catch (err) {
-      checks.push({ name, ok: false, detail: (err as Error).message });
+      checks.push({ name, status: 'fail', detail: (err as Error).message });
       return false;
     }
   };
@@ -144,8 +147,8 @@ async function runChecks(
   if (opts.username === undefined || opts.password === undefined || opts.clientId === undefined) {
     checks.push({
       name: 'round trip',
-      ok: true,
-      detail: 'skipped (give --client-id, --username and --password-stdin)',
+      status: 'skipped',
+      detail: 'give --client-id, --username and --password-stdin to sign in, refresh and revoke',
     });
     return checks;
   }

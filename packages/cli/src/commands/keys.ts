@@ -1,7 +1,7 @@
 import { DEFAULTS, KeyRotationTooSoonError, LIMITS, SCHEMA } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, print } from '../io.js';
-import { type CommonOptions, withServer } from '../open-server.js';
+import { type CommonOptions, createOption, withServer } from '../open-server.js';
 import { configOption, dbOption } from '../setting-options.js';
 
 /** `tessera keys rotate|list`. */
@@ -15,6 +15,7 @@ export function keysCommand(program: Command, io: CliIO): void {
       `rotate even if the next key was published less than ${LIMITS.jwksMaxAgeSeconds + DEFAULTS.keyRingRefreshInterval} s ago (JWKS max-age + key-ring refresh)`,
     )
     .addOption(dbOption())
+    .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions & { force?: boolean }) => {
@@ -40,6 +41,7 @@ export function keysCommand(program: Command, io: CliIO): void {
     .command('list')
     .description('list signing keys and their state')
     .addOption(dbOption())
+    .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions) => {

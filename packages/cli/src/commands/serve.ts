@@ -1,6 +1,13 @@
-import { createTessera, type FaultPoint, loadConfig } from '@tessera/server';
+import {
+  createTessera,
+  type FaultPoint,
+  loadConfig,
+  type StartupNotice,
+  type Tessera,
+} from '@tessera/server';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
+import { assertPortFree, newFiles } from '../listen-guard.js';
 import { masterSecretOf } from '../open-server.js';
 import { addSettingOptions, flagValues } from '../setting-options.js';
 
@@ -8,45 +15,93 @@ import { addSettingOptions, flagValues } from '../setting-options.js';
 export function serveCommand(program: Command, io: CliIO): void {
   const serve = program
     .command('serve')
-    .description('start the authorization server (SQLite by default; keys are generated on first run)');
-  addSettingOptions(serve, 'serve').action(async (opts: { config?: string }, command: Command) => {
-    const config = loadConfig({
-      flags: flagValues(command),
-      env: io.env,
-      ...(opts.config ? { file: opts.config } : {}),
-    });
-    const tessera = await createTessera({
-      config,
-      masterSecret: masterSecretOf(io, config.db),
-      ...(config.faultInjection ? { fault: faultAt(config.faultInjection) } : {}),
-    });
-    await tessera.listen();
-    const clients = await tessera.ctx.stores.directory.listClients();
-    io.err(
-      [
-        `Tessera is listening.`,
-        `  issuer:     ${config.issuer}`,
-        `  discovery:  ${config.issuer}/.well-known/oauth-authorization-server`,
-        `  jwks:       ${config.issuer}/.well-known/jwks.json`,
-        `  database:   ${config.db === ':memory:' ? 'in memory' : config.db}`,
-        ...(clients.length === 0
-          ? [
-              '',
-              'No clients yet. Add one, and a user, from another terminal:',
-              `  tessera clients add --id web --public --db ${config.db}`,
-              `  tessera users add --username alice --password-stdin --db ${config.db}`,
-            ]
-          : []),
-      ].join('\n'),
+    .description('start the authorization server (SQLite by default; keys are generated on first run)')
+    .option('--json', 'print the start-up summary as one JSON line on stdout');
+  addSettingOptions(serve, 'serve').action(
+    async (opts: { config?: string; json?: boolean }, command: Command) => {
+      const config = loadConfig({
+        flags: flagValues(command),
+        env: io.env,
+        ...(opts.config ? { file: opts.config } : {}),
+      });
+      await assertPortFree(config.host, config.port);
+      const notices: StartupNotice[] = [];
+      const created = newFiles(config.db);
+      let tessera: Tessera | undefined;
+      try {
+        tessera = await createTessera({
+          config,
+          masterSecret: masterSecretOf(io, config.db),
+          onNotice: (n) => notices.push(n),
+          ...(config.faultInjection ? { fault: faultAt(config.faultInjection) } : {}),
+        });
+        await tessera.listen();
+      } catch (err) {
+        await tessera?.close().catch(() => undefined);
+        created.undo();
+        throw err;
+      }
+      const clients = await tessera.ctx.stores.directory.listClients();
+      const summary = {
+        issuer: config.issuer,
+        discovery: `${config.issuer}/.well-known/oauth-authorization-server`,
+        jwks: `${config.issuer}/.well-known/jwks.json`,
+        database: config.db,
+        clients: clients.length,
+        notices,
+      };
+      if (opts.json) {
+        io.out(JSON.stringify({ listening: true, ...summary }));
+      } else {
+        io.err(
+          [
+            `Tessera is listening.`,
+            `  issuer:     ${summary.issuer}`,
+            `  discovery:  ${summary.discovery}`,
+            `  jwks:       ${summary.jwks}`,
+            `  database:   ${config.db === ':memory:' ? 'in memory' : config.db}`,
+            ...noticeLines(notices),
+            ...(clients.length === 0
+              ? [
+                  '',
+                  'No clients yet. Add one, and a user, from another terminal in this folder:',
+                  `  npx tessera clients add --id web --public --db ${config.db}`,
+                  `  npx tessera users add --username alice --password-stdin --db ${config.db}`,
+                ]
+              : []),
+          ].join('\n'),
+        );
+      }
+      stopOnSignals(io, () => (tessera as Tessera).close());
+    },
+  );
+}
+
+/** Start-up notices in words, for a banner. */
+export function noticeLines(notices: readonly StartupNotice[]): string[] {
+  return notices.map((n) => `  ${n.level === 'error' ? 'error:' : 'note: '}      ${n.message}`);
+}
+
+/**
+ * SIGINT or SIGTERM: close (in-flight requests finish, bounded), then exit. A second signal, or a
+ * close that fails, ends the process at once.
+ */
+export function stopOnSignals(io: CliIO, close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    io.err(`${signal} received, shutting down`);
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        io.err(`error while shutting down: ${(err as Error).message}`);
+        process.exit(1);
+      },
     );
-    const stop = async (signal: string) => {
-      io.err(`${signal} received, shutting down`);
-      await tessera.close();
-      process.exit(0);
-    };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-  });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 /**

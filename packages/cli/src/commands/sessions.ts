@@ -1,7 +1,7 @@
-import { type FamilyRecord, revokeFamily } from '@tessera/server';
+import { type FamilyRecord, LIMITS, revokeFamily, type Tessera } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
-import { type CommonOptions, withServer } from '../open-server.js';
+import { type CommonOptions, createOption, withServer } from '../open-server.js';
 import { configOption, dbOption } from '../setting-options.js';
 
 interface ListOptions extends CommonOptions {
@@ -19,12 +19,14 @@ interface RevokeOptions extends CommonOptions {
 
 const STATUSES = ['active', 'revoked', 'expired'];
 
-function row(f: FamilyRecord) {
+function row(f: FamilyRecord, username: string | null, now: number) {
   return {
     id: f.id,
     user: f.userId,
+    username,
     client: f.clientId,
-    status: f.status,
+    // A session past its absolute expiry that cleanup has not marked yet is over all the same.
+    status: f.status === 'active' && f.expiresAt <= now ? 'expired' : f.status,
     started: new Date(f.createdAt).toISOString(),
     lastRefresh: f.lastRefreshAt === null ? null : new Date(f.lastRefreshAt).toISOString(),
     expires: new Date(f.expiresAt).toISOString(),
@@ -33,17 +35,46 @@ function row(f: FamilyRecord) {
   };
 }
 
+/** A user named by username or by id; exit 1 with a hint when there is none. */
+async function findUser(t: Tessera, nameOrId: string) {
+  const { directory } = t.ctx.stores;
+  const user = (await directory.findUserByUsername(nameOrId)) ?? (await directory.findUserById(nameOrId));
+  if (!user) {
+    throw new CliError(
+      `no user "${nameOrId}"`,
+      EXIT.failed,
+      'tessera users list shows every user',
+      'user_not_found',
+    );
+  }
+  return user;
+}
+
+/** Rows as aligned text columns under a header. */
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [headers, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
 /** `tessera sessions list|revoke`. */
 export function sessionsCommand(program: Command, io: CliIO): void {
   const sessions = program.command('sessions').description('list and revoke sessions (token families)');
   sessions
     .command('list')
     .description('list sessions, newest first')
-    .option('--user <id>', 'only this user id')
+    .option('--user <name>', 'only this user (username or id)')
     .option('--client <id>', 'only this client')
     .option('--status <status>', 'active, revoked or expired')
     .option('--limit <n>', 'at most this many', '100')
     .addOption(dbOption())
+    .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: ListOptions) => {
@@ -53,31 +84,50 @@ export function sessionsCommand(program: Command, io: CliIO): void {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1)
         throw new CliError('--limit: a positive whole number', EXIT.usage);
-      const list = await withServer(io, opts, (t) =>
-        t.ctx.stores.tokens.listFamilies({
+      const rows = await withServer(io, opts, async (t) => {
+        const user = opts.user ? await findUser(t, opts.user) : undefined;
+        const list = await t.ctx.stores.tokens.listFamilies({
           limit,
-          ...(opts.user ? { userId: opts.user } : {}),
+          ...(user ? { userId: user.id } : {}),
           ...(opts.client ? { clientId: opts.client } : {}),
           ...(opts.status ? { status: opts.status as FamilyRecord['status'] } : {}),
-        }),
-      );
-      const rows = list.map(row);
+        });
+        const names = new Map<string, string | null>();
+        for (const f of list) {
+          if (!names.has(f.userId)) {
+            names.set(f.userId, (await t.ctx.stores.directory.findUserById(f.userId))?.username ?? null);
+          }
+        }
+        const now = t.ctx.clock.now();
+        return list.map((f) => row(f, names.get(f.userId) ?? null, now));
+      });
       print(io, opts.json === true, rows, () =>
         rows.length === 0
           ? 'no sessions'
-          : rows
-              .map((r) => `${r.id}\t${r.user}\t${r.client}\t${r.status}\trotations ${r.rotations}`)
-              .join('\n'),
+          : table(
+              ['SESSION', 'USER', 'CLIENT', 'STATUS', 'END REASON', 'STARTED', 'LAST REFRESH', 'ROTATIONS'],
+              rows.map((r) => [
+                r.id,
+                r.username ?? r.user,
+                r.client,
+                r.status,
+                r.endReason ?? '-',
+                r.started.slice(0, 19).replace('T', ' '),
+                r.lastRefresh?.slice(0, 19).replace('T', ' ') ?? '-',
+                String(r.rotations),
+              ]),
+            ),
       );
     });
   sessions
     .command('revoke')
     .description('end a session (by id), or every active session of a user or a client')
     .argument('[id]', 'session id (the sid claim)')
-    .option('--user <id>', 'every active session of this user id')
+    .option('--user <name>', 'every active session of this user (username or id)')
     .option('--client <id>', 'every active session of this client')
     .option('--reason <reason>', 'recorded with the revocation', 'admin')
     .addOption(dbOption())
+    .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, opts: RevokeOptions) => {
@@ -85,17 +135,32 @@ export function sessionsCommand(program: Command, io: CliIO): void {
       if (targets.length !== 1)
         throw new CliError('give exactly one of: a session id, --user, --client', EXIT.usage);
       const revoked = await withServer(io, opts, async (t) => {
-        const families = id
-          ? [await t.ctx.stores.tokens.findFamily(id)].filter((f): f is FamilyRecord => f !== null)
-          : await t.ctx.stores.tokens.listFamilies({
+        const user = opts.user ? await findUser(t, opts.user) : undefined;
+        const ended: string[] = [];
+        if (id) {
+          const family = await t.ctx.stores.tokens.findFamily(id);
+          if (!family)
+            throw new CliError(`no session with id ${id}`, EXIT.failed, undefined, 'session_not_found');
+          if (await revokeFamily(t.ctx, family, opts.reason, 'admin')) ended.push(family.id);
+        } else {
+          // Page by page: a listing returns at most LIMITS.listMax, and each page ends what it lists.
+          for (;;) {
+            const page = await t.ctx.stores.tokens.listFamilies({
               status: 'active',
-              limit: 10_000,
-              ...(opts.user ? { userId: opts.user } : {}),
+              limit: LIMITS.listMax,
+              ...(user ? { userId: user.id } : {}),
               ...(opts.client ? { clientId: opts.client } : {}),
             });
-        if (id && families.length === 0) throw new CliError(`no session with id ${id}`);
-        const ended: string[] = [];
-        for (const f of families) if (await revokeFamily(t.ctx, f, opts.reason, 'admin')) ended.push(f.id);
+            let progress = 0;
+            for (const f of page) {
+              if (await revokeFamily(t.ctx, f, opts.reason, 'admin')) {
+                ended.push(f.id);
+                progress++;
+              }
+            }
+            if (page.length < LIMITS.listMax || progress === 0) break;
+          }
+        }
         await t.ctx.stores.events.append([
           {
             at: t.ctx.clock.now(),
@@ -107,7 +172,11 @@ export function sessionsCommand(program: Command, io: CliIO): void {
         return ended;
       });
       print(io, opts.json === true, { revoked }, () =>
-        revoked.length === 0 ? 'nothing to revoke (already ended)' : `revoked ${revoked.length} session(s)`,
+        revoked.length > 0
+          ? `revoked ${revoked.length} session(s)`
+          : id
+            ? `nothing to revoke: session ${id} had already ended`
+            : `nothing to revoke: ${opts.user ? `user ${opts.user}` : `client ${opts.client}`} has no active sessions`,
       );
     });
 }

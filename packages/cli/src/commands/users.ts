@@ -1,7 +1,7 @@
 import { createUser } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
-import { type CommonOptions, withServer } from '../open-server.js';
+import { type CommonOptions, createOption, withServer } from '../open-server.js';
 import { configOption, dbOption } from '../setting-options.js';
 
 interface AddOptions extends CommonOptions {
@@ -24,6 +24,7 @@ export function usersCommand(program: Command, io: CliIO): void {
     .option('--password-stdin', 'read the password from standard input')
     .option('--role <role>', 'a role (repeatable), e.g. admin', collect, [])
     .addOption(dbOption())
+    .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: AddOptions) => {
@@ -51,6 +52,7 @@ export function usersCommand(program: Command, io: CliIO): void {
     .command('list')
     .description('list users')
     .addOption(dbOption())
+    .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions) => {

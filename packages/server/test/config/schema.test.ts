@@ -42,7 +42,10 @@ describe('configuration schema', () => {
     assert.equal(flagOf('sqliteCacheMiB'), '--sqlite-cache-mib');
     assert.equal(flagOf('secret'), undefined, 'a secret never goes on a command line');
     for (const key of SETTING_KEYS) {
-      const snake = key.replace(/MiB$/, 'Mib').replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+      const snake = key
+        .replace(/MiB$/, 'Mib')
+        .replace(/[A-Z]/g, (c) => `_${c}`)
+        .toUpperCase();
       assert.equal(SCHEMA[key].env, `TESSERA_${snake}`, `${key}: the variable is TESSERA_ + the key`);
     }
   });
