@@ -69,6 +69,22 @@ describe('serve and demo flags come from the schema', () => {
     assert.match(sink.lines.join('\n'), /TESSERA_LOG_LEVEL: expected one of/);
   });
 
+  it('demo reads the environment and a --config file like serve (below its flags)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(mkdtempSync(join(tmpdir(), 'tessera-demo-config-')), 'demo.json');
+    writeFileSync(file, JSON.stringify({ port: 'eighty' }));
+    const fromFile = io();
+    assert.equal(await runCli(['demo', '--config', file], fromFile), 2);
+    assert.match(fromFile.lines.join('\n'), /"port" in .*demo\.json: expected a port number, got "eighty"/);
+    const fromEnv = io({ TESSERA_PORT: 'ninety' });
+    assert.equal(await runCli(['demo'], fromEnv), 2);
+    assert.match(fromEnv.lines.join('\n'), /TESSERA_PORT: expected a port number, got "ninety"/);
+    const viaEnvFile = io({ TESSERA_CONFIG: file });
+    assert.equal(await runCli(['demo'], viaEnvFile), 2, 'TESSERA_CONFIG names the file too');
+  });
+
   it('demo --port abc names the value it got', async () => {
     const sink = io();
     const code = await runCli(['demo', '--port', 'abc', '--db', ':memory:'], sink);
