@@ -22,6 +22,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** Every key a JSON config file may hold, in the schema's order. */
+export const FILE_KEYS: readonly ConfigKey[] = CONFIG_KEYS.filter(
+  (k) => (SCHEMA[k] as Setting).file !== false,
+);
+
 /** Raw values by setting key: strings from flags and the environment, JSON values from code. */
 export type ConfigInput = Partial<Record<ConfigKey, string | number | boolean | undefined>>;
 
@@ -126,8 +131,3 @@ function readConfigFile(path: string, source: string | undefined): Record<string
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
-
-/** Every key a JSON config file may hold, in the schema's order. */
-export const FILE_KEYS: readonly ConfigKey[] = CONFIG_KEYS.filter(
-  (k) => (SCHEMA[k] as Setting).file !== false,
-);

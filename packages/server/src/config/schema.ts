@@ -426,17 +426,13 @@ export const CONFIG_KEYS = SETTING_KEYS.filter((k) => {
   return role === undefined;
 }) as ConfigKey[];
 
-/** The settings' own view, typed loosely, for code that walks the table. */
-export function settingOf(key: SettingKey): Setting {
-  return SCHEMA[key];
-}
-
 /** `accessTokenTtl` → `access-token-ttl`; `sqliteCacheMiB` → `sqlite-cache-mib`. */
-export function kebabCase(key: string): string {
+function kebabCase(key: string): string {
   return key.replace(/MiB$/, 'Mib').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 /** The command-line flag of a setting, or `undefined` when it has none. */
 export function flagOf(key: SettingKey): string | undefined {
-  return settingOf(key).flag === false ? undefined : `--${kebabCase(key)}`;
+  const spec: Setting = SCHEMA[key];
+  return spec.flag === false ? undefined : `--${kebabCase(key)}`;
 }
