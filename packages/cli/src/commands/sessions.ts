@@ -72,7 +72,7 @@ export function sessionsCommand(program: Command, io: CliIO): void {
     .option('--user <name>', 'only this user (username or id)')
     .option('--client <id>', 'only this client')
     .option('--status <status>', 'active, revoked or expired')
-    .option('--limit <n>', 'at most this many', '100')
+    .option('--limit <n>', `at most this many (at most ${LIMITS.listMax})`, String(LIMITS.listDefault))
     .addOption(dbOption())
     .addOption(createOption())
     .addOption(configOption())
