@@ -1,6 +1,6 @@
 /** Wire types shared by the server, the middleware, the SDK and the dashboard. */
 
-/** The token endpoint's success answer (SPEC §3.1, RFC 6749 §5.1). */
+/** The token endpoint's success answer (RFC 6749 §5.1). */
 export interface TokenResponse {
   access_token: string;
   token_type: 'Bearer' | 'DPoP';
@@ -35,7 +35,7 @@ export type IntrospectionResponse =
       cnf?: { jkt: string };
     };
 
-/** The lifecycle event types recorded by the server (SPEC §11). */
+/** The lifecycle event types recorded by the server. */
 export const EVENT_TYPES = [
   'login.succeeded',
   'login.failed',
@@ -65,7 +65,7 @@ export interface LifecycleEvent {
   data?: Record<string, unknown>;
 }
 
-/** What the revocation feed (`GET /oauth/revocations`) publishes for resource servers (SPEC §5). */
+/** What the revocation feed (`GET /oauth/revocations`) publishes for resource servers. */
 export interface RevocationNotice {
   /** Monotonic sequence number, usable as the SSE `id` to resume a stream. */
   seq: number;

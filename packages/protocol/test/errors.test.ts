@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ERROR_CODES, errorFromResponse, isKnownErrorCode, TesseraError } from '../src/index.js';
+import {
+  ERROR_CODES,
+  errorFromResponse,
+  isKnownErrorCode,
+  type KnownErrorCode,
+  TesseraError,
+} from '../src/index.js';
 
 describe('the error table', () => {
-  it('declares the codes SPEC §3.6 requires', () => {
+  it('declares the codes every client relies on', () => {
     for (const code of [
       'token_expired',
       'invalid_token',
@@ -31,7 +37,7 @@ describe('the error table', () => {
     }
   });
 
-  it('uses the message SPEC §3.3 rule 4 prescribes for reuse', () => {
+  it('answers reuse with the documented message', () => {
     assert.equal(
       new TesseraError('token_reused').message,
       'Token has been rotated and grace period has expired',
@@ -51,6 +57,61 @@ describe('the error table', () => {
   });
 });
 
+describe('new TesseraError', () => {
+  it('takes only codes from the table: a typo does not compile, and throws if it gets past the compiler', () => {
+    // @ts-expect-error 'token_reusd' is not a code of the table
+    assert.throws(() => new TesseraError('token_reusd'), /unknown error code "token_reusd".*fromWire/);
+    // The codes form a finite union: were the table typed as a plain record, any string would compile.
+    const finite: string extends KnownErrorCode ? false : true = true;
+    assert.equal(finite, true);
+  });
+
+  it('takes its status, OAuth error and flags from the row', () => {
+    for (const [code, def] of Object.entries(ERROR_CODES)) {
+      const err = new TesseraError(code as KnownErrorCode);
+      assert.deepEqual(
+        [err.status, err.error, err.retryable, err.endsSession, err.message],
+        [def.status, def.error, def.retryable, def.endsSession, def.message],
+        code,
+      );
+    }
+  });
+});
+
+describe('TesseraError.fromWire', () => {
+  it('keeps a code from the table, with the description and Retry-After it was given', () => {
+    const err = TesseraError.fromWire('rotation_in_progress', 'wait', { retryAfter: 3 });
+    assert.equal(err.code, 'rotation_in_progress');
+    assert.equal(err.message, 'wait');
+    assert.equal(err.retryAfter, 3);
+  });
+
+  it('maps an unknown code to server_error: retried with backoff, never a sign-out', () => {
+    for (const wire of [
+      'token_frobbed',
+      '',
+      42,
+      null,
+      undefined,
+      { code: 'token_reused' },
+      'toString',
+      '__proto__',
+    ]) {
+      const err = TesseraError.fromWire(wire, 'from a newer server');
+      assert.equal(err.code, 'server_error', String(wire));
+      assert.equal(err.retryable, true);
+      assert.equal(err.endsSession, false);
+      assert.equal(err.message, 'from a newer server');
+    }
+  });
+
+  it('maps an unknown code to the fallback when one is given', () => {
+    const err = TesseraError.fromWire('token_frobbed', undefined, { fallback: 'invalid_grant' });
+    assert.equal(err.code, 'invalid_grant');
+    assert.equal(err.endsSession, true);
+  });
+});
+
 describe('errorFromResponse', () => {
   it('round-trips a Tessera body', () => {
     const err = errorFromResponse(400, new TesseraError('token_reused').toBody());
@@ -66,5 +127,15 @@ describe('errorFromResponse', () => {
     assert.equal(limited.retryAfter, 12);
     const dated = errorFromResponse(503, {}, new Date(10_000).toUTCString(), 4_000);
     assert.equal(dated.retryAfter, 6);
+    assert.equal(errorFromResponse(401, { error: 'invalid_token' }).code, 'access_token_invalid');
+    assert.equal(errorFromResponse(401, {}).code, 'invalid_client');
+    assert.equal(errorFromResponse(400, { error: 'something_else' }).code, 'invalid_request');
+  });
+
+  it('maps a Tessera body with a code this version does not know by its status and OAuth error', () => {
+    const err = errorFromResponse(400, { error: 'invalid_grant', error_code: 'token_frobbed' });
+    assert.equal(err.code, 'invalid_grant');
+    assert.equal(err.endsSession, true);
+    assert.equal(errorFromResponse(503, { error_code: 'store_on_fire' }, '4').retryAfter, 4);
   });
 });

@@ -209,7 +209,8 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
       // Another tab or process refreshed: take its tokens, no request of our own.
       succeeded(message.session);
     } else if (message.type === 'ended') {
-      void end(new TesseraError(message.code), false);
+      // The code comes from another tab, maybe of another SDK version: read it as a wire code.
+      void end(TesseraError.fromWire(message.code, undefined, { fallback: 'session_expired' }), false);
     } else {
       session = null;
       scheduler.clearTimeout(timer);

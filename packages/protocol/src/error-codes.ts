@@ -1,7 +1,7 @@
 /**
- * The one table of Tessera error codes (SPEC §3.6). Server, middleware, SDK and dashboard
- * all read it; nothing else declares an error code. Append only: a code, once published,
- * keeps its meaning.
+ * The one table of Tessera error codes. The server, the resource-server middleware, the SDK and
+ * the dashboard all read it; nothing else declares an error code. Append only: a code, once
+ * published, keeps its meaning. `docs/errors.md` is generated from it (`npm run docs:errors`).
  *
  * - `status`: the HTTP status the authorization server answers with.
  * - `error`: the OAuth `error` value (RFC 6749 §5.2, RFC 7009, RFC 6750, RFC 9449) sent on the wire.
@@ -244,18 +244,13 @@ export interface ErrorDefinition {
   readonly message: string;
 }
 
-/** A code from the table. */
+/** A code from the table: the only codes a `TesseraError` is built with. */
 export type KnownErrorCode = keyof typeof ERROR_CODES;
-/** Codes from a newer server stay assignable, as in `jose`'s error codes. */
+/**
+ * A code as read off the wire: a newer server may send one this version does not know, so the
+ * type stays open, as `jose` types its codes. `TesseraError.fromWire` turns it into a known one.
+ */
 export type ErrorCode = KnownErrorCode | (string & {});
-
-/** The JSON body of every error answer. */
-export interface ErrorBody {
-  error: string;
-  error_description: string;
-  error_code: ErrorCode;
-  retryable: boolean;
-}
 
 /** True when `code` is in the table. */
 export function isKnownErrorCode(code: unknown): code is KnownErrorCode {
@@ -263,99 +258,6 @@ export function isKnownErrorCode(code: unknown): code is KnownErrorCode {
 }
 
 /** The table's row for `code`, or `undefined` for a code this version does not know. */
-export function describeError(code: ErrorCode): ErrorDefinition | undefined {
+export function describeError(code: unknown): ErrorDefinition | undefined {
   return isKnownErrorCode(code) ? ERROR_CODES[code] : undefined;
-}
-
-/**
- * The one error class. `code` is the stable Tessera code; `error` and `status` come from the
- * table, `description` defaults to the table's message.
- *
- * @example
- * throw new TesseraError('token_reused');
- */
-export class TesseraError extends Error {
-  readonly code: ErrorCode;
-  readonly status: number;
-  readonly error: string;
-  readonly retryable: boolean;
-  readonly endsSession: boolean;
-  /** Seconds a client should wait before retrying; only for retryable codes. */
-  readonly retryAfter: number | undefined;
-
-  constructor(code: ErrorCode, description?: string, options?: { retryAfter?: number; cause?: unknown }) {
-    const def = describeError(code) ?? ERROR_CODES.server_error;
-    super(description ?? def.message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'TesseraError';
-    this.code = code;
-    this.status = def.status;
-    this.error = def.error;
-    this.retryable = def.retryable;
-    this.endsSession = def.endsSession;
-    this.retryAfter = def.retryable ? (options?.retryAfter ?? 1) : undefined;
-  }
-
-  /** The wire body (SPEC §3.6). */
-  toBody(): ErrorBody {
-    return {
-      error: this.error,
-      error_description: this.message,
-      error_code: this.code,
-      retryable: this.retryable,
-    };
-  }
-}
-
-/** True for any `TesseraError`, also across copies of this package. */
-export function isTesseraError(value: unknown): value is TesseraError {
-  return value instanceof TesseraError || (value instanceof Error && value.name === 'TesseraError');
-}
-
-/**
- * Reads an error answer from any OAuth server into a `TesseraError`. A body without
- * `error_code` (a server that is not Tessera) is mapped by its OAuth `error` and status,
- * so the SDK's retry-or-sign-out decision works against any standard server.
- */
-export function errorFromResponse(
-  status: number,
-  body: unknown,
-  retryAfterHeader?: string | null,
-  nowMs: number = Date.now(),
-): TesseraError {
-  const obj = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-  const description = typeof obj.error_description === 'string' ? obj.error_description : undefined;
-  const retryAfter = parseRetryAfter(retryAfterHeader, nowMs);
-  const extra = retryAfter === undefined ? {} : { retryAfter };
-  if (isKnownErrorCode(obj.error_code)) return new TesseraError(obj.error_code, description, extra);
-  const oauthError = typeof obj.error === 'string' ? obj.error : undefined;
-  if (status === 429) return new TesseraError('rate_limited', description, extra);
-  if (status >= 500) {
-    return new TesseraError(status === 503 ? 'temporarily_unavailable' : 'server_error', description, extra);
-  }
-  switch (oauthError) {
-    case 'invalid_grant':
-      return new TesseraError('invalid_grant', description);
-    case 'invalid_client':
-    case 'unauthorized_client':
-    case 'unsupported_grant_type':
-    case 'invalid_scope':
-    case 'invalid_request':
-    case 'use_dpop_nonce':
-    case 'invalid_dpop_proof':
-      return new TesseraError(oauthError, description);
-    case 'temporarily_unavailable':
-      return new TesseraError('temporarily_unavailable', description, extra);
-    case 'invalid_token':
-      return new TesseraError('access_token_invalid', description);
-    default:
-      return new TesseraError(status === 401 ? 'invalid_client' : 'invalid_request', description);
-  }
-}
-
-function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
-  if (value === null || value === undefined || value === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - nowMs) / 1000));
 }

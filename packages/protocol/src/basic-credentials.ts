@@ -1,0 +1,45 @@
+/** The decoded parts of `Authorization: Basic …` client authentication. */
+export interface BasicCredentials {
+  id: string;
+  secret: string;
+}
+
+/**
+ * The `Authorization` header value for `client_secret_basic` (RFC 6749 §2.3.1): the client id
+ * and secret are each form-urlencoded, joined by `:`, and the result base64-encoded. The
+ * form-encoding step is what lets an id or secret contain `:` or any Unicode character.
+ *
+ * @example
+ * headers.authorization = encodeBasicCredentials('api', secret); // "Basic YXBpOn…"
+ */
+export function encodeBasicCredentials(id: string, secret: string): string {
+  // Form-encoded text is ASCII, so btoa needs no UTF-8 step.
+  return `Basic ${btoa(`${formEncode(id)}:${formEncode(secret)}`)}`;
+}
+
+/**
+ * Reads an `Authorization: Basic …` header as {@link encodeBasicCredentials} writes it, or
+ * `undefined` when it is another scheme or malformed (not base64, no `:`, an empty id, or
+ * percent-escapes that do not decode).
+ */
+export function decodeBasicCredentials(authorization: string): BasicCredentials | undefined {
+  if (!authorization.startsWith('Basic ')) return undefined;
+  let text: string;
+  try {
+    const binary = atob(authorization.slice(6).trim());
+    text = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
+  }
+  const colon = text.indexOf(':');
+  if (colon < 1) return undefined;
+  try {
+    return { id: formDecode(text.slice(0, colon)), secret: formDecode(text.slice(colon + 1)) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** application/x-www-form-urlencoded, as URLSearchParams writes it (space as `+`). */
+const formEncode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, ' '));
