@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ENDPOINTS } from '@tessera/protocol';
 import { createResourceServer, type ResourceServer } from '@tessera/resource';
 import { tesseraResource } from '@tessera/resource/fastify';
 import {
@@ -88,9 +89,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       clientSecret: apiSecret,
       requiredClaims: ['sid'],
       // Same process: no discovery round trip (whose failure, before we listen, would be cached).
-      jwksUri: `${config.issuer}/.well-known/jwks.json`,
-      introspectionEndpoint: `${config.issuer}/oauth/introspect`,
-      revocationsEndpoint: `${config.issuer}/oauth/revocations`,
+      jwksUri: `${config.issuer}${ENDPOINTS.jwks}`,
+      introspectionEndpoint: `${config.issuer}${ENDPOINTS.introspection}`,
+      revocationsEndpoint: `${config.issuer}${ENDPOINTS.revocationFeed}`,
       // The feed starts when the app is ready, a moment before it listens: retry quickly.
       reconnectInitialMs: 100,
       reconnectMaxMs: 5_000,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CSRF_HEADER, CSRF_HEADER_VALUE, ENDPOINTS, REFRESH_TOKEN_PREFIX } from '@tessera/protocol';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launch, openDemo, screens, shown, signIn, sleep, until } from './support/browser.js';
 import { cli, DemoServer } from './support/demo-server.js';
@@ -60,15 +61,17 @@ describe('the demo in Chromium: one session', { timeout: 60_000 }, () => {
   });
 
   it('the refresh token is not readable by page JavaScript: cookie, storage, IndexedDB, responses', async () => {
-    const cookies = await context.cookies(`${server.url}/api/auth/refresh`);
+    const cookies = await context.cookies(`${server.url}${ENDPOINTS.refresh}`);
     const rt = cookies.find((c) => c.name === 'tessera_rt');
     assert.ok(rt, 'the browser holds the refresh cookie');
-    assert.match(rt.value, /^tsr_/);
+    assert.ok(rt.value.startsWith(REFRESH_TOKEN_PREFIX));
     assert.equal(rt.httpOnly, true);
     assert.equal(rt.sameSite, 'Strict');
     assert.equal(rt.path, '/api/auth');
 
-    const visible = await page.evaluate(async () => {
+    // The page's code runs in the browser: the wire constants go in as an argument.
+    const wire = { refresh: ENDPOINTS.refresh, csrf: CSRF_HEADER, csrfValue: CSRF_HEADER_VALUE };
+    const visible = await page.evaluate(async (wire) => {
       const found: string[] = [document.cookie];
       for (const store of [localStorage, sessionStorage]) {
         for (let i = 0; i < store.length; i++) found.push(`${store.key(i)}=${store.getItem(store.key(i)!)}`);
@@ -89,25 +92,25 @@ describe('the demo in Chromium: one session', { timeout: 60_000 }, () => {
         db.close();
       }
       // What an injected script could do: call the refresh endpoint itself and read everything it gets.
-      const res = await fetch('/api/auth/refresh', {
+      const res = await fetch(wire.refresh, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-tessera-csrf': '1' },
+        headers: { 'content-type': 'application/json', [wire.csrf]: wire.csrfValue },
         body: '{}',
         credentials: 'include',
       });
       found.push(String(res.status), JSON.stringify([...res.headers]), await res.text());
       return found;
-    });
+    }, wire);
     assert.equal(visible[0], '', 'document.cookie is empty');
     assert.ok(
       visible.some((v) => v.includes('access_token')),
       'the scan did read the answers (sanity check)',
     );
     const all = visible.join('\n');
-    assert.ok(!all.includes('tsr_'), 'no refresh token anywhere page JavaScript can read');
+    assert.ok(!all.includes(REFRESH_TOKEN_PREFIX), 'no refresh token anywhere page JavaScript can read');
     assert.ok(!all.includes(rt.value));
     // The Set-Cookie header is filtered from what fetch() exposes, yet the browser did rotate it.
-    const rotated = (await context.cookies(`${server.url}/api/auth/refresh`)).find(
+    const rotated = (await context.cookies(`${server.url}${ENDPOINTS.refresh}`)).find(
       (c) => c.name === 'tessera_rt',
     );
     assert.notEqual(rotated?.value, rt.value);

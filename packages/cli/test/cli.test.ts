@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import {
   createTessera,
   createUser,
@@ -341,7 +342,7 @@ describe('tessera CLI (SPEC §10)', () => {
 
       await s.tessera.app.inject({
         method: 'POST',
-        url: '/oauth/revoke',
+        url: ENDPOINTS.revocation,
         payload: `client_id=web&token=${tokens.refresh_token}`,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       });
@@ -482,22 +483,26 @@ async function startTestServer(options: {
     aliceId: alice.id,
     async login(clientId) {
       const res = await post(
-        '/api/auth/login',
+        ENDPOINTS.login,
         JSON.stringify({ username: 'alice', password: PASSWORD, client_id: clientId }),
         { 'content-type': 'application/json' },
       );
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return res.body;
     },
-    token: (form, headers) => formPost('/oauth/token', form, headers),
+    token: (form, headers) => formPost(ENDPOINTS.token, form, headers),
     refresh: (refreshToken) =>
-      formPost('/oauth/token', {
+      formPost(ENDPOINTS.token, {
         grant_type: 'refresh_token',
         client_id: 'web',
         refresh_token: refreshToken,
       }),
     async introspect(token) {
-      const res = await formPost('/oauth/introspect', { token }, { authorization: basic('rs', RS_SECRET) });
+      const res = await formPost(
+        ENDPOINTS.introspection,
+        { token },
+        { authorization: basic('rs', RS_SECRET) },
+      );
       assert.equal(res.status, 200);
       return res.body;
     },

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CSRF_HEADER, CSRF_HEADER_VALUE, ENDPOINTS } from '@tessera/protocol';
 import type { CliIO } from '../src/io.js';
 import { runCli } from '../src/program.js';
 import { CliProcess, freePort } from './support/cli-process.js';
@@ -57,9 +58,9 @@ describe('tessera serve and demo as real processes', () => {
       }
 
       // No client_id: the demo configures its browser client as the default login client.
-      const login = await fetch(`${url}/api/auth/login`, {
+      const login = await fetch(`${url}${ENDPOINTS.login}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-tessera-csrf': '1', origin: url },
+        headers: { 'content-type': 'application/json', [CSRF_HEADER]: CSRF_HEADER_VALUE, origin: url },
         body: JSON.stringify({ username: 'demo', password: 'demo-password' }),
         signal: AbortSignal.timeout(5_000),
       });
@@ -95,7 +96,7 @@ describe('tessera serve and demo as real processes', () => {
         silentIO(baseEnv),
       );
       assert.equal(added, 0);
-      stream = await fetch(`http://127.0.0.1:${port}/oauth/revocations`, {
+      stream = await fetch(`http://127.0.0.1:${port}${ENDPOINTS.revocationFeed}`, {
         headers: {
           accept: 'text/event-stream',
           authorization: `Basic ${Buffer.from(`rs:${rsSecret}`).toString('base64')}`,

@@ -27,7 +27,8 @@ export function decodeBasicCredentials(authorization: string): BasicCredentials 
   let text: string;
   try {
     const binary = atob(authorization.slice(6).trim());
-    text = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+    // Form-encoded credentials are ASCII; raw UTF-8 from a lax client is decoded as such.
+    text = NON_ASCII.test(binary) ? utf8.decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))) : binary;
   } catch {
     return undefined;
   }
@@ -39,6 +40,10 @@ export function decodeBasicCredentials(authorization: string): BasicCredentials 
     return undefined;
   }
 }
+
+/** A byte above 0x7f in atob's output (one char per byte). */
+const NON_ASCII = /[\x80-\xff]/;
+const utf8 = new TextDecoder();
 
 /** application/x-www-form-urlencoded, as URLSearchParams writes it (space as `+`). */
 const formEncode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);

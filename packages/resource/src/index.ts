@@ -2,6 +2,8 @@
  * @tessera/resource — resource-server middleware (SPEC §5). The core is Fetch-API only;
  * Fastify and Express adapters live at `@tessera/resource/fastify` and `/express`.
  */
+
+export type { Clock } from '@tessera/protocol';
 export {
   failureParts,
   failureResponse,
@@ -12,9 +14,8 @@ export type {
   AuthResult,
   AuthSuccess,
   RequireAuthOptions,
-  TokenFormat,
+  ValidatedAs,
 } from './core/auth-result.js';
-export type { Clock } from './core/clock.js';
 export {
   createResourceServer,
   type ResourceServer,

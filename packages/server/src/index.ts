@@ -1,4 +1,4 @@
-export { type Clock, ManualClock, systemClock } from './clock.js';
+export { type Clock, systemClock } from '@tessera/protocol';
 export { ADMIN_DEFAULTS, DEFAULTS, DEMO_DEFAULTS } from './config/defaults.js';
 export { describeDefault, exampleConfigFile, renderConfigDocs } from './config/describe-config.js';
 export { LIMIT_TABLE, LIMITS } from './config/limits.js';
@@ -35,7 +35,6 @@ export { cleanup } from './domain/cleanup.js';
 export type { TesseraContext } from './domain/context.js';
 export { decideRefresh, type RefreshDecision } from './domain/decide-refresh.js';
 export { introspectToken } from './domain/introspect-token.js';
-export { verifyAccessToken } from './domain/issue-access-token.js';
 export {
   type CreateClientInput,
   type CreateUserInput,
@@ -43,16 +42,18 @@ export {
   InputError,
   saveClient,
 } from './domain/manage-directory.js';
+export { readAccessToken } from './domain/read-access-token.js';
 export { revokeFamily } from './domain/revoke-family.js';
 export { revokeToken } from './domain/revoke-token.js';
 export { refreshTokens } from './domain/rotate-refresh-token.js';
 export { type BuildAppOptions, buildApp, type StartupNotice } from './http/build-app.js';
 export { KeyRing, type KeyRingOptions, KeyRotationTooSoonError } from './keys/key-ring.js';
+export { ManualClock } from './manual-clock.js';
 export { createLogger, REDACT_PATHS } from './observability/logger.js';
 export * from './ports/index.js';
 export { openSqliteStores, type SqliteOptions } from './stores/sqlite/open-sqlite-stores.js';
 export { type CreateTesseraOptions, createTessera, type Tessera } from './tessera.js';
 export { jwtFormat } from './tokens/jwt-format.js';
-export { OPAQUE_PREFIX, opaqueFormat } from './tokens/opaque-format.js';
+export { opaqueFormat } from './tokens/opaque-format.js';
 export { pasetoFormat } from './tokens/paseto-format.js';
 export { type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES, type TokenFormat } from './tokens/token-format.js';

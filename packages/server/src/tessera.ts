@@ -1,7 +1,6 @@
-import type { TokenResponse } from '@tessera/protocol';
+import { type Clock, systemClock, type TokenResponse } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { type Clock, systemClock } from './clock.js';
 import { LIMITS } from './config/limits.js';
 import { ConfigError, type LoadConfigOptions, loadConfig, type TesseraConfig } from './config/load-config.js';
 import { SCHEMA } from './config/schema.js';

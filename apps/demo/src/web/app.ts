@@ -6,6 +6,7 @@
 import { type ClientState, createTesseraClient, type TesseraError } from '@tessera/client';
 import { createFetch } from '@tessera/client/fetch';
 import { webStorage } from '@tessera/client/storage';
+import { ENDPOINTS } from '@tessera/protocol';
 
 const query = new URLSearchParams(location.search);
 /** How often the protected API is called (`?poll=1000` in tests). */
@@ -19,7 +20,7 @@ const network: typeof fetch = (input, init) =>
     : fetch(input, init);
 
 const auth = createTesseraClient({
-  tokenEndpoint: new URL('/oauth/token', location.origin).href,
+  tokenEndpoint: new URL(ENDPOINTS.token, location.origin).href,
   clientId: 'demo-web',
   refreshMode: 'cookie',
   // Shared by the tabs, so one refresh serves them all. It holds the access token only.

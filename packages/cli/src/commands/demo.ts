@@ -1,4 +1,5 @@
 import { DEMO_USERS, type RunningDemo, startDemo } from '@tessera/demo';
+import { ENDPOINTS } from '@tessera/protocol';
 import { DEMO_DEFAULTS, loadConfig, type StartupNotice } from '@tessera/server';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
@@ -59,7 +60,7 @@ export function demoCommand(program: Command, io: CliIO): void {
             `  open:       ${running.url}/`,
             `  sign in as: ${users.map((u) => `${u.username} / ${u.password}`).join('   or   ')}`,
             `  tokens:     ${config.accessTokenTtl} s access tokens, refreshed silently; the refresh token lives in an HttpOnly cookie`,
-            `  issuer:     ${running.url} (discovery: ${running.url}/.well-known/oauth-authorization-server)`,
+            `  issuer:     ${running.url} (discovery: ${running.url}${ENDPOINTS.metadata})`,
             `  database:   ${config.db}`,
             ...noticeLines(notices),
             '',

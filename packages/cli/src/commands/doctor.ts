@@ -1,3 +1,4 @@
+import { ENDPOINTS, encodeBasicCredentials } from '@tessera/protocol';
 import { loadConfig } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
@@ -99,7 +100,7 @@ async function runChecks(
     opts.clientSecret === undefined
       ? {}
       : {
-          authorization: `Basic ${Buffer.from(`${encodeURIComponent(opts.clientId ?? '')}:${encodeURIComponent(opts.clientSecret)}`).toString('base64')}`,
+          authorization: encodeBasicCredentials(opts.clientId ?? '', opts.clientSecret),
         };
   const post = async (path: string, form: Record<string, string>) => {
     const res = await fetch(`${issuer}${path}`, {
@@ -118,7 +119,7 @@ async function runChecks(
 
   let metadata: Record<string, unknown> | undefined;
   const discovered = await check('discovery', async () => {
-    const { status, body } = await get(`${issuer}/.well-known/oauth-authorization-server`);
+    const { status, body } = await get(`${issuer}${ENDPOINTS.metadata}`);
     if (status !== 200 || !body) throw new Error(`HTTP ${status}`);
     if (body.issuer !== issuer) throw new Error(`issuer is ${String(body.issuer)}, expected ${issuer}`);
     const missing = REQUIRED_METADATA.filter((k) => typeof body[k] !== 'string');
@@ -152,7 +153,7 @@ async function runChecks(
     });
     return checks;
   }
-  const grant = await post('/oauth/token', {
+  const grant = await post(ENDPOINTS.token, {
     grant_type: 'password',
     username: opts.username,
     password: opts.password,
@@ -163,7 +164,7 @@ async function runChecks(
       tokens = grant.body;
       return 'password grant at the token endpoint';
     }
-    const res = await fetch(`${issuer}/api/auth/login`, {
+    const res = await fetch(`${issuer}${ENDPOINTS.login}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...clientAuth },
       body: JSON.stringify({ username: opts.username, password: opts.password, client_id: opts.clientId }),
@@ -174,13 +175,13 @@ async function runChecks(
       throw new Error(`HTTP ${res.status} ${String(body?.error_code ?? body?.error ?? '')}`.trim());
     }
     tokens = body;
-    return 'POST /api/auth/login';
+    return `POST ${ENDPOINTS.login}`;
   });
   if (!signedIn || !tokens) return checks;
   const first = String(tokens.refresh_token);
   let child: Record<string, unknown> | undefined;
   await check('refresh', async () => {
-    const res = await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: first });
+    const res = await post(ENDPOINTS.token, { grant_type: 'refresh_token', refresh_token: first });
     if (res.status !== 200 || typeof res.body?.refresh_token !== 'string')
       throw new Error(`HTTP ${res.status}`);
     if (res.body.refresh_token === first) throw new Error('the refresh token was not rotated');
@@ -188,7 +189,7 @@ async function runChecks(
     return 'rotated';
   });
   await check('grace retry', async () => {
-    const res = await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: first });
+    const res = await post(ENDPOINTS.token, { grant_type: 'refresh_token', refresh_token: first });
     if (
       res.status !== 200 ||
       res.body?.refresh_token !== child?.refresh_token ||
@@ -199,9 +200,9 @@ async function runChecks(
     return 'the same tokens again';
   });
   await check('revoke', async () => {
-    const res = await post('/oauth/revoke', { token: String(child?.refresh_token ?? first) });
+    const res = await post(ENDPOINTS.revocation, { token: String(child?.refresh_token ?? first) });
     if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-    const after = await post('/oauth/token', {
+    const after = await post(ENDPOINTS.token, {
       grant_type: 'refresh_token',
       refresh_token: String(child?.refresh_token),
     });

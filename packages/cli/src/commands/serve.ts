@@ -1,3 +1,4 @@
+import { ENDPOINTS } from '@tessera/protocol';
 import {
   createTessera,
   type FaultPoint,
@@ -44,8 +45,8 @@ export function serveCommand(program: Command, io: CliIO): void {
       const clients = await tessera.ctx.stores.directory.listClients();
       const summary = {
         issuer: config.issuer,
-        discovery: `${config.issuer}/.well-known/oauth-authorization-server`,
-        jwks: `${config.issuer}/.well-known/jwks.json`,
+        discovery: `${config.issuer}${ENDPOINTS.metadata}`,
+        jwks: `${config.issuer}${ENDPOINTS.jwks}`,
         database: config.db,
         clients: clients.length,
         notices,

@@ -1,4 +1,5 @@
-import { type ClientRecord, introspectToken, OPAQUE_PREFIX } from '@tessera/server';
+import { OPAQUE_ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX } from '@tessera/protocol';
+import { type ClientRecord, introspectToken } from '@tessera/server';
 import type { Command } from 'commander';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { type CliIO, print } from '../io.js';
@@ -80,8 +81,8 @@ function expiry(claims: Record<string, unknown> | undefined): number | undefined
 }
 
 function decode(value: string): Decoded {
-  if (value.startsWith('tsr_')) return { format: 'tessera refresh token (opaque)' };
-  if (value.startsWith(OPAQUE_PREFIX)) return { format: 'tessera access token (opaque)' };
+  if (value.startsWith(REFRESH_TOKEN_PREFIX)) return { format: 'tessera refresh token (opaque)' };
+  if (value.startsWith(OPAQUE_ACCESS_TOKEN_PREFIX)) return { format: 'tessera access token (opaque)' };
   if (value.startsWith('v4.public.')) return decodePaseto(value);
   try {
     return { format: 'JWT', header: decodeProtectedHeader(value), claims: decodeJwt(value) };

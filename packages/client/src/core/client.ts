@@ -1,4 +1,4 @@
-import { isTesseraError, TesseraError, type TokenResponse } from '@tessera/protocol';
+import { ENDPOINTS, isTesseraError, TesseraError, type TokenResponse } from '@tessera/protocol';
 import { inProcessCoordinator } from '../coordinator/in-process.js';
 import { hasWebLocks, webLocksCoordinator } from '../coordinator/web-locks.js';
 import { memoryStorage } from '../storage/memory.js';
@@ -125,7 +125,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     timeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
     cookie: options.refreshMode === 'cookie',
   };
-  const authUrl = (path: string) => new URL(`/api/auth/${path}`, options.tokenEndpoint).href;
+  const authUrl = (path: string) => new URL(path, options.tokenEndpoint).href;
 
   let session: Session | null = null;
   let refreshAt = 0;
@@ -283,7 +283,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
             let res: TokenResponse;
             if (refreshToken === undefined) {
               // Cookie mode: the browser sends the refresh cookie; a retry after a lost answer re-sends the same one.
-              res = await sendTokenRequest(ctx, authUrl('refresh'), nonce ? { nonce } : {});
+              res = await sendTokenRequest(ctx, authUrl(ENDPOINTS.refresh), nonce ? { nonce } : {});
             } else {
               const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken });
               if (ctx.clientSecret === undefined) body.set('client_id', options.clientId);
@@ -409,7 +409,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     },
     async signInWithPassword({ username, password }) {
       await ready;
-      const url = options.loginEndpoint ?? authUrl('login');
+      const url = options.loginEndpoint ?? authUrl(ENDPOINTS.login);
       const tokens = await sendTokenRequest(ctx, url, { username, password, client_id: options.clientId });
       await signIn(tokens, session);
     },
@@ -432,7 +432,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
       await Promise.resolve(storage.remove(key)).catch(() => {});
       if (s && ctx.cookie) {
         // The server ends the session of the cookie and clears it (best effort, as below).
-        await sendTokenRequest(ctx, authUrl('logout'), {}).catch(() => {});
+        await sendTokenRequest(ctx, authUrl(ENDPOINTS.logout), {}).catch(() => {});
       } else if (s?.refreshToken && s.revocationEndpoint) {
         // RFC 7009, best effort: the user is signed out here whatever the server says.
         const body = new URLSearchParams({ token: s.refreshToken, token_type_hint: 'refresh_token' });

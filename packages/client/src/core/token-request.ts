@@ -1,4 +1,11 @@
-import { errorFromResponse, TesseraError, type TokenResponse } from '@tessera/protocol';
+import {
+  CSRF_HEADER,
+  CSRF_HEADER_VALUE,
+  encodeBasicCredentials,
+  errorFromResponse,
+  TesseraError,
+  type TokenResponse,
+} from '@tessera/protocol';
 import type { Clock, Scheduler } from './types.js';
 
 /** What a token request needs from the client. */
@@ -19,9 +26,6 @@ const networkErrors = new WeakSet<TesseraError>();
 export function isNetworkError(error: unknown): boolean {
   return error instanceof TesseraError && networkErrors.has(error);
 }
-
-/** RFC 6749 §2.3.1: id and secret are form-encoded before Basic encoding. */
-const formEncode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
 
 /** A fresh random value, base64url. getRandomValues works outside secure contexts too, unlike randomUUID. */
 export function randomNonce(): string {
@@ -46,9 +50,9 @@ export async function sendTokenRequest(
     accept: 'application/json',
     'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
   };
-  if (ctx.cookie) headers['x-tessera-csrf'] = '1';
+  if (ctx.cookie) headers[CSRF_HEADER] = CSRF_HEADER_VALUE;
   if (ctx.clientSecret !== undefined) {
-    headers.authorization = `Basic ${btoa(`${formEncode(ctx.clientId)}:${formEncode(ctx.clientSecret)}`)}`;
+    headers.authorization = encodeBasicCredentials(ctx.clientId, ctx.clientSecret);
   }
   const abort = new AbortController();
   const timer = ctx.scheduler.setTimeout(() => abort.abort(), ctx.timeoutMs);

@@ -1,9 +1,7 @@
-import type { TesseraError } from '@tessera/protocol';
+import type { Clock, TesseraError } from '@tessera/protocol';
 
 /** A source of wall-clock time in milliseconds. Injected so every timing rule is testable with virtual time. */
-export interface Clock {
-  now(): number;
-}
+export type { Clock };
 
 /** Timers. Injected for the same reason as {@link Clock}; the default unrefs its timers in Node. */
 export interface Scheduler {

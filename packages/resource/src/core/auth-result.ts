@@ -1,7 +1,10 @@
 import type { TesseraError } from '@tessera/protocol';
 
-/** Which validator accepted the token. */
-export type TokenFormat = 'jwt' | 'opaque';
+/**
+ * How a token was validated: `jwt` verified here against the issuer's keys, `opaque` accepted by
+ * the issuer's introspection (which is also how PASETO and custom formats are checked).
+ */
+export type ValidatedAs = 'jwt' | 'opaque';
 
 /** What a handler learns about the caller. Frozen: cached results are shared between requests. */
 export interface AuthInfo {
@@ -21,7 +24,7 @@ export interface AuthInfo {
   readonly exp: number;
   /** Every claim (JWT payload or introspection answer), deep-frozen. */
   readonly claims: Readonly<Record<string, unknown>>;
-  readonly format: TokenFormat;
+  readonly format: ValidatedAs;
 }
 
 /** A refused request, ready to be written as an RFC 6750 answer. */

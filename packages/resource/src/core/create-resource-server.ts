@@ -1,4 +1,10 @@
-import { isTesseraError, TesseraError } from '@tessera/protocol';
+import {
+  ENDPOINTS,
+  isTesseraError,
+  REVOCATION_FEED_METADATA,
+  systemClock,
+  TesseraError,
+} from '@tessera/protocol';
 import { OpaqueTokenValidator } from '../introspection/validate-opaque-token.js';
 import { splitCompactJws } from '../jwt/inspect-compact-jws.js';
 import { JwksCache, SUPPORTED_ALGORITHMS } from '../jwt/jwks-cache.js';
@@ -9,7 +15,6 @@ import { RevocationFeed, type RevocationFeedStatus } from '../revocations/revoca
 import { RevocationSet } from '../revocations/revocation-set.js';
 import { failureFrom, invalidRequest, invalidToken, missingToken } from './answers.js';
 import type { AuthInfo, AuthResult, RequireAuthOptions } from './auth-result.js';
-import { systemClock } from './clock.js';
 import { DEFAULTS } from './defaults.js';
 import { extractToken, sourcesFromRequest, type TokenSources } from './extract-token.js';
 import { silentLogger } from './logger.js';
@@ -146,8 +151,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
 
   const metadata = new MetadataSource({
     issuer,
-    metadataUrl:
-      options.metadataUrl ?? `${issuer.replace(/\/+$/, '')}/.well-known/oauth-authorization-server`,
+    metadataUrl: options.metadataUrl ?? `${issuer.replace(/\/+$/, '')}${ENDPOINTS.metadata}`,
     fetch: fetchImpl,
     clock,
     logger,
@@ -224,7 +228,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   const revoked = new RevocationSet();
   const feed = wantRevocations
     ? new RevocationFeed({
-        endpoint: endpoint(options.revocationsEndpoint, (m) => m.tessera_revocations_endpoint),
+        endpoint: endpoint(options.revocationsEndpoint, (m) => m[REVOCATION_FEED_METADATA]),
         clientId: options.clientId!,
         clientSecret: options.clientSecret!,
         set: revoked,

@@ -1,7 +1,6 @@
-import type { RevocationNotice } from '@tessera/protocol';
+import type { Clock, RevocationNotice } from '@tessera/protocol';
 import type { FetchLike } from '../metadata/fetch-json.js';
 import type { RevocationFeedStatus } from '../revocations/revocation-feed.js';
-import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 
 /**

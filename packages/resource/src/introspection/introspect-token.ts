@@ -1,5 +1,4 @@
-import type { IntrospectionResponse } from '@tessera/protocol';
-import { basicAuth } from '../metadata/fetch-json.js';
+import { encodeBasicCredentials, type IntrospectionResponse } from '@tessera/protocol';
 
 /**
  * RFC 7662 as a request/process pair: each half is testable without a server.
@@ -18,7 +17,7 @@ export function buildIntrospectionRequest(
     headers: {
       accept: 'application/json',
       'content-type': 'application/x-www-form-urlencoded',
-      authorization: basicAuth(clientId, clientSecret),
+      authorization: encodeBasicCredentials(clientId, clientSecret),
     },
     body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
     redirect: 'error',

@@ -1,6 +1,6 @@
+import type { Clock } from '@tessera/protocol';
 import { TesseraError } from '@tessera/protocol';
 import type { AuthInfo } from '../core/auth-result.js';
-import type { Clock } from '../core/clock.js';
 import { deepFreeze } from '../core/deep-freeze.js';
 import type { Logger } from '../core/logger.js';
 import { LruCache } from '../core/lru-cache.js';

@@ -1,6 +1,6 @@
+import type { Clock } from '@tessera/protocol';
 import { TesseraError } from '@tessera/protocol';
 import { type CryptoKey, importJWK, type JWK } from 'jose';
-import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { type FetchLike, readJsonCapped, upstreamUnavailable } from '../metadata/fetch-json.js';
 

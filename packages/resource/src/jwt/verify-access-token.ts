@@ -1,7 +1,7 @@
+import type { Clock } from '@tessera/protocol';
 import { TesseraError } from '@tessera/protocol';
 import { errors, jwtVerify } from 'jose';
 import type { AuthInfo } from '../core/auth-result.js';
-import type { Clock } from '../core/clock.js';
 import { deepFreeze } from '../core/deep-freeze.js';
 import { decodeJws, MalformedTokenError, type SplitJws } from './inspect-compact-jws.js';
 import type { JwksCache } from './jwks-cache.js';

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import { type Clock, REVOCATION_FEED_METADATA } from '@tessera/protocol';
 import type { Logger } from '../core/logger.js';
 import { type FetchLike, readJsonCapped, upstreamUnavailable } from './fetch-json.js';
 
@@ -10,7 +10,7 @@ export interface AuthorizationServerMetadata {
   revocation_endpoint?: string;
   token_endpoint?: string;
   /** Tessera extension: the revocation feed (SSE and JSON snapshot). */
-  tessera_revocations_endpoint?: string;
+  [REVOCATION_FEED_METADATA]?: string;
 }
 
 export interface MetadataSourceOptions {
@@ -98,7 +98,7 @@ function parseMetadata(body: unknown): AuthorizationServerMetadata {
     'introspection_endpoint',
     'revocation_endpoint',
     'token_endpoint',
-    'tessera_revocations_endpoint',
+    REVOCATION_FEED_METADATA,
   ] as const) {
     const v = optionalUrl(obj, key);
     if (v !== undefined) out[key] = v;

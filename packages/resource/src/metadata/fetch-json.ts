@@ -34,15 +34,6 @@ export async function readJsonCapped(response: Response, maxBytes: number): Prom
   return JSON.parse(new TextDecoder().decode(bytes));
 }
 
-/** RFC 6749 §2.3.1: id and secret are form-encoded before being joined and base64-encoded. */
-export function basicAuth(clientId: string, clientSecret: string): string {
-  const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
-  const raw = new TextEncoder().encode(`${enc(clientId)}:${enc(clientSecret)}`);
-  let binary = '';
-  for (const b of raw) binary += String.fromCharCode(b);
-  return `Basic ${btoa(binary)}`;
-}
-
 /** The authorization server could not be reached or answered nonsense: 503, retryable. */
 export function upstreamUnavailable(what: string, cause?: unknown): TesseraError {
   return new TesseraError('temporarily_unavailable', `The authorization server's ${what} is unavailable`, {

@@ -1,7 +1,7 @@
 import type { RevocationNotice } from '@tessera/protocol';
-import type { Clock } from '../core/clock.js';
+import { type Clock, encodeBasicCredentials, REVOCATION_FEED_METADATA } from '@tessera/protocol';
 import type { Logger } from '../core/logger.js';
-import { basicAuth, type FetchLike, readJsonCapped } from '../metadata/fetch-json.js';
+import { type FetchLike, readJsonCapped } from '../metadata/fetch-json.js';
 import { SseParser } from './parse-sse.js';
 import { parseRevocationNotice, type RevocationSet } from './revocation-set.js';
 
@@ -154,7 +154,7 @@ export class RevocationFeed {
     const endpoint = await this.#o.endpoint().catch(() => undefined);
     if (endpoint === undefined) {
       if (this.#stopped) return;
-      this.#lastError = 'the issuer publishes no tessera_revocations_endpoint (or metadata is unavailable)';
+      this.#lastError = `the issuer publishes no ${REVOCATION_FEED_METADATA} (or metadata is unavailable)`;
       this.#o.logger.error({ error: this.#lastError }, 'tessera-resource: revocation feed disabled');
       this.#setState('disabled');
       this.#resolveSynced();
@@ -201,7 +201,7 @@ export class RevocationFeed {
   }
 
   #headers(accept: string): Record<string, string> {
-    return { accept, authorization: basicAuth(this.#o.clientId, this.#o.clientSecret) };
+    return { accept, authorization: encodeBasicCredentials(this.#o.clientId, this.#o.clientSecret) };
   }
 
   async #snapshot(endpoint: string): Promise<void> {

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import {
   type AccessTokenClaims,
   createTessera,
@@ -69,7 +70,7 @@ describe('the Tessera server and the resource middleware together', () => {
   let api: FastifyInstance;
 
   const login = async (clientId: string) => {
-    const res = await fetch(`${issuer}/api/auth/login`, {
+    const res = await fetch(`${issuer}${ENDPOINTS.login}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'alice', password: PASSWORD, client_id: clientId }),
@@ -147,7 +148,7 @@ describe('the Tessera server and the resource middleware together', () => {
       assert.equal(ok.statusCode, 200, ok.body);
       assert.deepEqual(ok.json().roles, ['admin']);
 
-      const logout = await fetch(`${issuer}/api/auth/logout`, {
+      const logout = await fetch(`${issuer}${ENDPOINTS.logout}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ refresh_token: tokens.refresh_token }),
@@ -165,7 +166,7 @@ describe('the Tessera server and the resource middleware together', () => {
     for (const clientId of ['web', 'web-opaque', 'web-paseto', 'web-custom']) {
       const tokens = await login(clientId);
       const introspect = async () => {
-        const res = await fetch(`${issuer}/oauth/introspect`, {
+        const res = await fetch(`${issuer}${ENDPOINTS.introspection}`, {
           method: 'POST',
           headers: {
             'content-type': 'application/x-www-form-urlencoded',
@@ -178,7 +179,7 @@ describe('the Tessera server and the resource middleware together', () => {
       const active = await introspect();
       assert.equal(active.active, true, clientId);
       assert.equal(active.client_id, clientId);
-      const revoked = await fetch(`${issuer}/oauth/revoke`, {
+      const revoked = await fetch(`${issuer}${ENDPOINTS.revocation}`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ token: tokens.access_token, client_id: clientId }),
@@ -189,9 +190,9 @@ describe('the Tessera server and the resource middleware together', () => {
   });
 
   it('the revocation feed is for resource servers only, and answers a JSON snapshot', async () => {
-    const anonymous = await fetch(`${issuer}/oauth/revocations`);
+    const anonymous = await fetch(`${issuer}${ENDPOINTS.revocationFeed}`);
     assert.equal(anonymous.status, 401);
-    const snapshot = await fetch(`${issuer}/oauth/revocations`, {
+    const snapshot = await fetch(`${issuer}${ENDPOINTS.revocationFeed}`, {
       headers: {
         accept: 'application/json',
         authorization: `Basic ${Buffer.from(`api:${RS_SECRET}`).toString('base64')}`,

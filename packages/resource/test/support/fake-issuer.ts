@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IntrospectionResponse, RevocationNotice } from '@tessera/protocol';
+import { ENDPOINTS, REVOCATION_FEED_METADATA } from '@tessera/protocol';
 import {
   type CryptoKey,
   exportJWK,
@@ -138,23 +139,23 @@ export class FakeIssuer extends EventEmitter {
 
   #handle(req: IncomingMessage, res: ServerResponse): unknown {
     const path = new URL(req.url ?? '/', this.issuer).pathname;
-    if (path === '/.well-known/oauth-authorization-server') {
+    if (path === ENDPOINTS.metadata) {
       this.counts.metadata++;
       return this.#json(res, 200, {
         issuer: this.issuer,
-        jwks_uri: `${this.issuer}/.well-known/jwks.json`,
-        introspection_endpoint: `${this.issuer}/oauth/introspect`,
-        revocation_endpoint: `${this.issuer}/oauth/revoke`,
-        token_endpoint: `${this.issuer}/oauth/token`,
-        tessera_revocations_endpoint: `${this.issuer}/oauth/revocations`,
+        jwks_uri: `${this.issuer}${ENDPOINTS.jwks}`,
+        introspection_endpoint: `${this.issuer}${ENDPOINTS.introspection}`,
+        revocation_endpoint: `${this.issuer}${ENDPOINTS.revocation}`,
+        token_endpoint: `${this.issuer}${ENDPOINTS.token}`,
+        [REVOCATION_FEED_METADATA]: `${this.issuer}${ENDPOINTS.revocationFeed}`,
       });
     }
-    if (path === '/.well-known/jwks.json') {
+    if (path === ENDPOINTS.jwks) {
       this.counts.jwks++;
       this.emit('jwks');
       return this.#json(res, 200, { keys: this.published.map((k) => k.publicJwk) });
     }
-    if (path === '/oauth/introspect' && req.method === 'POST') {
+    if (path === ENDPOINTS.introspection && req.method === 'POST') {
       this.counts.introspection++;
       if (!this.#authorized(req)) return this.#json(res, 401, { error: 'invalid_client' });
       let body = '';
@@ -167,7 +168,7 @@ export class FakeIssuer extends EventEmitter {
       });
       return;
     }
-    if (path === '/oauth/revocations') {
+    if (path === ENDPOINTS.revocationFeed) {
       if (!this.#authorized(req)) return this.#json(res, 401, { error: 'invalid_client' });
       if (this.feedDown) return this.#json(res, 503, { error: 'temporarily_unavailable' });
       if ((req.headers.accept ?? '').includes('text/event-stream')) {

@@ -1,16 +1,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { REFRESH_TOKEN_PREFIX } from '@tessera/protocol';
 import { randomBytesFast } from './random.js';
 import { hmac, type ServerKeys } from './secrets.js';
 
 /**
- * Refresh tokens: `tsr_` + base64url(family id (16 bytes) || secret (32 bytes) || tag (16 bytes)).
+ * Refresh tokens: `REFRESH_TOKEN_PREFIX` (`tsr_`) + base64url(family id (16 bytes) || secret (32 bytes) || tag (16 bytes)).
  *
  * The prefix lets secret scanners find leaked tokens. The 256-bit secret is what makes the token
  * unguessable. The family id and the HMAC tag let the server recognise one of its own tokens
  * after cleanup has pruned its row (SPEC §3.3 rule 7: a replayed pruned token is still reuse),
  * while a forged token naming a family cannot revoke it: its tag does not verify.
  */
-export const REFRESH_TOKEN_PREFIX = 'tsr_';
 const FAMILY_BYTES = 16;
 const SECRET_BYTES = 32;
 const TAG_BYTES = 16;

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { TesseraError } from '@tessera/protocol';
+import { decodeBasicCredentials, TesseraError } from '@tessera/protocol';
 import { hmac } from '../crypto/secrets.js';
 import type { ClientRecord } from '../ports/index.js';
 import type { TesseraContext } from './context.js';
@@ -94,14 +94,7 @@ function secretMatches(ctx: TesseraContext, client: ClientRecord, secret: string
 }
 
 function parseBasic(header: string): { id: string; secret: string } {
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 1) throw new BasicAuthError('invalid_client', 'Malformed Basic credentials');
-  try {
-    // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-    const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
-    return { id: decode(decoded.slice(0, colon)), secret: decode(decoded.slice(colon + 1)) };
-  } catch {
-    throw new BasicAuthError('invalid_client', 'Malformed Basic credentials');
-  }
+  const credentials = decodeBasicCredentials(header);
+  if (!credentials) throw new BasicAuthError('invalid_client', 'Malformed Basic credentials');
+  return credentials;
 }

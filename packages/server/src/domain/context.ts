@@ -1,6 +1,5 @@
-import type { LifecycleEvent, TokenResponse } from '@tessera/protocol';
+import type { Clock, LifecycleEvent, TokenResponse } from '@tessera/protocol';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
 import { LIMITS } from '../config/limits.js';
 import type { TesseraConfig } from '../config/load-config.js';
 import type { ServerKeys } from '../crypto/secrets.js';

@@ -2,7 +2,7 @@ import type { IntrospectionResponse } from '@tessera/protocol';
 import { hashToken, looksLikeRefreshToken, parseRefreshToken } from '../crypto/refresh-token.js';
 import type { ClientRecord } from '../ports/index.js';
 import type { TesseraContext } from './context.js';
-import { verifyAccessToken } from './issue-access-token.js';
+import { readAccessToken } from './read-access-token.js';
 
 const INACTIVE: IntrospectionResponse = Object.freeze({ active: false });
 
@@ -40,7 +40,7 @@ export async function introspectToken(
     };
   }
 
-  const verified = await verifyAccessToken(ctx, token);
+  const verified = await readAccessToken(ctx, token);
   if (!verified) return INACTIVE;
   const { claims } = verified;
   if (claims.exp * 1000 <= now || !mayRead(claims.client_id)) return INACTIVE;

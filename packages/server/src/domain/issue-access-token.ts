@@ -62,15 +62,3 @@ export function formatFor(ctx: TesseraContext, client: ClientRecord): TokenForma
     throw new Error(`client ${client.id} asks for the unknown token format "${client.accessTokenFormat}"`);
   return format;
 }
-
-/** Finds which registered format issued `token`, and its claims. */
-export async function verifyAccessToken(
-  ctx: TesseraContext,
-  token: string,
-): Promise<{ claims: AccessTokenClaims; format: string } | undefined> {
-  for (const format of ctx.formats.values()) {
-    const claims = await format.verify(token);
-    if (claims) return { claims, format: format.name };
-  }
-  return undefined;
-}

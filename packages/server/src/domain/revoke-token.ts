@@ -2,7 +2,7 @@ import { TesseraError } from '@tessera/protocol';
 import { hashToken, looksLikeRefreshToken, parseRefreshToken } from '../crypto/refresh-token.js';
 import type { ClientRecord } from '../ports/index.js';
 import { LEEWAY_MS, recordEvents, type TesseraContext } from './context.js';
-import { verifyAccessToken } from './issue-access-token.js';
+import { readAccessToken } from './read-access-token.js';
 import { revokeFamily } from './revoke-family.js';
 
 /**
@@ -28,7 +28,7 @@ export async function revokeToken(
     await revokeFamily(ctx, family, reason, input.initiator, client);
     return;
   }
-  const verified = await verifyAccessToken(ctx, token);
+  const verified = await readAccessToken(ctx, token);
   if (!verified) return;
   const { claims } = verified;
   if (claims.client_id !== client.id) {

@@ -1,4 +1,4 @@
-import type { TokenResponse } from '@tessera/protocol';
+import { ENDPOINTS, type TokenResponse } from '@tessera/protocol';
 import type { TesseraContext } from './context.js';
 
 /** What a rotation hands out; sealed for the grace period, so a retry gets the same answer. */
@@ -10,7 +10,7 @@ export interface IssuedTokens {
   scope: string;
 }
 
-/** The wire answer (SPEC §3.1); lifetimes are what is left at `now`, never negative. */
+/** The wire answer (RFC 6749 §5.1); lifetimes are what is left at `now`, never negative. */
 export function toTokenResponse(ctx: TesseraContext, issued: IssuedTokens, now: number): TokenResponse {
   const left = (at: number) => Math.max(0, Math.floor((at - now) / 1000));
   return {
@@ -26,6 +26,6 @@ export function toTokenResponse(ctx: TesseraContext, issued: IssuedTokens, now: 
           refresh_token_expires_in: left(issued.refreshExpiresAt ?? now),
         }),
     scope: issued.scope,
-    revocation_endpoint: `${ctx.config.issuer}/oauth/revoke`,
+    revocation_endpoint: `${ctx.config.issuer}${ENDPOINTS.revocation}`,
   };
 }

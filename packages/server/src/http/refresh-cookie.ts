@@ -1,14 +1,17 @@
 import type {} from '@fastify/cookie';
-import type { TokenResponse } from '@tessera/protocol';
-import { TesseraError } from '@tessera/protocol';
+import {
+  AUTH_API_PATH,
+  CSRF_HEADER,
+  CSRF_HEADER_VALUE,
+  ENDPOINTS,
+  TesseraError,
+  type TokenResponse,
+} from '@tessera/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientRecord } from '../ports/index.js';
 
-/**
- * The header a cookie-mode request must carry. A cross-site HTML form cannot send it, and a
- * cross-origin `fetch` that sets it needs a CORS preflight, which this server never grants.
- */
-export const CSRF_HEADER = 'x-tessera-csrf';
+/** The CSRF header as Node presents it (lower case). */
+const csrfHeader = CSRF_HEADER.toLowerCase();
 
 /** How the refresh-token cookie is named and scoped (SPEC §3.5). */
 export interface RefreshCookie {
@@ -36,12 +39,18 @@ export function refreshCookieFor(issuer: string): RefreshCookie {
     return { name: '__Host-tessera_rt', path: '/', secure: true, usable: true, issuerOrigin: url.origin };
   }
   const loopback = LOOPBACK.has(url.hostname) || url.hostname.endsWith('.localhost');
-  return { name: 'tessera_rt', path: '/api/auth', secure: false, usable: loopback, issuerOrigin: url.origin };
+  return {
+    name: 'tessera_rt',
+    path: AUTH_API_PATH,
+    secure: false,
+    usable: loopback,
+    issuerOrigin: url.origin,
+  };
 }
 
 /** True when a request speaks cookie mode: it carries the refresh cookie or the CSRF header. */
 export function isCookieRequest(request: FastifyRequest, cookie: RefreshCookie): boolean {
-  return request.headers[CSRF_HEADER] !== undefined || request.cookies[cookie.name] !== undefined;
+  return request.headers[csrfHeader] !== undefined || request.cookies[cookie.name] !== undefined;
 }
 
 /**
@@ -50,8 +59,11 @@ export function isCookieRequest(request: FastifyRequest, cookie: RefreshCookie):
  * Requests without `Origin` and `Sec-Fetch-Site` are not from a browser, so not a CSRF vector.
  */
 export function checkCsrf(request: FastifyRequest, cookie: RefreshCookie): void {
-  if (request.headers[CSRF_HEADER] !== '1') {
-    throw new TesseraError('forbidden', `Cookie requests must carry the header "X-Tessera-CSRF: 1"`);
+  if (request.headers[csrfHeader] !== CSRF_HEADER_VALUE) {
+    throw new TesseraError(
+      'forbidden',
+      `Cookie requests must carry the header "${CSRF_HEADER}: ${CSRF_HEADER_VALUE}"`,
+    );
   }
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin') {
@@ -113,7 +125,7 @@ export function refuseOutsideCookie(client: ClientRecord): void {
   if (client.cookieMode) {
     throw new TesseraError(
       'unauthorized_client',
-      'This client keeps its refresh token in a cookie; use /api/auth/refresh with the cookie',
+      `This client keeps its refresh token in a cookie; use ${ENDPOINTS.refresh} with the cookie`,
     );
   }
 }

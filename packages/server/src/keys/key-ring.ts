@@ -1,3 +1,4 @@
+import type { Clock } from '@tessera/protocol';
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -7,7 +8,6 @@ import {
   type JWK,
   type KeyObject,
 } from 'jose';
-import type { Clock } from '../clock.js';
 import type { SigningAlg } from '../config/defaults.js';
 import { LIMITS } from '../config/limits.js';
 import { open, seal } from '../crypto/seal.js';

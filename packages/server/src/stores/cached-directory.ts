@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '@tessera/protocol';
 import { LIMITS } from '../config/limits.js';
 import type { ClientRecord, DirectoryStore, UserRecord } from '../ports/index.js';
 

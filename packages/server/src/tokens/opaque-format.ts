@@ -1,14 +1,13 @@
-import type { Clock } from '../clock.js';
+import { type Clock, OPAQUE_ACCESS_TOKEN_PREFIX } from '@tessera/protocol';
 import { randomBytesFast } from '../crypto/random.js';
 import { hmac, type ServerKeys } from '../crypto/secrets.js';
 import type { TokenStore } from '../ports/index.js';
 import { type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES, type TokenFormat } from './token-format.js';
 
-export const OPAQUE_PREFIX = 'tsa_';
-const OPAQUE = /^tsa_[A-Za-z0-9_-]{43}$/;
+const OPAQUE = new RegExp(`^${OPAQUE_ACCESS_TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`);
 
 /**
- * Opaque (reference) access tokens (SPEC §4.2): 256 random bits with a recognisable prefix. The
+ * Opaque (reference) access tokens 256 random bits with a recognisable prefix. The
  * store keeps only an HMAC of the token beside its claims; resource servers validate them by
  * introspection, so revocation takes effect at once.
  */
@@ -18,7 +17,7 @@ export function opaqueFormat(options: { tokens: TokenStore; keys: ServerKeys; cl
   return {
     name: 'opaque',
     async issue(claims: AccessTokenClaims): Promise<string> {
-      const token = OPAQUE_PREFIX + randomBytesFast(32).toString('base64url');
+      const token = OPAQUE_ACCESS_TOKEN_PREFIX + randomBytesFast(32).toString('base64url');
       await tokens.saveAccessToken(hashOf(token), JSON.stringify(claims), claims.exp * 1000);
       return token;
     },

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import Database from 'better-sqlite3';
 import { createTessera, createUser, loadConfig, saveClient } from '../../src/index.js';
 import { freePort, PASSWORD } from '../helpers/test-server.js';
@@ -61,7 +62,7 @@ async function refresh(
   refreshToken: string,
 ): Promise<{ status: number; body: any } | 'connection lost'> {
   try {
-    const res = await fetch(`${url}/oauth/token`, {
+    const res = await fetch(`${url}${ENDPOINTS.token}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
@@ -126,7 +127,7 @@ describe('crash safety: SIGKILL inside a rotation (SPEC §3.3 rule 8)', () => {
 
     const port = await freePort();
     const faulty = await serve(db, secret, port, point);
-    const login = await fetch(`${faulty.url}/api/auth/login`, {
+    const login = await fetch(`${faulty.url}${ENDPOINTS.login}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'alice', password: PASSWORD, client_id: 'web' }),

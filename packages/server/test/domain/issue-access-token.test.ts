@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import { PASSWORD, startTestServer } from '../helpers/test-server.js';
 
 const claimsOf = (jwt: string) =>
@@ -13,7 +14,7 @@ describe('access-token lifetime', () => {
         s.clock.set(Date.UTC(2026, 0, 1, 12, 0, 0, ms));
         const res = await s.tessera.app.inject({
           method: 'POST',
-          url: '/api/auth/login',
+          url: ENDPOINTS.login,
           headers: { 'content-type': 'application/json' },
           payload: JSON.stringify({ username: 'alice', password: PASSWORD, client_id: 'web' }),
         });

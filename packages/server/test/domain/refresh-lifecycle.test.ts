@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import { cleanup, revokeToken } from '../../src/index.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -265,7 +266,7 @@ describe('refresh-token lifecycle (SPEC §3.3)', () => {
     const bob = await createUser(s.tessera.ctx, { username: 'bob', password: 'bob-password-1' });
     const res = await s.tessera.app.inject({
       method: 'POST',
-      url: '/api/auth/login',
+      url: ENDPOINTS.login,
       payload: { username: 'bob', password: 'bob-password-1', client_id: 'web' },
     });
     const rt = res.json().refresh_token as string;

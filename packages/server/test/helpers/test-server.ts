@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { TokenResponse } from '@tessera/protocol';
+import { ENDPOINTS } from '@tessera/protocol';
 import {
   type ConfigInput,
   type CreateTesseraOptions,
@@ -158,7 +159,7 @@ export async function startTestServer(
     async login(clientId = 'web') {
       const res = await inject(
         'POST',
-        '/api/auth/login',
+        ENDPOINTS.login,
         JSON.stringify({ username: 'alice', password: PASSWORD, client_id: clientId }),
         {
           'content-type': 'application/json',
@@ -167,16 +168,16 @@ export async function startTestServer(
       if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body as TokenResponse;
     },
-    token: (f, headers = {}) => inject('POST', '/oauth/token', form(f), { ...formHeaders, ...headers }),
+    token: (f, headers = {}) => inject('POST', ENDPOINTS.token, form(f), { ...formHeaders, ...headers }),
     refresh: (refreshToken, extra = {}) =>
       inject(
         'POST',
-        '/oauth/token',
+        ENDPOINTS.token,
         form({ grant_type: 'refresh_token', client_id: 'web', refresh_token: refreshToken, ...extra }),
         formHeaders,
       ),
     async introspect(token: string) {
-      const res = await inject('POST', '/oauth/introspect', form({ token }), {
+      const res = await inject('POST', ENDPOINTS.introspection, form({ token }), {
         ...formHeaders,
         authorization: basic('api', RS_SECRET),
       });

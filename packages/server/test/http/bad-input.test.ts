@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ENDPOINTS, REFRESH_TOKEN_PREFIX } from '@tessera/protocol';
 import { createUser, StoreUnavailableError } from '../../src/index.js';
 import {
   basic,
@@ -77,12 +78,12 @@ function assertError(res: Raw, status: number, error: string, code: string): voi
 }
 
 const POST_ENDPOINTS: { url: string; type: string }[] = [
-  { url: '/oauth/token', type: FORM },
-  { url: '/oauth/revoke', type: FORM },
-  { url: '/oauth/introspect', type: FORM },
-  { url: '/api/auth/login', type: JSON_TYPE },
-  { url: '/api/auth/refresh', type: JSON_TYPE },
-  { url: '/api/auth/logout', type: JSON_TYPE },
+  { url: ENDPOINTS.token, type: FORM },
+  { url: ENDPOINTS.revocation, type: FORM },
+  { url: ENDPOINTS.introspection, type: FORM },
+  { url: ENDPOINTS.login, type: JSON_TYPE },
+  { url: ENDPOINTS.refresh, type: JSON_TYPE },
+  { url: ENDPOINTS.logout, type: JSON_TYPE },
 ];
 
 describe('bad input gets the exact RFC answer', () => {
@@ -96,7 +97,7 @@ describe('bad input gets the exact RFC answer', () => {
 
   describe('duplicated parameters', () => {
     it('refuses a duplicated form parameter on every form endpoint', async () => {
-      for (const url of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
+      for (const url of [ENDPOINTS.token, ENDPOINTS.revocation, ENDPOINTS.introspection]) {
         const res = await postForm(s, url, 'grant_type=refresh_token&token=a&client_id=web&client_id=web');
         assertError(res, 400, 'invalid_request', 'duplicate_parameter');
         assert.match(res.body.error_description, /client_id/);
@@ -104,7 +105,7 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('refuses a duplicated JSON key on every JSON endpoint, even with equal values', async () => {
-      for (const url of ['/api/auth/login', '/api/auth/refresh', '/api/auth/logout']) {
+      for (const url of [ENDPOINTS.login, ENDPOINTS.refresh, ENDPOINTS.logout]) {
         const res = await postJson(
           s,
           url,
@@ -113,14 +114,14 @@ describe('bad input gets the exact RFC answer', () => {
         assertError(res, 400, 'invalid_request', 'duplicate_parameter');
         assert.match(res.body.error_description, /password/);
       }
-      const same = await postJson(s, '/api/auth/login', '{"username":"alice","username":"alice"}');
+      const same = await postJson(s, ENDPOINTS.login, '{"username":"alice","username":"alice"}');
       assertError(same, 400, 'invalid_request', 'duplicate_parameter');
     });
 
     it('a key repeated in a nested object or a string value is not a duplicate', async () => {
       const res = await postJson(
         s,
-        '/api/auth/login',
+        ENDPOINTS.login,
         `{"username":"alice","x":"\\"password\\":","password":${JSON.stringify(PASSWORD)},"client_id":"web"}`,
       );
       assert.equal(res.status, 200, res.text);
@@ -139,17 +140,17 @@ describe('bad input gets the exact RFC answer', () => {
   describe('missing parameters', () => {
     it('token endpoint: grant_type, refresh_token, username/password', async () => {
       assertError(
-        await postForm(s, '/oauth/token', { client_id: 'web' }),
+        await postForm(s, ENDPOINTS.token, { client_id: 'web' }),
         400,
         'invalid_request',
         'invalid_request',
       );
-      const noRt = await postForm(s, '/oauth/token', { grant_type: 'refresh_token', client_id: 'web' });
+      const noRt = await postForm(s, ENDPOINTS.token, { grant_type: 'refresh_token', client_id: 'web' });
       assertError(noRt, 400, 'invalid_request', 'invalid_request');
       assert.match(noRt.body.error_description, /refresh_token/);
       const noPw = await postForm(
         s,
-        '/oauth/token',
+        ENDPOINTS.token,
         { grant_type: 'password', username: 'alice' },
         { authorization: basic('backend', SECRET) },
       );
@@ -158,7 +159,7 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('an empty form value counts as missing (RFC 6749 §3.1)', async () => {
-      const res = await postForm(s, '/oauth/token', {
+      const res = await postForm(s, ENDPOINTS.token, {
         grant_type: 'refresh_token',
         client_id: 'web',
         refresh_token: '',
@@ -168,22 +169,22 @@ describe('bad input gets the exact RFC answer', () => {
 
     it('revoke and introspect need token; login needs username and password; refresh needs refresh_token', async () => {
       assertError(
-        await postForm(s, '/oauth/revoke', { client_id: 'web' }),
+        await postForm(s, ENDPOINTS.revocation, { client_id: 'web' }),
         400,
         'invalid_request',
         'invalid_request',
       );
       assertError(
-        await postForm(s, '/oauth/introspect', {}, { authorization: basic('api', RS_SECRET) }),
+        await postForm(s, ENDPOINTS.introspection, {}, { authorization: basic('api', RS_SECRET) }),
         400,
         'invalid_request',
         'invalid_request',
       );
-      const noPw = await postJson(s, '/api/auth/login', { username: 'alice', client_id: 'web' });
+      const noPw = await postJson(s, ENDPOINTS.login, { username: 'alice', client_id: 'web' });
       assertError(noPw, 400, 'invalid_request', 'invalid_request');
       assert.match(noPw.body.error_description, /password/);
-      assertError(await postJson(s, '/api/auth/refresh', {}), 400, 'invalid_request', 'invalid_request');
-      assertError(await postJson(s, '/api/auth/logout', {}), 400, 'invalid_request', 'invalid_request');
+      assertError(await postJson(s, ENDPOINTS.refresh, {}), 400, 'invalid_request', 'invalid_request');
+      assertError(await postJson(s, ENDPOINTS.logout, {}), 400, 'invalid_request', 'invalid_request');
     });
 
     it('a POST without any body is refused on every POST endpoint except logout with a Bearer', async () => {
@@ -200,16 +201,11 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('refuses non-string JSON values and non-object JSON', async () => {
-      const res = await postJson(s, '/api/auth/login', { username: 'alice', password: 12345678 });
+      const res = await postJson(s, ENDPOINTS.login, { username: 'alice', password: 12345678 });
       assertError(res, 400, 'invalid_request', 'invalid_request');
+      assertError(await postJson(s, ENDPOINTS.login, '["alice"]'), 400, 'invalid_request', 'invalid_request');
       assertError(
-        await postJson(s, '/api/auth/login', '["alice"]'),
-        400,
-        'invalid_request',
-        'invalid_request',
-      );
-      assertError(
-        await postJson(s, '/api/auth/login', '{"username":'),
+        await postJson(s, ENDPOINTS.login, '{"username":'),
         400,
         'invalid_request',
         'invalid_request',
@@ -245,7 +241,7 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('accepts a charset parameter on the right type', async () => {
-      const res = await send(s, '/oauth/revoke', form({ token: 'unknown', client_id: 'web' }), {
+      const res = await send(s, ENDPOINTS.revocation, form({ token: 'unknown', client_id: 'web' }), {
         'content-type': `${FORM}; charset=UTF-8`,
       });
       assert.equal(res.status, 200, res.text);
@@ -265,7 +261,7 @@ describe('bad input gets the exact RFC answer', () => {
     it('accepts a body just under the limit', async () => {
       const payload = form({ client_id: 'web', token: 'x'.repeat(64 * 1024 - 100) });
       assert.ok(Buffer.byteLength(payload) < 64 * 1024);
-      const res = await postForm(s, '/oauth/revoke', payload);
+      const res = await postForm(s, ENDPOINTS.revocation, payload);
       assert.equal(res.status, 200, res.text);
     });
   });
@@ -273,13 +269,13 @@ describe('bad input gets the exact RFC answer', () => {
   describe('grant types and client authentication', () => {
     it('answers unsupported_grant_type for an unknown grant', async () => {
       for (const grant of ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code', 'nope']) {
-        const res = await postForm(s, '/oauth/token', { grant_type: grant, client_id: 'web' });
+        const res = await postForm(s, ENDPOINTS.token, { grant_type: grant, client_id: 'web' });
         assertError(res, 400, 'unsupported_grant_type', 'unsupported_grant_type');
       }
     });
 
     it('answers 401 invalid_client for an unknown client, without a Basic challenge when Basic was not used', async () => {
-      const res = await postForm(s, '/oauth/token', {
+      const res = await postForm(s, ENDPOINTS.token, {
         grant_type: 'refresh_token',
         client_id: 'nobody',
         refresh_token: 'x',
@@ -295,7 +291,7 @@ describe('bad input gets the exact RFC answer', () => {
         basic('web', 'anything-at-all-0123'),
         'Basic not-base64-without-colon',
       ]) {
-        for (const url of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
+        for (const url of [ENDPOINTS.token, ENDPOINTS.revocation, ENDPOINTS.introspection]) {
           const res = await postForm(
             s,
             url,
@@ -309,33 +305,33 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('answers 401 invalid_client for a wrong or missing client_secret_post', async () => {
-      const wrong = await postForm(s, '/oauth/token', {
+      const wrong = await postForm(s, ENDPOINTS.token, {
         grant_type: 'client_credentials',
         client_id: 'backend',
         client_secret: 'wrong-secret-0123456789',
       });
       assertError(wrong, 401, 'invalid_client', 'invalid_client');
       assert.equal(wrong.headers['www-authenticate'], undefined);
-      const missing = await postForm(s, '/oauth/token', {
+      const missing = await postForm(s, ENDPOINTS.token, {
         grant_type: 'client_credentials',
         client_id: 'backend',
       });
       assertError(missing, 401, 'invalid_client', 'invalid_client');
-      const none = await postForm(s, '/oauth/token', { grant_type: 'client_credentials' });
+      const none = await postForm(s, ENDPOINTS.token, { grant_type: 'client_credentials' });
       assertError(none, 401, 'invalid_client', 'invalid_client');
     });
 
     it('the right secret works both ways (the failures above are about the secret)', async () => {
       const viaBasic = await postForm(
         s,
-        '/oauth/token',
+        ENDPOINTS.token,
         { grant_type: 'client_credentials' },
         {
           authorization: basic('backend', SECRET),
         },
       );
       assert.equal(viaBasic.status, 200, viaBasic.text);
-      const viaPost = await postForm(s, '/oauth/token', {
+      const viaPost = await postForm(s, ENDPOINTS.token, {
         grant_type: 'client_credentials',
         client_id: 'backend',
         client_secret: SECRET,
@@ -346,14 +342,14 @@ describe('bad input gets the exact RFC answer', () => {
     it('refuses two client authentication methods at once', async () => {
       const res = await postForm(
         s,
-        '/oauth/token',
+        ENDPOINTS.token,
         { grant_type: 'client_credentials', client_id: 'backend', client_secret: SECRET },
         { authorization: basic('backend', SECRET) },
       );
       assertError(res, 400, 'invalid_request', 'invalid_request');
       const mismatch = await postForm(
         s,
-        '/oauth/token',
+        ENDPOINTS.token,
         { grant_type: 'client_credentials', client_id: 'api' },
         { authorization: basic('backend', SECRET) },
       );
@@ -361,7 +357,7 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('a public client may not send a secret', async () => {
-      const res = await postForm(s, '/oauth/token', {
+      const res = await postForm(s, ENDPOINTS.token, {
         grant_type: 'refresh_token',
         client_id: 'web',
         client_secret: 'some-secret-0123456789',
@@ -371,7 +367,7 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('answers unauthorized_client when the password grant is not enabled for the client', async () => {
-      const res = await postForm(s, '/oauth/token', {
+      const res = await postForm(s, ENDPOINTS.token, {
         grant_type: 'password',
         client_id: 'web',
         username: 'alice',
@@ -380,19 +376,19 @@ describe('bad input gets the exact RFC answer', () => {
       assertError(res, 400, 'unauthorized_client', 'unauthorized_client');
       const rs = await postForm(
         s,
-        '/oauth/token',
+        ENDPOINTS.token,
         { grant_type: 'password', username: 'alice', password: PASSWORD },
         { authorization: basic('api', RS_SECRET) },
       );
       assertError(rs, 400, 'unauthorized_client', 'unauthorized_client');
-      const cc = await postForm(s, '/oauth/token', { grant_type: 'client_credentials', client_id: 'web' });
+      const cc = await postForm(s, ENDPOINTS.token, { grant_type: 'client_credentials', client_id: 'web' });
       assertError(cc, 400, 'unauthorized_client', 'unauthorized_client');
     });
 
     it('the password grant answers 400 invalid_grant for wrong credentials', async () => {
       const res = await postForm(
         s,
-        '/oauth/token',
+        ENDPOINTS.token,
         { grant_type: 'password', username: 'alice', password: 'wrong password!' },
         { authorization: basic('backend', SECRET) },
       );
@@ -403,7 +399,7 @@ describe('bad input gets the exact RFC answer', () => {
   describe('refresh tokens', () => {
     it("a client presenting another client's refresh token gets client_mismatch, and the family survives", async () => {
       const tokens = await signIn(s);
-      const mobile = await postForm(s, '/oauth/token', {
+      const mobile = await postForm(s, ENDPOINTS.token, {
         grant_type: 'refresh_token',
         client_id: 'mobile',
         refresh_token: tokens.refresh_token,
@@ -411,7 +407,7 @@ describe('bad input gets the exact RFC answer', () => {
       assertError(mobile, 400, 'invalid_grant', 'client_mismatch');
       const backend = await postForm(
         s,
-        '/oauth/token',
+        ENDPOINTS.token,
         { grant_type: 'refresh_token', refresh_token: tokens.refresh_token },
         { authorization: basic('backend', SECRET) },
       );
@@ -426,20 +422,20 @@ describe('bad input gets the exact RFC answer', () => {
       const flipped = rt.slice(0, -2) + (rt.endsWith('AA') ? 'BA' : 'AA');
       for (const bad of [
         'garbage',
-        'tsr_',
-        `tsr_${'A'.repeat(86)}`,
+        REFRESH_TOKEN_PREFIX,
+        `${REFRESH_TOKEN_PREFIX}${'A'.repeat(86)}`,
         flipped,
         `${rt}x`,
         rt.slice(0, -1),
         tokens.access_token,
       ]) {
-        const res = await postForm(s, '/oauth/token', {
+        const res = await postForm(s, ENDPOINTS.token, {
           grant_type: 'refresh_token',
           client_id: 'web',
           refresh_token: bad,
         });
         assertError(res, 400, 'invalid_grant', 'invalid_token');
-        const api = await postJson(s, '/api/auth/refresh', { refresh_token: bad });
+        const api = await postJson(s, ENDPOINTS.refresh, { refresh_token: bad });
         assertError(api, 400, 'invalid_grant', 'invalid_token');
       }
       assert.equal((await s.refresh(rt)).status, 200, 'the real token was left alone');
@@ -448,15 +444,15 @@ describe('bad input gets the exact RFC answer', () => {
 
   describe('revocation (RFC 7009)', () => {
     it('answers 200 with an empty body for unknown tokens', async () => {
-      for (const token of ['unknown', `tsr_${'A'.repeat(86)}`, 'a.b.c']) {
-        const res = await postForm(s, '/oauth/revoke', { token, client_id: 'web' });
+      for (const token of ['unknown', `${REFRESH_TOKEN_PREFIX}${'A'.repeat(86)}`, 'a.b.c']) {
+        const res = await postForm(s, ENDPOINTS.revocation, { token, client_id: 'web' });
         assert.equal(res.status, 200, res.text);
         assert.equal(res.text, '');
       }
     });
 
     it('answers unsupported_token_type for a bad hint', async () => {
-      const res = await postForm(s, '/oauth/revoke', {
+      const res = await postForm(s, ENDPOINTS.revocation, {
         token: 'x',
         token_type_hint: 'id_token',
         client_id: 'web',
@@ -466,7 +462,7 @@ describe('bad input gets the exact RFC answer', () => {
 
     it('requires client authentication', async () => {
       assertError(
-        await postForm(s, '/oauth/revoke', { token: 'x' }),
+        await postForm(s, ENDPOINTS.revocation, { token: 'x' }),
         401,
         'invalid_client',
         'invalid_client',
@@ -479,7 +475,7 @@ describe('bad input gets the exact RFC answer', () => {
       assert.equal(second.status, 200);
       assert.equal((await s.introspect(second.body.access_token)).active, true);
       assert.equal((await s.introspect(first.access_token)).active, true);
-      const res = await postForm(s, '/oauth/revoke', {
+      const res = await postForm(s, ENDPOINTS.revocation, {
         token: second.body.refresh_token,
         token_type_hint: 'refresh_token',
         client_id: 'web',
@@ -489,7 +485,7 @@ describe('bad input gets the exact RFC answer', () => {
       assert.deepEqual(await s.introspect(first.access_token), { active: false });
       assert.deepEqual(await s.introspect(second.body.access_token), { active: false });
       assert.deepEqual(await s.introspect(second.body.refresh_token), { active: false });
-      const again = await postForm(s, '/oauth/token', {
+      const again = await postForm(s, ENDPOINTS.token, {
         grant_type: 'refresh_token',
         client_id: 'web',
         refresh_token: second.body.refresh_token,
@@ -498,13 +494,13 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('logout: 204 for a token it refuses; a real token ends the session', async () => {
-      for (const refresh_token of ['garbage', `tsr_${'A'.repeat(86)}`]) {
-        const res = await postJson(s, '/api/auth/logout', { refresh_token });
+      for (const refresh_token of ['garbage', `${REFRESH_TOKEN_PREFIX}${'A'.repeat(86)}`]) {
+        const res = await postJson(s, ENDPOINTS.logout, { refresh_token });
         assert.equal(res.status, 204);
       }
       const tokens = await signIn(s);
       assert.equal(
-        (await postJson(s, '/api/auth/logout', { refresh_token: tokens.refresh_token })).status,
+        (await postJson(s, ENDPOINTS.logout, { refresh_token: tokens.refresh_token })).status,
         204,
       );
       assert.deepEqual(await s.introspect(tokens.refresh_token), { active: false });
@@ -513,7 +509,7 @@ describe('bad input gets the exact RFC answer', () => {
 
     it('a wrong token_type_hint does not stop the revocation (RFC 7009 §2.1)', async () => {
       const tokens = await signIn(s);
-      const res = await postForm(s, '/oauth/revoke', {
+      const res = await postForm(s, ENDPOINTS.revocation, {
         token: tokens.refresh_token,
         token_type_hint: 'access_token',
         client_id: 'web',
@@ -524,7 +520,7 @@ describe('bad input gets the exact RFC answer', () => {
 
     it('revoking an access token ends only that access token', async () => {
       const tokens = await signIn(s);
-      const res = await postForm(s, '/oauth/revoke', { token: tokens.access_token, client_id: 'web' });
+      const res = await postForm(s, ENDPOINTS.revocation, { token: tokens.access_token, client_id: 'web' });
       assert.equal(res.status, 200);
       assert.deepEqual(await s.introspect(tokens.access_token), { active: false });
       assert.equal((await s.refresh(tokens.refresh_token)).status, 200);
@@ -532,7 +528,10 @@ describe('bad input gets the exact RFC answer', () => {
 
     it("refuses to revoke another client's token and leaves it alone", async () => {
       const tokens = await signIn(s);
-      const res = await postForm(s, '/oauth/revoke', { token: tokens.refresh_token, client_id: 'mobile' });
+      const res = await postForm(s, ENDPOINTS.revocation, {
+        token: tokens.refresh_token,
+        client_id: 'mobile',
+      });
       assertError(res, 400, 'unauthorized_client', 'unauthorized_client');
       assert.equal((await s.introspect(tokens.refresh_token)).active, true);
     });
@@ -543,7 +542,7 @@ describe('bad input gets the exact RFC answer', () => {
       token: string,
       headers: Record<string, string>,
       extra: Record<string, string> = {},
-    ) => postForm(s, '/oauth/introspect', { token, ...extra }, headers);
+    ) => postForm(s, ENDPOINTS.introspection, { token, ...extra }, headers);
     const asApi = { authorization: basic('api', RS_SECRET) };
 
     it('requires a confidential client', async () => {
@@ -578,7 +577,7 @@ describe('bad input gets the exact RFC answer', () => {
         assert.equal(res.headers['cache-control'], 'no-store');
       };
       await inactive('unknown');
-      await inactive(`tsr_${'A'.repeat(86)}`);
+      await inactive(`${REFRESH_TOKEN_PREFIX}${'A'.repeat(86)}`);
       await inactive('eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.');
 
       const web = await signIn(s);
@@ -588,7 +587,7 @@ describe('bad input gets the exact RFC answer', () => {
 
       // Revoked.
       const revoked = await signIn(s);
-      await postForm(s, '/oauth/revoke', { token: revoked.access_token, client_id: 'web' });
+      await postForm(s, ENDPOINTS.revocation, { token: revoked.access_token, client_id: 'web' });
       await inactive(revoked.access_token);
 
       // Expired: the access token after its 15 minutes.
@@ -604,12 +603,12 @@ describe('bad input gets the exact RFC answer', () => {
 
   describe('login', () => {
     it('wrong username and wrong password give the identical 401 body', async () => {
-      const wrongUser = await postJson(s, '/api/auth/login', {
+      const wrongUser = await postJson(s, ENDPOINTS.login, {
         username: 'mallory',
         password: PASSWORD,
         client_id: 'web',
       });
-      const wrongPass = await postJson(s, '/api/auth/login', {
+      const wrongPass = await postJson(s, ENDPOINTS.login, {
         username: 'alice',
         password: 'not the password',
         client_id: 'web',
@@ -624,7 +623,7 @@ describe('bad input gets the exact RFC answer', () => {
       const grant = (username: string, password: string) =>
         postForm(
           s,
-          '/oauth/token',
+          ENDPOINTS.token,
           { grant_type: 'password', username, password },
           { authorization: basic('backend', SECRET) },
         );
@@ -637,12 +636,12 @@ describe('bad input gets the exact RFC answer', () => {
     it('a disabled user gets the same answer as a wrong password', async () => {
       const user = await createUser(s.tessera.ctx, { username: 'dora', password: 'dora password 1' });
       await s.tessera.ctx.stores.directory.updateUser({ ...user, disabled: true });
-      const disabled = await postJson(s, '/api/auth/login', {
+      const disabled = await postJson(s, ENDPOINTS.login, {
         username: 'dora',
         password: 'dora password 1',
         client_id: 'web',
       });
-      const wrongPass = await postJson(s, '/api/auth/login', {
+      const wrongPass = await postJson(s, ENDPOINTS.login, {
         username: 'dora',
         password: 'not the password',
         client_id: 'web',
@@ -654,12 +653,12 @@ describe('bad input gets the exact RFC answer', () => {
     it('a confidential client authenticates at login; a wrong secret is invalid_client', async () => {
       const ok = await postJson(
         s,
-        '/api/auth/login',
+        ENDPOINTS.login,
         { username: 'alice', password: PASSWORD },
         { authorization: basic('backend', SECRET) },
       );
       assert.equal(ok.status, 200, ok.text);
-      const noSecret = await postJson(s, '/api/auth/login', {
+      const noSecret = await postJson(s, ENDPOINTS.login, {
         username: 'alice',
         password: PASSWORD,
         client_id: 'backend',
@@ -667,13 +666,13 @@ describe('bad input gets the exact RFC answer', () => {
       assertError(noSecret, 401, 'invalid_client', 'invalid_client');
       const bad = await postJson(
         s,
-        '/api/auth/login',
+        ENDPOINTS.login,
         { username: 'alice', password: PASSWORD },
         { authorization: basic('backend', 'wrong-secret-0123456789') },
       );
       assertError(bad, 401, 'invalid_client', 'invalid_client');
       assert.match(String(bad.headers['www-authenticate']), /^Basic /);
-      const unknown = await postJson(s, '/api/auth/login', {
+      const unknown = await postJson(s, ENDPOINTS.login, {
         username: 'alice',
         password: PASSWORD,
         client_id: 'nope',
@@ -682,7 +681,7 @@ describe('bad input gets the exact RFC answer', () => {
     });
 
     it('login without client_id (and no default client) is invalid_request', async () => {
-      const res = await postJson(s, '/api/auth/login', { username: 'alice', password: PASSWORD });
+      const res = await postJson(s, ENDPOINTS.login, { username: 'alice', password: PASSWORD });
       assertError(res, 400, 'invalid_request', 'invalid_request');
     });
   });
@@ -700,39 +699,39 @@ describe('store down', () => {
       const other = await signIn(s);
       (s.tessera.ctx.stores as any).db.close();
 
-      const refresh = await postForm(s, '/oauth/token', {
+      const refresh = await postForm(s, ENDPOINTS.token, {
         grant_type: 'refresh_token',
         client_id: 'web',
         refresh_token: tokens.refresh_token,
       });
       assertError(refresh, 503, 'temporarily_unavailable', 'temporarily_unavailable');
-      const apiRefresh = await postJson(s, '/api/auth/refresh', { refresh_token: other.refresh_token });
+      const apiRefresh = await postJson(s, ENDPOINTS.refresh, { refresh_token: other.refresh_token });
       assertError(apiRefresh, 503, 'temporarily_unavailable', 'temporarily_unavailable');
 
       for (const token of [tokens.refresh_token, tokens.access_token]) {
-        const revoke = await postForm(s, '/oauth/revoke', { token, client_id: 'web' });
+        const revoke = await postForm(s, ENDPOINTS.revocation, { token, client_id: 'web' });
         assertError(revoke, 503, 'temporarily_unavailable', 'temporarily_unavailable');
       }
       // Logout is a revocation too: a store that cannot revoke gives 503, never 204.
-      const logout = await postJson(s, '/api/auth/logout', { refresh_token: tokens.refresh_token });
+      const logout = await postJson(s, ENDPOINTS.logout, { refresh_token: tokens.refresh_token });
       assertError(logout, 503, 'temporarily_unavailable', 'temporarily_unavailable');
       const bearerLogout = await postJson(
         s,
-        '/api/auth/logout',
+        ENDPOINTS.logout,
         {},
         { authorization: `Bearer ${tokens.access_token}` },
       );
       assertError(bearerLogout, 503, 'temporarily_unavailable', 'temporarily_unavailable');
       const introspect = await postForm(
         s,
-        '/oauth/introspect',
+        ENDPOINTS.introspection,
         { token: tokens.refresh_token },
         {
           authorization: basic('api', RS_SECRET),
         },
       );
       assertError(introspect, 503, 'temporarily_unavailable', 'temporarily_unavailable');
-      const login = await postJson(s, '/api/auth/login', {
+      const login = await postJson(s, ENDPOINTS.login, {
         username: 'alice',
         password: PASSWORD,
         client_id: 'web',
@@ -755,19 +754,22 @@ describe('store down', () => {
       };
       const saved = { findToken: store.findToken, revokeFamily: store.revokeFamily, rotate: store.rotate };
       store.revokeFamily = down;
-      const revoke = await postForm(s, '/oauth/revoke', { token: tokens.refresh_token, client_id: 'web' });
+      const revoke = await postForm(s, ENDPOINTS.revocation, {
+        token: tokens.refresh_token,
+        client_id: 'web',
+      });
       assertError(revoke, 503, 'temporarily_unavailable', 'temporarily_unavailable');
-      const logout = await postJson(s, '/api/auth/logout', { refresh_token: tokens.refresh_token });
+      const logout = await postJson(s, ENDPOINTS.logout, { refresh_token: tokens.refresh_token });
       assertError(logout, 503, 'temporarily_unavailable', 'temporarily_unavailable');
       store.rotate = down;
-      const refresh = await postForm(s, '/oauth/token', {
+      const refresh = await postForm(s, ENDPOINTS.token, {
         grant_type: 'refresh_token',
         client_id: 'web',
         refresh_token: tokens.refresh_token,
       });
       assertError(refresh, 503, 'temporarily_unavailable', 'temporarily_unavailable');
       store.findToken = down;
-      const again = await postJson(s, '/api/auth/refresh', { refresh_token: tokens.refresh_token });
+      const again = await postJson(s, ENDPOINTS.refresh, { refresh_token: tokens.refresh_token });
       assertError(again, 503, 'temporarily_unavailable', 'temporarily_unavailable');
       Object.assign(store, saved);
       // The store is back: the session was neither revoked nor rotated by the failed attempts.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 128 });
@@ -59,7 +60,7 @@ describe('concurrent refreshes coalesce (SPEC §3.3 rule 2)', () => {
   it('150 concurrent refreshes of one token over HTTP: one child, 150 identical 200 answers', async () => {
     const login = await a.login();
     const form = { grant_type: 'refresh_token', client_id: 'web', refresh_token: login.refresh_token! };
-    const results = await Promise.all(Array.from({ length: 150 }, () => post(a.url, '/oauth/token', form)));
+    const results = await Promise.all(Array.from({ length: 150 }, () => post(a.url, ENDPOINTS.token, form)));
     assert.deepEqual(new Set(results.map((r) => r.status)), new Set([200]));
     assert.equal(new Set(results.map((r) => r.body.refresh_token)).size, 1);
     assert.equal(new Set(results.map((r) => r.body.access_token)).size, 1);
@@ -71,7 +72,7 @@ describe('concurrent refreshes coalesce (SPEC §3.3 rule 2)', () => {
     const login = await a.login();
     const form = { grant_type: 'refresh_token', client_id: 'web', refresh_token: login.refresh_token! };
     const results = await Promise.all(
-      Array.from({ length: 120 }, (_, i) => post(i % 2 === 0 ? a.url : b.url, '/oauth/token', form)),
+      Array.from({ length: 120 }, (_, i) => post(i % 2 === 0 ? a.url : b.url, ENDPOINTS.token, form)),
     );
     assert.deepEqual(new Set(results.map((r) => r.status)), new Set([200]));
     assert.equal(new Set(results.map((r) => r.body.refresh_token)).size, 1);
@@ -91,7 +92,7 @@ describe('concurrent refreshes coalesce (SPEC §3.3 rule 2)', () => {
     const results = await Promise.all(
       logins.flatMap((l) =>
         Array.from({ length: 5 }, () =>
-          post(a.url, '/oauth/token', {
+          post(a.url, ENDPOINTS.token, {
             grant_type: 'refresh_token',
             client_id: 'web',
             refresh_token: l.refresh_token!,

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CSRF_HEADER, CSRF_HEADER_VALUE, ENDPOINTS, REFRESH_TOKEN_PREFIX } from '@tessera/protocol';
 import { InputError, saveClient } from '../../src/index.js';
 import { PASSWORD, startTestServer, type TestServer } from '../helpers/test-server.js';
 
 /** SPEC §3.5: browser cookie mode. The issuer of `startTestServer` is http://127.0.0.1:4000 (loopback). */
 
-const CSRF = { 'x-tessera-csrf': '1' };
+const CSRF = { [CSRF_HEADER]: CSRF_HEADER_VALUE };
 
 interface Answer {
   status: number;
@@ -45,7 +46,7 @@ async function post(
 const credentials = { username: 'alice', password: PASSWORD, client_id: 'spa' };
 
 async function cookieLogin(srv: TestServer, name?: string): Promise<Answer> {
-  const res = await post(srv, '/api/auth/login', {
+  const res = await post(srv, ENDPOINTS.login, {
     body: credentials,
     headers: CSRF,
     ...(name ? { name } : {}),
@@ -55,7 +56,7 @@ async function cookieLogin(srv: TestServer, name?: string): Promise<Answer> {
 }
 
 async function refresh(srv: TestServer, cookie: string, headers: Record<string, string> = CSRF) {
-  return post(srv, '/api/auth/refresh', { cookie, headers, body: {} });
+  return post(srv, ENDPOINTS.refresh, { cookie, headers, body: {} });
 }
 
 async function familyOf(srv: TestServer, accessToken: string) {
@@ -76,7 +77,10 @@ describe('cookie mode over plain http on loopback', () => {
     assert.equal(typeof res.body.access_token, 'string');
     assert.equal(res.body.refresh_token, undefined);
     assert.equal(res.body.refresh_token_expires_in, undefined);
-    assert.ok(!JSON.stringify(res.body).includes('tsr_'), 'no refresh token anywhere in the body');
+    assert.ok(
+      !JSON.stringify(res.body).includes(REFRESH_TOKEN_PREFIX),
+      'no refresh token anywhere in the body',
+    );
     assert.equal(res.headers['cache-control'], 'no-store');
     assert.equal(res.setCookie.length, 1);
     const header = res.setCookie[0]!;
@@ -96,7 +100,7 @@ describe('cookie mode over plain http on loopback', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.refresh_token, undefined);
     assert.notEqual(res.body.access_token, login.body.access_token);
-    assert.ok(res.cookie?.startsWith('tsr_'));
+    assert.ok(res.cookie?.startsWith(REFRESH_TOKEN_PREFIX));
     assert.notEqual(res.cookie, login.cookie, 'rotated');
     assert.equal((await familyOf(srv, res.body.access_token))?.generation, 1);
     // The next refresh uses the new cookie.
@@ -172,11 +176,11 @@ describe('cookie mode over plain http on loopback', () => {
   });
 
   it('CSRF: a cookie-mode login without the header is refused before the password is checked', async () => {
-    const res = await post(srv, '/api/auth/login', { body: credentials });
+    const res = await post(srv, ENDPOINTS.login, { body: credentials });
     assert.equal(res.status, 403);
     assert.equal(res.body.error_code, 'forbidden');
     assert.equal(res.setCookie.length, 0);
-    const crossSite = await post(srv, '/api/auth/login', {
+    const crossSite = await post(srv, ENDPOINTS.login, {
       body: credentials,
       headers: { ...CSRF, origin: 'https://evil.example' },
     });
@@ -184,14 +188,14 @@ describe('cookie mode over plain http on loopback', () => {
   });
 
   it('a refresh request with the CSRF header but no cookie: session_expired (the SDK shows the login screen)', async () => {
-    const res = await post(srv, '/api/auth/refresh', { headers: CSRF });
+    const res = await post(srv, ENDPOINTS.refresh, { headers: CSRF });
     assert.equal(res.status, 400);
     assert.equal(res.body.error_code, 'session_expired');
   });
 
   it('the cookie-mode refresh token is refused in a JSON body and at the token endpoint', async () => {
     const login = await cookieLogin(srv);
-    const body = await post(srv, '/api/auth/refresh', { body: { refresh_token: login.cookie } });
+    const body = await post(srv, ENDPOINTS.refresh, { body: { refresh_token: login.cookie } });
     assert.equal(body.status, 400);
     assert.equal(body.body.error_code, 'unauthorized_client');
     const form = await srv.token({
@@ -206,7 +210,7 @@ describe('cookie mode over plain http on loopback', () => {
 
   it('logout revokes the family and clears the cookie; the old cookie then fails', async () => {
     const login = await cookieLogin(srv);
-    const res = await post(srv, '/api/auth/logout', { cookie: login.cookie!, headers: CSRF });
+    const res = await post(srv, ENDPOINTS.logout, { cookie: login.cookie!, headers: CSRF });
     assert.equal(res.status, 204);
     const cleared = res.setCookie.find((c) => c.startsWith('tessera_rt='));
     assert.ok(cleared, 'a Set-Cookie clears the cookie');
@@ -221,31 +225,31 @@ describe('cookie mode over plain http on loopback', () => {
 
   it('logout without the CSRF header is refused and ends nothing', async () => {
     const login = await cookieLogin(srv);
-    const res = await post(srv, '/api/auth/logout', { cookie: login.cookie! });
+    const res = await post(srv, ENDPOINTS.logout, { cookie: login.cookie! });
     assert.equal(res.status, 403);
     assert.equal(res.setCookie.length, 0);
     assert.equal((await familyOf(srv, login.body.access_token))?.status, 'active');
   });
 
   it('clients without cookie mode are unchanged: the refresh token in the body, no cookie', async () => {
-    const res = await post(srv, '/api/auth/login', {
+    const res = await post(srv, ENDPOINTS.login, {
       body: { ...credentials, client_id: 'web' },
     });
     assert.equal(res.status, 200);
-    assert.match(res.body.refresh_token, /^tsr_/);
+    assert.ok(res.body.refresh_token.startsWith(REFRESH_TOKEN_PREFIX));
     assert.equal(res.setCookie.length, 0);
-    const refreshed = await post(srv, '/api/auth/refresh', {
+    const refreshed = await post(srv, ENDPOINTS.refresh, {
       body: { refresh_token: res.body.refresh_token },
     });
     assert.equal(refreshed.status, 200);
-    assert.match(refreshed.body.refresh_token, /^tsr_/);
+    assert.ok(refreshed.body.refresh_token.startsWith(REFRESH_TOKEN_PREFIX));
   });
 
   it('warns at start about plain http, and never logs a cookie or a token', async () => {
     await srv.tessera.app.ready();
     const warning = srv.logs.find((l) => l.includes('cookie mode over plain http'));
     assert.ok(warning, 'a warning at start');
-    assert.ok(!srv.logs.some((l) => l.includes('tsr_')), 'no refresh token in the logs');
+    assert.ok(!srv.logs.some((l) => l.includes(REFRESH_TOKEN_PREFIX)), 'no refresh token in the logs');
   });
 
   it('cookie mode is for public clients only', async () => {
@@ -271,7 +275,7 @@ describe('cookie mode over https', () => {
     const attrs = header.split('; ').slice(1);
     for (const a of ['Path=/', 'Secure', 'HttpOnly', 'SameSite=Strict']) assert.ok(attrs.includes(a), header);
     assert.ok(!attrs.some((a) => a.startsWith('Domain')), header);
-    const refreshed = await post(srv, '/api/auth/refresh', {
+    const refreshed = await post(srv, ENDPOINTS.refresh, {
       name: '__Host-tessera_rt',
       cookie: res.cookie!,
       headers: { ...CSRF, origin: 'https://auth.example.com' },
@@ -288,7 +292,7 @@ describe('cookie mode over plain http off loopback', () => {
     const srv = await startTestServer({ config: { issuer: 'http://10.1.2.3:4000' } });
     try {
       await saveClient(srv.tessera.ctx, { id: 'spa', public: true, cookieMode: true });
-      const res = await post(srv, '/api/auth/login', { body: credentials, headers: CSRF });
+      const res = await post(srv, ENDPOINTS.login, { body: credentials, headers: CSRF });
       assert.equal(res.status, 400);
       assert.equal(res.body.error_code, 'unauthorized_client');
       assert.equal(res.setCookie.length, 0);

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import { saveClient } from '../../src/index.js';
 import { PASSWORD, startTestServer } from '../helpers/test-server.js';
 
 const login = (s: Awaited<ReturnType<typeof startTestServer>>, body: Record<string, string>) =>
   s.tessera.app.inject({
     method: 'POST',
-    url: '/api/auth/login',
+    url: ENDPOINTS.login,
     headers: { 'content-type': 'application/json' },
     payload: JSON.stringify(body),
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import { basic, PASSWORD, RS_SECRET, SECRET, startTestServer } from '../helpers/test-server.js';
 
 describe('logs never carry secrets (SPEC §11)', () => {
@@ -25,8 +26,11 @@ describe('logs never carry secrets (SPEC §11)', () => {
       });
       return { status: res.statusCode, body: res.body === '' ? undefined : JSON.parse(res.body) };
     };
-    const form = (f: Record<string, string>, headers: Record<string, string> = {}, url = '/oauth/token') =>
-      inject(url, new URLSearchParams(f).toString(), 'application/x-www-form-urlencoded', headers);
+    const form = (
+      f: Record<string, string>,
+      headers: Record<string, string> = {},
+      url: string = ENDPOINTS.token,
+    ) => inject(url, new URLSearchParams(f).toString(), 'application/x-www-form-urlencoded', headers);
     const json = (url: string, body: unknown, headers: Record<string, string> = {}) =>
       inject(url, JSON.stringify(body), 'application/json', headers);
     try {
@@ -43,7 +47,7 @@ describe('logs never carry secrets (SPEC §11)', () => {
       keep('nonce', nonce);
 
       // Login (public client), refresh, and the grace-period retry of the same parent.
-      const login = await json('/api/auth/login', {
+      const login = await json(ENDPOINTS.login, {
         username: 'alice',
         password: PASSWORD,
         client_id: 'web',
@@ -61,7 +65,7 @@ describe('logs never carry secrets (SPEC §11)', () => {
       keep('access token', refreshed.body.access_token);
       keep('refresh token', refreshed.body.refresh_token);
       s.clock.advance(1000);
-      const retry = await json('/api/auth/refresh', { refresh_token: login.body.refresh_token });
+      const retry = await json(ENDPOINTS.refresh, { refresh_token: login.body.refresh_token });
       assert.equal(retry.status, 200);
       assert.equal(retry.body.refresh_token, refreshed.body.refresh_token, 'grace retry gets the same child');
 
@@ -90,7 +94,7 @@ describe('logs never carry secrets (SPEC §11)', () => {
 
       // Introspection by the resource server, including a token sent in the query string by mistake.
       const introspected = await inject(
-        '/oauth/introspect',
+        ENDPOINTS.introspection,
         new URLSearchParams({ token: refreshed.body.access_token }).toString(),
         'application/x-www-form-urlencoded',
         { authorization: apiAuth },
@@ -101,7 +105,7 @@ describe('logs never carry secrets (SPEC §11)', () => {
 
       // Failures: wrong password, wrong client secret, bad refresh token, reuse.
       assert.equal(
-        (await json('/api/auth/login', { username: 'alice', password: wrongPassword, client_id: 'web' }))
+        (await json(ENDPOINTS.login, { username: 'alice', password: wrongPassword, client_id: 'web' }))
           .status,
         401,
       );
@@ -141,10 +145,10 @@ describe('logs never carry secrets (SPEC §11)', () => {
       const revoke = await form(
         { token: backendRefresh.body.refresh_token },
         { authorization: backendAuth },
-        '/oauth/revoke',
+        ENDPOINTS.revocation,
       );
       assert.equal(revoke.status, 200);
-      const logout = await inject('/api/auth/logout', '{}', 'application/json', {
+      const logout = await inject(ENDPOINTS.logout, '{}', 'application/json', {
         authorization: `Bearer ${refreshed.body.access_token}`,
         cookie: `session=${refreshed.body.refresh_token}`,
       });

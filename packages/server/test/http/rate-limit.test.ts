@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import { createUser } from '../../src/index.js';
 import { PASSWORD, SECRET, startTestServer, type TestServer } from '../helpers/test-server.js';
 
@@ -38,17 +39,11 @@ async function post(
 }
 
 const login = (s: TestServer, username: string, password: string, ip?: string) =>
-  post(
-    s,
-    '/api/auth/login',
-    JSON.stringify({ username, password, client_id: 'web' }),
-    'application/json',
-    ip,
-  );
+  post(s, ENDPOINTS.login, JSON.stringify({ username, password, client_id: 'web' }), 'application/json', ip);
 const refresh = (s: TestServer, refreshToken: string, ip?: string) =>
   post(
     s,
-    '/oauth/token',
+    ENDPOINTS.token,
     new URLSearchParams({
       grant_type: 'refresh_token',
       client_id: 'web',
@@ -108,7 +103,7 @@ describe('rate limits (SPEC §2)', () => {
       // The password grant shares the lockout.
       const grant = await post(
         s,
-        '/oauth/token',
+        ENDPOINTS.token,
         new URLSearchParams({
           grant_type: 'password',
           client_id: 'backend',
@@ -183,7 +178,7 @@ describe('rate limits (SPEC §2)', () => {
       }).toString();
       const results = await Promise.all(
         Array.from({ length: 50 }, async () => {
-          const res = await fetch(`${s.url}/oauth/token`, {
+          const res = await fetch(`${s.url}${ENDPOINTS.token}`, {
             method: 'POST',
             headers: { 'content-type': 'application/x-www-form-urlencoded' },
             body,
@@ -221,7 +216,7 @@ describe('rate limits (SPEC §2)', () => {
       // The JSON refresh endpoint is limited as well.
       const api = await post(
         s,
-        '/api/auth/refresh',
+        ENDPOINTS.refresh,
         JSON.stringify({ refresh_token: elsewhere.body.refresh_token }),
         'application/json',
         '10.1.1.1',
@@ -231,7 +226,7 @@ describe('rate limits (SPEC §2)', () => {
         const fresh = await signIn(s);
         await post(
           s,
-          '/api/auth/refresh',
+          ENDPOINTS.refresh,
           JSON.stringify({ refresh_token: fresh.refresh_token }),
           'application/json',
           '10.2.2.2',
@@ -241,7 +236,7 @@ describe('rate limits (SPEC §2)', () => {
       assertRateLimited(
         await post(
           s,
-          '/api/auth/refresh',
+          ENDPOINTS.refresh,
           JSON.stringify({ refresh_token: fresh.refresh_token }),
           'application/json',
           '10.2.2.2',

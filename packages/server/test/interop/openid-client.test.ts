@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { PASSWORD, RS_SECRET, SECRET, startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -32,10 +33,10 @@ describe('interop: openid-client v6 against a listening server', () => {
     const config = await discover('backend', SECRET, client.ClientSecretBasic(SECRET));
     const meta = config.serverMetadata();
     assert.equal(meta.issuer, s.url);
-    assert.equal(meta.token_endpoint, `${s.url}/oauth/token`);
-    assert.equal(meta.revocation_endpoint, `${s.url}/oauth/revoke`);
-    assert.equal(meta.introspection_endpoint, `${s.url}/oauth/introspect`);
-    assert.equal(meta.jwks_uri, `${s.url}/.well-known/jwks.json`);
+    assert.equal(meta.token_endpoint, `${s.url}${ENDPOINTS.token}`);
+    assert.equal(meta.revocation_endpoint, `${s.url}${ENDPOINTS.revocation}`);
+    assert.equal(meta.introspection_endpoint, `${s.url}${ENDPOINTS.introspection}`);
+    assert.equal(meta.jwks_uri, `${s.url}${ENDPOINTS.jwks}`);
     assert.ok(meta.grant_types_supported?.includes('refresh_token'));
     assert.ok(meta.token_endpoint_auth_methods_supported?.includes('client_secret_basic'));
   });
@@ -144,9 +145,9 @@ describe('interop: oauth4webapi against a listening server', () => {
 
   it('processes the discovery document', () => {
     assert.equal(as.issuer, s.url);
-    assert.equal(as.token_endpoint, `${s.url}/oauth/token`);
-    assert.equal(as.introspection_endpoint, `${s.url}/oauth/introspect`);
-    assert.equal(as.revocation_endpoint, `${s.url}/oauth/revoke`);
+    assert.equal(as.token_endpoint, `${s.url}${ENDPOINTS.token}`);
+    assert.equal(as.introspection_endpoint, `${s.url}${ENDPOINTS.introspection}`);
+    assert.equal(as.revocation_endpoint, `${s.url}${ENDPOINTS.revocation}`);
   });
 
   it('confidential client: password grant, refresh, introspection, revocation', async () => {

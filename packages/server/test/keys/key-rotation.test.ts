@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ENDPOINTS } from '@tessera/protocol';
 import { createLocalJWKSet, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
 import { saveClient } from '../../src/index.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -14,7 +15,7 @@ async function signIn(s: TestServer, clientId = 'web') {
 const MINUTE = 60_000;
 
 async function jwks(s: TestServer): Promise<{ keys: JWK[] }> {
-  const res = await s.tessera.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+  const res = await s.tessera.app.inject({ method: 'GET', url: ENDPOINTS.jwks });
   assert.equal(res.statusCode, 200);
   return JSON.parse(res.body) as { keys: JWK[] };
 }

@@ -1,12 +1,12 @@
-import { isTesseraError, TesseraError } from '@tessera/protocol';
+import { ENDPOINTS, isTesseraError, TesseraError } from '@tessera/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LIMITS } from '../../config/limits.js';
 import { parseRefreshToken } from '../../crypto/refresh-token.js';
 import { authenticateClient } from '../../domain/authenticate-client.js';
 import { authenticateUser, type LoginThrottle } from '../../domain/authenticate-user.js';
 import type { TesseraContext } from '../../domain/context.js';
-import { verifyAccessToken } from '../../domain/issue-access-token.js';
 import { issueSession } from '../../domain/issue-session.js';
+import { readAccessToken } from '../../domain/read-access-token.js';
 import { resolveScope } from '../../domain/resolve-scope.js';
 import { revokeFamily } from '../../domain/revoke-family.js';
 import { revokeToken } from '../../domain/revoke-token.js';
@@ -33,7 +33,7 @@ export function authApiRoutes(
 ) {
   const cookie = refreshCookieFor(ctx.config.issuer);
 
-  app.post('/api/auth/login', { config: { rateLimit: limits.login } }, async (request, reply) => {
+  app.post(ENDPOINTS.login, { config: { rateLimit: limits.login } }, async (request, reply) => {
     const params = jsonBody(request);
     const username = required(params, 'username');
     const password = required(params, 'password');
@@ -67,7 +67,7 @@ export function authApiRoutes(
     return client.cookieMode ? handOverInCookie(reply, cookie, tokens) : tokens;
   });
 
-  app.post('/api/auth/refresh', { config: { rateLimit: limits.refresh } }, async (request, reply) => {
+  app.post(ENDPOINTS.refresh, { config: { rateLimit: limits.refresh } }, async (request, reply) => {
     const cookieMode = isCookieRequest(request, cookie);
     const params = cookieMode && request.body === undefined ? {} : jsonBody(request);
     if (cookieMode && params.refresh_token === undefined) return refreshFromCookie(request, reply, params);
@@ -107,7 +107,7 @@ export function authApiRoutes(
     }
   }
 
-  app.post('/api/auth/logout', async (request, reply) => {
+  app.post(ENDPOINTS.logout, async (request, reply) => {
     const cookieMode = isCookieRequest(request, cookie);
     const params = cookieMode && request.body === undefined ? {} : jsonBody(request);
     reply.header('cache-control', 'no-store');
@@ -133,7 +133,7 @@ export function authApiRoutes(
     const bearer = request.headers.authorization?.match(/^Bearer ([\x21-\x7E]+)$/)?.[1];
     if (bearer === undefined)
       throw new TesseraError('invalid_request', 'Send the refresh_token, or the access token as Bearer');
-    const verified = await verifyAccessToken(ctx, bearer);
+    const verified = await readAccessToken(ctx, bearer);
     if (verified?.claims.sid !== undefined && verified.claims.exp * 1000 > ctx.clock.now()) {
       const family = await ctx.stores.tokens.findFamily(verified.claims.sid);
       if (family && family.userId === verified.claims.sub) await revokeFamily(ctx, family, 'logout', 'user');

@@ -1,3 +1,4 @@
+import { ENDPOINTS, REVOCATION_FEED_METADATA } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import { LIMITS } from '../../config/limits.js';
 import type { TesseraContext } from '../../domain/context.js';
@@ -8,11 +9,11 @@ export function discoveryRoutes(app: FastifyInstance, ctx: TesseraContext) {
   const authMethods = ['client_secret_basic', 'client_secret_post', 'none'];
   const metadata = () => ({
     issuer,
-    token_endpoint: `${issuer}/oauth/token`,
-    revocation_endpoint: `${issuer}/oauth/revoke`,
-    introspection_endpoint: `${issuer}/oauth/introspect`,
-    jwks_uri: `${issuer}/.well-known/jwks.json`,
-    tessera_revocations_endpoint: `${issuer}/oauth/revocations`,
+    token_endpoint: `${issuer}${ENDPOINTS.token}`,
+    revocation_endpoint: `${issuer}${ENDPOINTS.revocation}`,
+    introspection_endpoint: `${issuer}${ENDPOINTS.introspection}`,
+    jwks_uri: `${issuer}${ENDPOINTS.jwks}`,
+    [REVOCATION_FEED_METADATA]: `${issuer}${ENDPOINTS.revocationFeed}`,
     grant_types_supported: ['refresh_token', 'password', 'client_credentials'],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: authMethods,
@@ -21,12 +22,12 @@ export function discoveryRoutes(app: FastifyInstance, ctx: TesseraContext) {
     ...Object.assign({}, ...[...ctx.formats.values()].map((f) => f.metadata?.() ?? {})),
   });
 
-  app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
+  app.get(ENDPOINTS.metadata, async (_request, reply) => {
     reply.header('cache-control', `public, max-age=${LIMITS.metadataMaxAgeSeconds}`);
     return metadata();
   });
 
-  app.get('/.well-known/jwks.json', async (_request, reply) => {
+  app.get(ENDPOINTS.jwks, async (_request, reply) => {
     // Short cache: the next key is published well before it signs, so a minute of staleness is safe.
     reply.header('cache-control', `public, max-age=${LIMITS.jwksMaxAgeSeconds}`);
     return ctx.keyRing.jwks();

@@ -1,4 +1,4 @@
-import { TesseraError } from '@tessera/protocol';
+import { ENDPOINTS, TesseraError } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import { requireClient } from '../../domain/authenticate-client.js';
 import type { TesseraContext } from '../../domain/context.js';
@@ -17,7 +17,7 @@ function formBody(body: unknown, contentType: string | undefined): Params {
 
 /** `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). */
 export function revokeIntrospectRoutes(app: FastifyInstance, ctx: TesseraContext) {
-  app.post('/oauth/revoke', async (request, reply) => {
+  app.post(ENDPOINTS.revocation, async (request, reply) => {
     const params = formBody(request.body, request.headers['content-type']);
     const { client } = await requireClient(ctx, {
       authorization: request.headers.authorization,
@@ -36,7 +36,7 @@ export function revokeIntrospectRoutes(app: FastifyInstance, ctx: TesseraContext
     return reply.header('cache-control', 'no-store').code(200).send();
   });
 
-  app.post('/oauth/introspect', async (request, reply) => {
+  app.post(ENDPOINTS.introspection, async (request, reply) => {
     const params = formBody(request.body, request.headers['content-type']);
     const { client, method } = await requireClient(ctx, {
       authorization: request.headers.authorization,

@@ -1,4 +1,4 @@
-import { TesseraError } from '@tessera/protocol';
+import { ENDPOINTS, TesseraError } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import { requireClient } from '../../domain/authenticate-client.js';
 import { authenticateUser, type LoginThrottle } from '../../domain/authenticate-user.js';
@@ -20,7 +20,7 @@ export function oauthTokenRoute(
   throttle: LoginThrottle,
   limits: RateLimits,
 ) {
-  app.post('/oauth/token', { config: { rateLimit: limits.refresh } }, async (request, reply) => {
+  app.post(ENDPOINTS.token, { config: { rateLimit: limits.refresh } }, async (request, reply) => {
     const params = bodyOf(request.body);
     if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
       throw new TesseraError(

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { type RevocationNotice, TesseraError } from '@tessera/protocol';
+import { ENDPOINTS, type RevocationNotice, TesseraError } from '@tessera/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LIMITS } from '../../config/limits.js';
 import { requireClient } from '../../domain/authenticate-client.js';
@@ -19,7 +19,7 @@ interface Subscriber {
 }
 
 /**
- * `GET /oauth/revocations` (SPEC §2, §5): revoked sessions and access-token ids for resource
+ * `GET /oauth/revocations`: revoked sessions and access-token ids for resource
  * servers. `Accept: application/json` answers a snapshot `{seq, notices}`; `text/event-stream`
  * streams every notice after `Last-Event-ID` (or all live ones), then new ones as they are
  * written, by this instance or another one sharing the store, with keep-alive comments.
@@ -75,7 +75,7 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
     subscribers.clear();
   });
 
-  app.get('/oauth/revocations', async (request, reply) => {
+  app.get(ENDPOINTS.revocationFeed, async (request, reply) => {
     const { client, method } = await requireClient(ctx, { authorization: request.headers.authorization });
     if (method === 'none' || !client.introspectAny) {
       throw new TesseraError('forbidden', 'Only resource-server clients may read the revocation feed');

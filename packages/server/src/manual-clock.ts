@@ -1,9 +1,4 @@
-/** Time source, injected everywhere time matters so tests run on virtual time. Milliseconds since the epoch. */
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
+import type { Clock } from '@tessera/protocol';
 
 /** A clock that only moves when told to; for tests and simulations. */
 export class ManualClock implements Clock {
