@@ -1,4 +1,4 @@
-import { ConfigError, InputError } from '@tessera/server';
+import { hasErrorCode } from '@tessera/server';
 
 /** Where a command writes; injected so tests can run the CLI in-process. */
 export interface CliIO {
@@ -38,9 +38,10 @@ export class CliError extends Error {
   }
 }
 
+/** The exit code for an error: the server's errors by their code (bad configuration or input is usage). */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
-  if (err instanceof ConfigError || err instanceof InputError) return EXIT.usage;
+  if (hasErrorCode(err, 'ERR_TESSERA_CONFIG') || hasErrorCode(err, 'ERR_TESSERA_INPUT')) return EXIT.usage;
   return EXIT.failed;
 }
 
@@ -48,8 +49,8 @@ export function exitCodeOf(err: unknown): number {
 export function errorReport(err: unknown): { error: string; message: string; hint?: string } {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof CliError) return { error: err.code, message, ...(err.hint ? { hint: err.hint } : {}) };
-  if (err instanceof ConfigError) return { error: 'invalid_configuration', message };
-  if (err instanceof InputError) return { error: 'invalid_input', message };
+  if (hasErrorCode(err, 'ERR_TESSERA_CONFIG')) return { error: 'invalid_configuration', message };
+  if (hasErrorCode(err, 'ERR_TESSERA_INPUT')) return { error: 'invalid_input', message };
   return { error: 'failed', message };
 }
 

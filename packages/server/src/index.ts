@@ -4,7 +4,6 @@ export { describeDefault, exampleConfigFile, renderConfigDocs } from './config/d
 export { LIMIT_TABLE, LIMITS } from './config/limits.js';
 export {
   CONFIG_KEYS,
-  ConfigError,
   type ConfigInput,
   FILE_KEYS,
   type LoadConfigOptions,
@@ -39,15 +38,25 @@ export {
   type CreateClientInput,
   type CreateUserInput,
   createUser,
-  InputError,
   saveClient,
 } from './domain/manage-directory.js';
 export { readAccessToken } from './domain/read-access-token.js';
 export { revokeFamily } from './domain/revoke-family.js';
 export { revokeToken } from './domain/revoke-token.js';
 export { refreshTokens } from './domain/rotate-refresh-token.js';
+export {
+  ConfigError,
+  DuplicateError,
+  hasErrorCode,
+  InputError,
+  KeyRotationTooSoonError,
+  SERVER_ERRORS,
+  type ServerErrorCode,
+  StoreUnavailableError,
+  TesseraServerError,
+} from './errors.js';
 export { type BuildAppOptions, buildApp, type StartupNotice } from './http/build-app.js';
-export { KeyRing, type KeyRingOptions, KeyRotationTooSoonError } from './keys/key-ring.js';
+export { KeyRing, type KeyRingOptions } from './keys/key-ring.js';
 export { ManualClock } from './manual-clock.js';
 export { createLogger, REDACT_PATHS } from './observability/logger.js';
 export * from './ports/index.js';

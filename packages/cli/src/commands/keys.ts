@@ -1,4 +1,4 @@
-import { DEFAULTS, KeyRotationTooSoonError, LIMITS, SCHEMA } from '@tessera/server';
+import { DEFAULTS, hasErrorCode, LIMITS, SCHEMA } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, print } from '../io.js';
 import { type CommonOptions, createOption, withServer } from '../open-server.js';
@@ -22,7 +22,8 @@ export function keysCommand(program: Command, io: CliIO): void {
       const result = await withServer(io, opts, async (t) => {
         const before = t.ctx.keyRing.current().kid;
         const { kid } = await t.ctx.keyRing.rotate({ force: opts.force === true }).catch((err: Error) => {
-          if (err instanceof KeyRotationTooSoonError) throw new CliError(`${err.message} (--force)`);
+          if (hasErrorCode(err, 'ERR_TESSERA_KEY_ROTATION_TOO_SOON'))
+            throw new CliError(`${err.message} (--force)`);
           throw err;
         });
         await t.ctx.stores.events.append([

@@ -1,4 +1,4 @@
-import { createUser } from '@tessera/server';
+import { createUser, hasErrorCode } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
 import { type CommonOptions, createOption, withServer } from '../open-server.js';
@@ -36,7 +36,7 @@ export function usersCommand(program: Command, io: CliIO): void {
         : (opts.password ?? '');
       const user = await withServer(io, opts, (t) =>
         createUser(t.ctx, { username: opts.username, password, roles: opts.role }).catch((err: Error) => {
-          if (err.name === 'DuplicateError')
+          if (hasErrorCode(err, 'ERR_TESSERA_DUPLICATE'))
             throw new CliError(`a user named "${opts.username}" already exists`);
           throw err;
         }),

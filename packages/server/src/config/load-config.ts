@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
 import { parseSetting } from './parse-setting.js';
 import {
   CONFIG_KEYS,
@@ -14,13 +15,8 @@ import {
 export { parseDuration } from './parse-setting.js';
 export { CONFIG_KEYS, type TesseraConfig } from './schema.js';
 
-/** A configuration value that is wrong; the message names the key and where it came from. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+/** Declared with the server's other errors; re-exported where configuration is loaded. */
+export { ConfigError };
 
 /** Every key a JSON config file may hold, in the schema's order. */
 export const FILE_KEYS: readonly ConfigKey[] = CONFIG_KEYS.filter(

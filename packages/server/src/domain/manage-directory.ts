@@ -1,18 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { LIMITS } from '../config/limits.js';
 import { hashPassword } from '../crypto/password.js';
+import { InputError } from '../errors.js';
 import { type ClientRecord, GRANT_TYPES, type GrantType, type UserRecord } from '../ports/index.js';
 import { hashClientSecret } from './authenticate-client.js';
 import type { TesseraContext } from './context.js';
 import { parseScope } from './resolve-scope.js';
-
-/** A bad argument to an administrative operation; the message says which and why. */
-export class InputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InputError';
-  }
-}
 
 const USERNAME = /^[\p{L}\p{N}._@+-]{1,128}$/u;
 const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;

@@ -1,7 +1,7 @@
 import { isTesseraError, TesseraError } from '@tessera/protocol';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { BasicAuthError } from '../domain/authenticate-client.js';
-import { StoreUnavailableError } from '../ports/index.js';
+import { hasErrorCode } from '../errors.js';
 
 /** Every error answer has the SPEC §3.6 shape, from the one table, with `Retry-After` when retryable. */
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -33,12 +33,11 @@ export function sendError(reply: FastifyReply, err: TesseraError, basicChallenge
 }
 
 /**
- * The store cannot answer: an adapter's `StoreUnavailableError`, an SQLite error, or a closed
- * better-sqlite3 connection (which throws a plain TypeError) — all 503, never 500 or 200.
+ * Adapters report an unreachable store with the code `ERR_TESSERA_STORE_UNAVAILABLE`: 503,
+ * never 500 or 200. Anything else that is not a `TesseraError` is a bug (500).
  */
-/** Adapters report an unreachable store as `StoreUnavailableError`; anything else is a bug (500). */
 function isStoreDown(err: Error): boolean {
-  return err instanceof StoreUnavailableError || err.name === 'StoreUnavailableError';
+  return hasErrorCode(err, 'ERR_TESSERA_STORE_UNAVAILABLE');
 }
 
 function toTesseraError(err: FastifyError | Error): TesseraError {

@@ -12,6 +12,7 @@ import type { SigningAlg } from '../config/defaults.js';
 import { LIMITS } from '../config/limits.js';
 import { open, seal } from '../crypto/seal.js';
 import type { ServerKeys } from '../crypto/secrets.js';
+import { KeyRotationTooSoonError } from '../errors.js';
 import type { KeyRecord, KeyStore } from '../ports/index.js';
 
 type SigningKey = CryptoKey | KeyObject;
@@ -42,14 +43,6 @@ export interface KeyRingOptions {
    * its private keys non-extractable.
    */
   extractablePrivateKeys?: boolean;
-}
-
-/** A rotation asked for before the next key has been published long enough. */
-export class KeyRotationTooSoonError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KeyRotationTooSoonError';
-  }
 }
 
 /**

@@ -56,9 +56,5 @@ export interface DirectoryStore {
   listUsers(): Promise<UserRecord[]>;
 }
 
-export class DuplicateError extends Error {
-  constructor(what: string) {
-    super(`${what} already exists`);
-    this.name = 'DuplicateError';
-  }
-}
+/** Declared with the server's other errors; re-exported beside the port that throws it. */
+export { DuplicateError } from '../errors.js';

@@ -23,10 +23,5 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-/** Thrown by adapters when their backend cannot be reached; answered as 503 `temporarily_unavailable`. */
-export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreUnavailableError';
-  }
-}
+/** Declared with the server's other errors; re-exported beside the ports whose adapters throw it. */
+export { StoreUnavailableError } from '../errors.js';

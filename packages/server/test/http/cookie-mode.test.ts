@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CSRF_HEADER, CSRF_HEADER_VALUE, ENDPOINTS, REFRESH_TOKEN_PREFIX } from '@tessera/protocol';
-import { InputError, saveClient } from '../../src/index.js';
+import { hasErrorCode, saveClient } from '../../src/index.js';
 import { PASSWORD, startTestServer, type TestServer } from '../helpers/test-server.js';
 
 /** SPEC §3.5: browser cookie mode. The issuer of `startTestServer` is http://127.0.0.1:4000 (loopback). */
@@ -255,7 +255,7 @@ describe('cookie mode over plain http on loopback', () => {
   it('cookie mode is for public clients only', async () => {
     await assert.rejects(
       saveClient(srv.tessera.ctx, { id: 'bff', public: false, cookieMode: true }),
-      (err: unknown) => err instanceof InputError,
+      (err: unknown) => hasErrorCode(err, 'ERR_TESSERA_INPUT'),
     );
   });
 });
