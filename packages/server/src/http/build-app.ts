@@ -2,10 +2,11 @@ import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import { TesseraError } from '@tessera/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { LoginThrottle } from '../domain/authenticate-user.js';
 import type { TesseraContext } from '../domain/context.js';
+import { LoginThrottle } from '../domain/login-throttle.js';
 import { lazyChildLoggerFactory } from '../observability/request-logger.js';
 import { registerErrorHandling } from './error-handler.js';
+import { tokenBearingRoutes } from './no-store.js';
 import { registerBodyParsers } from './parse-body.js';
 import { rateLimits } from './rate-limits.js';
 import { refreshCookieFor } from './refresh-cookie.js';
@@ -28,7 +29,7 @@ export interface BuildAppOptions {
   onNotice?: (notice: StartupNotice) => void;
 }
 
-/** The Fastify application of the authorization server (SPEC §2). */
+/** The Fastify application of the authorization server: its hooks, parsers and routes. */
 export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
@@ -46,7 +47,7 @@ export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {
   registerErrorHandling(app);
   registerBodyParsers(app, ctx.config.bodyLimit);
   app.addHook('onRequest', async (request) => {
-    // Duplicated query parameters are refused everywhere (SPEC §2), before any handler runs.
+    // Duplicated query parameters are refused everywhere, before any handler runs.
     const q = request.url.indexOf('?');
     if (q !== -1) {
       const seen = new Set<string>();
@@ -68,16 +69,19 @@ export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {
   await app.register(rateLimit, { global: false });
   const throttle = new LoginThrottle(ctx.config.loginFailuresPerUser, ctx.config.loginLockoutWindow * 1000);
   const limits = rateLimits(ctx);
-  oauthTokenRoute(app, ctx, throttle, limits);
-  // Cookies exist only on the first-party routes (SPEC §3.5): the plugin's hooks are scoped to them,
-  // so the token endpoint and the rest never parse or serialise cookies.
-  await app.register(async (firstParty) => {
-    // Parses `request.cookies`; unsigned: the refresh token is its own proof.
-    await firstParty.register(cookie);
-    authApiRoutes(firstParty, ctx, throttle, limits);
+  // Every answer of these routes, errors included, is Cache-Control: no-store.
+  await tokenBearingRoutes(app, async (tokens) => {
+    oauthTokenRoute(tokens, ctx, throttle, limits);
+    // Cookies exist only on the first-party routes: the plugin's hooks are scoped to them, so the
+    // token endpoint and the rest never parse or serialise cookies.
+    await tokens.register(async (firstParty) => {
+      // Parses `request.cookies`; unsigned: the refresh token is its own proof.
+      await firstParty.register(cookie);
+      authApiRoutes(firstParty, ctx, throttle, limits);
+    });
+    revokeIntrospectRoutes(tokens, ctx);
+    revocationRoutes(tokens, ctx);
   });
-  revokeIntrospectRoutes(app, ctx);
-  revocationRoutes(app, ctx);
   discoveryRoutes(app, ctx);
   healthRoutes(app, ctx);
   return app;

@@ -2,8 +2,8 @@ import { TesseraError } from '@tessera/protocol';
 import type { FastifyRequest } from 'fastify';
 import { LIMITS } from '../config/limits.js';
 import type { TesseraContext } from '../domain/context.js';
-import { isRecentRefresh } from '../domain/rotate-refresh-token.js';
 import { refreshCookieFor } from './refresh-cookie.js';
+import { refreshLimitExemption } from './refresh-limit-exemption.js';
 
 /** Route-level options for @fastify/rate-limit, or `false` when a limit is off. */
 export interface RateLimits {
@@ -12,14 +12,13 @@ export interface RateLimits {
 }
 
 /**
- * Per-IP limits per minute (SPEC §2). The refresh limit runs after body parsing and does not
- * count requests that present a token being rotated or inside its grace period, so a burst of
- * tabs refreshing one token together is never refused.
+ * Per-IP limits per minute (`TESSERA_RATE_LIMIT_LOGIN`, `TESSERA_RATE_LIMIT_REFRESH`; 0 turns
+ * one off), answered `rate_limited` with `Retry-After`. The refresh limit runs after body
+ * parsing, with the exemption of `refresh-limit-exemption.ts`.
  */
 export function rateLimits(ctx: TesseraContext): RateLimits {
   const errorResponseBuilder = (_req: FastifyRequest, context: { ttl: number }) =>
     new TesseraError('rate_limited', undefined, { retryAfter: Math.ceil(context.ttl / 1000) });
-  const cookieName = refreshCookieFor(ctx.config.issuer).name;
   const base = { timeWindow: LIMITS.rateLimitWindowMs, errorResponseBuilder, hook: 'preHandler' as const };
   return {
     login: ctx.config.rateLimitLogin === 0 ? false : { ...base, max: ctx.config.rateLimitLogin },
@@ -29,12 +28,7 @@ export function rateLimits(ctx: TesseraContext): RateLimits {
         : {
             ...base,
             max: ctx.config.rateLimitRefresh,
-            allowList: (request: FastifyRequest) => {
-              const token =
-                (request.body as Record<string, string> | undefined)?.refresh_token ??
-                request.cookies?.[cookieName];
-              return typeof token === 'string' && isRecentRefresh(ctx, token);
-            },
+            allowList: refreshLimitExemption(ctx, refreshCookieFor(ctx.config.issuer).name),
           },
   };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { TokenResponse } from '@tessera/protocol';
-import { ENDPOINTS } from '@tessera/protocol';
+import { ENDPOINTS, encodeBasicCredentials } from '@tessera/protocol';
 import {
   type ConfigInput,
   type CreateTesseraOptions,
@@ -55,9 +55,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function basic(id: string, secret: string): string {
-  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-}
+/** The `Authorization` header of `client_secret_basic`. */
+export const basic = encodeBasicCredentials;
 
 /**
  * A server on a fresh SQLite file in a temp folder, with virtual time, seeded with:

@@ -4,6 +4,7 @@ import { requireClient } from '../../domain/authenticate-client.js';
 import type { TesseraContext } from '../../domain/context.js';
 import { introspectToken } from '../../domain/introspect-token.js';
 import { revokeToken } from '../../domain/revoke-token.js';
+import { clientCredentials } from '../client-credentials.js';
 import { bodyOf, type Params, required } from '../parse-body.js';
 
 const HINTS = ['access_token', 'refresh_token'];
@@ -19,11 +20,7 @@ function formBody(body: unknown, contentType: string | undefined): Params {
 export function revokeIntrospectRoutes(app: FastifyInstance, ctx: TesseraContext) {
   app.post(ENDPOINTS.revocation, async (request, reply) => {
     const params = formBody(request.body, request.headers['content-type']);
-    const { client } = await requireClient(ctx, {
-      authorization: request.headers.authorization,
-      clientId: params.client_id,
-      clientSecret: params.client_secret,
-    });
+    const { client } = await requireClient(ctx, clientCredentials(request, params));
     const token = required(params, 'token');
     const hint = params.token_type_hint;
     if (hint !== undefined && !HINTS.includes(hint)) {
@@ -33,20 +30,15 @@ export function revokeIntrospectRoutes(app: FastifyInstance, ctx: TesseraContext
       );
     }
     await revokeToken(ctx, { token, client, initiator: 'client' });
-    return reply.header('cache-control', 'no-store').code(200).send();
+    return reply.code(200).send();
   });
 
-  app.post(ENDPOINTS.introspection, async (request, reply) => {
+  app.post(ENDPOINTS.introspection, async (request) => {
     const params = formBody(request.body, request.headers['content-type']);
-    const { client, method } = await requireClient(ctx, {
-      authorization: request.headers.authorization,
-      clientId: params.client_id,
-      clientSecret: params.client_secret,
-    });
+    const { client, method } = await requireClient(ctx, clientCredentials(request, params));
     if (method === 'none')
       throw new TesseraError('invalid_client', 'Introspection requires a confidential client');
     const token = required(params, 'token');
-    reply.header('cache-control', 'no-store');
     return introspectToken(ctx, { token, client });
   });
 }

@@ -1,26 +1,53 @@
-import { ENDPOINTS, TesseraError } from '@tessera/protocol';
-import type { FastifyInstance } from 'fastify';
+import { ENDPOINTS, TesseraError, type TokenResponse } from '@tessera/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireClient } from '../../domain/authenticate-client.js';
-import { authenticateUser, type LoginThrottle } from '../../domain/authenticate-user.js';
 import type { TesseraContext } from '../../domain/context.js';
-import { clientPolicy } from '../../domain/context.js';
-import { issueAccessToken } from '../../domain/issue-access-token.js';
-import { issueSession } from '../../domain/issue-session.js';
-import { resolveScope } from '../../domain/resolve-scope.js';
+import { issueClientCredentialsToken } from '../../domain/issue-client-credentials-token.js';
+import type { LoginThrottle } from '../../domain/login-throttle.js';
 import { refreshTokens } from '../../domain/rotate-refresh-token.js';
-import { toTokenResponse } from '../../domain/token-response.js';
-import { bodyOf, required } from '../parse-body.js';
+import { signIn } from '../../domain/sign-in.js';
+import type { ClientRecord, GrantType } from '../../ports/index.js';
+import { clientCredentials } from '../client-credentials.js';
+import { bodyOf, type Params, required } from '../parse-body.js';
 import type { RateLimits } from '../rate-limits.js';
 import { refuseOutsideCookie } from '../refresh-cookie.js';
 
-/** `POST /oauth/token` (RFC 6749): refresh_token, password (opt-in per client) and client_credentials. */
+type Grant = (request: FastifyRequest, params: Params, client: ClientRecord) => Promise<TokenResponse>;
+
+/**
+ * `POST /oauth/token` (RFC 6749): parse, authenticate the client, check the grant is the
+ * client's, then hand over to the grant's domain operation.
+ */
 export function oauthTokenRoute(
   app: FastifyInstance,
   ctx: TesseraContext,
   throttle: LoginThrottle,
   limits: RateLimits,
 ) {
-  app.post(ENDPOINTS.token, { config: { rateLimit: limits.refresh } }, async (request, reply) => {
+  const grants: Record<GrantType, Grant> = {
+    refresh_token: (_request, params, client) =>
+      refreshTokens(ctx, {
+        refreshToken: required(params, 'refresh_token'),
+        client,
+        nonce: params.nonce,
+        scope: params.scope,
+      }),
+    // Off unless enabled per client (first-party clients only).
+    password: (request, params, client) =>
+      signIn(ctx, throttle, {
+        client,
+        username: required(params, 'username'),
+        password: required(params, 'password'),
+        scope: params.scope,
+        grant: 'password',
+        userAgent: request.headers['user-agent'],
+        ip: request.ip,
+      }),
+    client_credentials: (_request, params, client) =>
+      issueClientCredentialsToken(ctx, { client, scope: params.scope }),
+  };
+
+  app.post(ENDPOINTS.token, { config: { rateLimit: limits.refresh } }, async (request) => {
     const params = bodyOf(request.body);
     if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) {
       throw new TesseraError(
@@ -29,70 +56,19 @@ export function oauthTokenRoute(
       );
     }
     const grantType = required(params, 'grant_type');
-    const { client } = await requireClient(ctx, {
-      authorization: request.headers.authorization,
-      clientId: params.client_id,
-      clientSecret: params.client_secret,
-    });
-    if (!['refresh_token', 'password', 'client_credentials'].includes(grantType)) {
+    const { client } = await requireClient(ctx, clientCredentials(request, params));
+    if (!Object.hasOwn(grants, grantType)) {
       throw new TesseraError(
         'unsupported_grant_type',
         `The grant type "${grantType.slice(0, 64)}" is not supported`,
       );
     }
-    if (!client.grantTypes.includes(grantType as 'refresh_token')) {
-      throw new TesseraError('unauthorized_client', `This client may not use the ${grantType} grant`);
+    const grant = grantType as GrantType;
+    if (!client.grantTypes.includes(grant)) {
+      throw new TesseraError('unauthorized_client', `This client may not use the ${grant} grant`);
     }
-    // A cookie-mode client's refresh token never leaves the cookie (SPEC §3.5).
-    if (grantType !== 'client_credentials') refuseOutsideCookie(client);
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-
-    if (grantType === 'refresh_token') {
-      return refreshTokens(ctx, {
-        refreshToken: required(params, 'refresh_token'),
-        client,
-        nonce: params.nonce,
-        scope: params.scope,
-      });
-    }
-    if (grantType === 'password') {
-      const username = required(params, 'username');
-      const password = required(params, 'password');
-      const scope = resolveScope(client, params.scope);
-      const user = await authenticateUser(ctx, throttle, {
-        username,
-        password,
-        clientId: client.id,
-        ip: request.ip,
-      }).catch((err: unknown) => {
-        // RFC 6749 §5.2 answers bad resource-owner credentials with 400 invalid_grant.
-        if (err instanceof TesseraError && err.code === 'invalid_credentials') {
-          throw new TesseraError('invalid_grant', 'Invalid username or password');
-        }
-        throw err;
-      });
-      return issueSession(ctx, {
-        client,
-        user,
-        scope,
-        grant: 'password',
-        userAgent: request.headers['user-agent'],
-        ip: request.ip,
-      });
-    }
-    // client_credentials: a token for the client itself, no refresh token, no session.
-    if (client.public)
-      throw new TesseraError('unauthorized_client', 'A public client cannot use client_credentials');
-    const now = ctx.clock.now();
-    const scope = resolveScope(client, params.scope);
-    const access = await issueAccessToken(ctx, {
-      client,
-      sub: client.id,
-      scope,
-      now,
-      ttlMs: clientPolicy(ctx.config, client).accessTokenTtlMs,
-    });
-    ctx.metrics.tokensIssued.inc({ grant: 'client_credentials' });
-    return toTokenResponse(ctx, { accessToken: access.token, accessExpiresAt: access.expiresAt, scope }, now);
+    // A cookie-mode client's refresh token never leaves the cookie.
+    if (grant !== 'client_credentials') refuseOutsideCookie(client);
+    return grants[grant](request, params, client);
   });
 }

@@ -89,11 +89,12 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
 
     if (!request.headers.accept?.includes('text/event-stream')) {
       const seq = backlog.at(-1)?.seq ?? after;
-      return reply.header('cache-control', 'no-store').send({ seq, notices: backlog.map(toNotice) });
+      return reply.send({ seq, notices: backlog.map(toNotice) });
     }
 
     reply.hijack();
     const res = reply.raw;
+    // A hijacked reply skips Fastify's hooks: this stream states its own no-store.
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',

@@ -1,0 +1,38 @@
+import { isTesseraError } from '@tessera/protocol';
+import type { ClientCredentials } from './authenticate-client.js';
+import type { TesseraContext } from './context.js';
+import { readAccessToken } from './read-access-token.js';
+import { resolveRefreshClient } from './resolve-refresh-client.js';
+import { revokeFamily } from './revoke-family.js';
+import { revokeToken } from './revoke-token.js';
+
+/** What a logout presents: the session's refresh token (and the client's credentials), or an access token. */
+export type LogOutInput = { refreshToken: string; credentials: ClientCredentials } | { accessToken: string };
+
+/**
+ * Ends the caller's session (`POST /api/auth/logout`). A token that is refused (unknown,
+ * malformed, another client's, expired) logs out quietly: there is no session of the caller's
+ * to end. A store that cannot revoke is not quiet: its error propagates (503), so the client
+ * knows the session was not ended.
+ *
+ * By access token, the session is the token's `sid`, ended only while the token is unexpired
+ * and only when the session's user is the token's subject.
+ */
+export async function logOut(ctx: TesseraContext, input: LogOutInput): Promise<void> {
+  if ('refreshToken' in input) {
+    const { refreshToken, credentials } = input;
+    const client = await resolveRefreshClient(ctx, credentials, refreshToken).catch(refusedOnly);
+    if (client) await revokeToken(ctx, { token: refreshToken, client, initiator: 'user' }).catch(refusedOnly);
+    return;
+  }
+  const read = await readAccessToken(ctx, input.accessToken);
+  if (read?.claims.sid === undefined || read.claims.exp * 1000 <= ctx.clock.now()) return;
+  const family = await ctx.stores.tokens.findFamily(read.claims.sid);
+  if (family && family.userId === read.claims.sub) await revokeFamily(ctx, family, 'logout', 'user');
+}
+
+/** Swallows a refusal of the request (a 4xx TesseraError); anything else, such as a store failure, propagates. */
+function refusedOnly(err: unknown): undefined {
+  if (isTesseraError(err) && err.status < 500) return undefined;
+  throw err;
+}
