@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { BasicAuthError } from '../domain/authenticate-client.js';
 import { hasErrorCode } from '../errors.js';
 
-/** Every error answer has the SPEC §3.6 shape, from the one table, with `Retry-After` when retryable. */
+/** Every error answer has the one shape of docs/errors.md, from the one table, with `Retry-After` when retryable. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, request, reply) => {
     const tessera = toTesseraError(err);

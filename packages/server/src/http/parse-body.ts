@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 export type Params = Readonly<Record<string, string>>;
 
 /**
- * Replaces Fastify's body parsers with strict ones (SPEC §2): only form-urlencoded and JSON,
+ * Replaces Fastify's body parsers with strict ones: only form-urlencoded and JSON,
  * at most `bodyLimit` bytes (checked before parsing), no duplicated parameter, string values
  * only; anything else gets a clear `invalid_request`, `payload_too_large` or `unsupported_media_type`.
  */

@@ -13,7 +13,7 @@ import type { ClientRecord } from '../ports/index.js';
 /** The CSRF header as Node presents it (lower case). */
 const csrfHeader = CSRF_HEADER.toLowerCase();
 
-/** How the refresh-token cookie is named and scoped (SPEC §3.5). */
+/** How the refresh-token cookie of browser cookie mode is named and scoped. */
 export interface RefreshCookie {
   name: string;
   path: string;

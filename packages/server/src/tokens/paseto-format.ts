@@ -15,7 +15,7 @@ type V4SecretKey = Awaited<ReturnType<typeof SecretKeyFromCryptoKey>>;
 type V4PublicKey = Awaited<ReturnType<typeof PublicKeyFromCryptoKey>>;
 
 /**
- * PASETO v4.public access tokens (SPEC §4.3), signed with Ed25519 keys from their own key ring
+ * PASETO v4.public access tokens, signed with Ed25519 keys from their own key ring
  * (never the JWT keys: one key, one protocol). The footer names the key (`{"kid": …}`); the
  * times are PASETO's ISO 8601 strings. Resource servers validate them by introspection.
  */

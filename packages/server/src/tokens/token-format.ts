@@ -17,7 +17,7 @@ export interface AccessTokenClaims {
 }
 
 /**
- * An access-token format (SPEC §4). A custom format is a module implementing this interface:
+ * An access-token format. A custom format is a module implementing this interface:
  * the server calls `issue` for every access token and `verify` for introspection, revocation
  * and logout.
  */

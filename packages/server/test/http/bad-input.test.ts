@@ -59,7 +59,7 @@ const postJson = (s: TestServer, url: string, body: unknown, headers = {}) =>
     ...headers,
   });
 
-/** SPEC §3.6: exactly {error, error_description, error_code, retryable}, no-store, Retry-After iff retryable. */
+/** Exactly {error, error_description, error_code, retryable} (docs/errors.md), no-store, Retry-After iff retryable. */
 function assertError(res: Raw, status: number, error: string, code: string): void {
   assert.equal(res.status, status, `status (body ${res.text})`);
   assert.deepEqual(Object.keys(res.body).sort(), ['error', 'error_code', 'error_description', 'retryable']);

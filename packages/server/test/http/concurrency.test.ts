@@ -43,7 +43,7 @@ async function familyOf(s: TestServer, accessToken: string) {
   return s.tessera.ctx.stores.tokens.listTokens(sid);
 }
 
-describe('concurrent refreshes coalesce (SPEC §3.3 rule 2)', () => {
+describe('concurrent refreshes coalesce', () => {
   let a: TestServer;
   let b: TestServer;
   before(async () => {

@@ -4,7 +4,7 @@ import { CSRF_HEADER, CSRF_HEADER_VALUE, ENDPOINTS, REFRESH_TOKEN_PREFIX } from 
 import { hasErrorCode, saveClient } from '../../src/index.js';
 import { PASSWORD, startTestServer, type TestServer } from '../helpers/test-server.js';
 
-/** SPEC §3.5: browser cookie mode. The issuer of `startTestServer` is http://127.0.0.1:4000 (loopback). */
+/** Browser cookie mode. The issuer of `startTestServer` is http://127.0.0.1:4000 (loopback). */
 
 const CSRF = { [CSRF_HEADER]: CSRF_HEADER_VALUE };
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ENDPOINTS } from '@tessera/protocol';
 import { basic, PASSWORD, RS_SECRET, SECRET, startTestServer } from '../helpers/test-server.js';
 
-describe('logs never carry secrets (SPEC §11)', () => {
+describe('logs never carry secrets', () => {
   it('a full flow at trace level leaves no token, password, client secret or Authorization value in the logs', async () => {
     const s = await startTestServer({ config: { logLevel: 'trace' } });
     const secrets = new Map<string, string>();

@@ -64,7 +64,7 @@ function assertRateLimited(res: Res): void {
   assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `Retry-After: ${res.headers['retry-after']}`);
 }
 
-describe('rate limits (SPEC §2)', () => {
+describe('rate limits', () => {
   it('the login limit per IP: the 4th login in a minute gets 429 rate_limited with Retry-After', async () => {
     const s = await startTestServer({ config: { rateLimitLogin: 3 } });
     try {
