@@ -234,6 +234,13 @@ export const ERROR_CODES = {
     endsSession: false,
     message: 'Not allowed',
   },
+  reauthentication_required: {
+    status: 401,
+    error: 'invalid_token',
+    retryable: false,
+    endsSession: true,
+    message: 'Sign in again: the upstream provider no longer accepts this session',
+  },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export interface ErrorDefinition {

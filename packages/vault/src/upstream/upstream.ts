@@ -1,0 +1,248 @@
+import { isIP } from 'node:net';
+import { importJWK, importPKCS8, type JWK } from 'jose';
+import * as oidc from 'openid-client';
+import { VaultConfigError } from '../errors.js';
+
+/** How the vault authenticates to the upstream's token endpoint. */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+
+/** A private key for `private_key_jwt` (and signed request objects): a private JWK, a PKCS#8 PEM, or a CryptoKey. */
+export type ClientPrivateKey = JWK | string | CryptoKey;
+
+export interface UpstreamOptions {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  /** Default: `client_secret_basic` (or `_post` if that is all the upstream lists) with a secret, `none` without. */
+  clientAuth?: ClientAuthMethod;
+  /** The private key for `private_key_jwt`. */
+  key?: ClientPrivateKey;
+  /** Its key id (`kid`), if the JWK does not carry one. */
+  keyId?: string;
+  /** Its JWS algorithm; default from the JWK's `alg`, else ES256 for EC P-256, RS256 for RSA, EdDSA for Ed25519. */
+  keyAlg?: string;
+  requestTimeoutMs: number;
+}
+
+/** What a failed upstream call was, for the refresh decision. */
+export type UpstreamFailure =
+  /** The grant is dead (`invalid_grant`): the user must sign in again. */
+  | { kind: 'invalid_grant'; error: string; description?: string; status?: number }
+  /** No answer (refused, reset, timed out): the request may or may not have reached the upstream. */
+  | { kind: 'network'; error: string; description?: string }
+  /** The upstream is there but cannot serve now (5xx, 429, `temporarily_unavailable`). */
+  | { kind: 'unavailable'; error: string; description?: string; status?: number; retryAfterS?: number }
+  /** Any other refusal (`invalid_client`, a malformed answer): not the user's fault, not fixed by retrying soon. */
+  | { kind: 'rejected'; error: string; description?: string; status?: number };
+
+/** The token endpoint's JSON, as openid-client returns it. */
+export type UpstreamTokens = oidc.TokenEndpointResponse;
+
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+async function importKey(key: ClientPrivateKey, alg: string | undefined): Promise<CryptoKey> {
+  if (typeof key === 'string') {
+    if (!alg) throw new VaultConfigError('keyAlg is required with a PEM key (e.g. ES256, RS256, EdDSA)');
+    return importPKCS8(key, alg);
+  }
+  if ('d' in key || 'kty' in key) {
+    const jwk = key as JWK;
+    if (typeof jwk.d !== 'string')
+      throw new VaultConfigError('key: the JWK must be a private key (it has no "d")');
+    const use =
+      alg ??
+      jwk.alg ??
+      (jwk.kty === 'EC' && jwk.crv === 'P-256'
+        ? 'ES256'
+        : jwk.kty === 'RSA'
+          ? 'RS256'
+          : jwk.kty === 'OKP'
+            ? 'EdDSA'
+            : undefined);
+    if (!use) throw new VaultConfigError('keyAlg is required for this key type');
+    const imported = await importJWK(jwk, use);
+    if (!(imported instanceof CryptoKey))
+      throw new VaultConfigError('key: expected an asymmetric private key');
+    return imported;
+  }
+  return key as CryptoKey;
+}
+
+/**
+ * The upstream authorization server, through openid-client: discovery, client authentication,
+ * refresh, revocation and the authorization-code flow. The vault never speaks OAuth itself.
+ */
+export class Upstream {
+  private constructor(
+    readonly config: oidc.Configuration,
+    readonly issuer: string,
+    readonly signingKey: { key: CryptoKey; kid?: string } | undefined,
+  ) {}
+
+  /**
+   * Discovers the upstream: RFC 8414 metadata first, then OpenID Connect discovery, whichever
+   * it serves. Plain http is accepted only for loopback issuers (development and tests).
+   */
+  static async discover(options: UpstreamOptions): Promise<Upstream> {
+    let url: URL;
+    try {
+      url = new URL(options.issuer);
+    } catch {
+      throw new VaultConfigError(`issuer: "${options.issuer}" is not a URL`);
+    }
+    const insecure = url.protocol === 'http:';
+    if (insecure && !isLoopback(url.hostname)) {
+      throw new VaultConfigError(
+        `issuer: ${options.issuer} must use https (plain http is allowed only on loopback)`,
+      );
+    }
+    if (url.protocol !== 'https:' && !insecure) throw new VaultConfigError('issuer: must be an https URL');
+    if (!options.clientId) throw new VaultConfigError('clientId is required');
+
+    let signingKey: { key: CryptoKey; kid?: string } | undefined;
+    if (options.key !== undefined) {
+      const key = await importKey(options.key, options.keyAlg);
+      const kid =
+        options.keyId ??
+        (typeof options.key === 'object' && 'kid' in options.key ? options.key.kid : undefined);
+      signingKey = kid ? { key, kid } : { key };
+    }
+    const method = options.clientAuth;
+    if (method === 'private_key_jwt' && !signingKey) {
+      throw new VaultConfigError(
+        'clientAuth "private_key_jwt" needs key: a private JWK, a PKCS#8 PEM or a CryptoKey',
+      );
+    }
+    if ((method === 'client_secret_basic' || method === 'client_secret_post') && !options.clientSecret) {
+      throw new VaultConfigError(`clientAuth "${method}" needs clientSecret`);
+    }
+    if (method === undefined && !options.clientSecret && !signingKey) {
+      // A public client is allowed, but only when asked for: a forgotten secret must not silently downgrade.
+      throw new VaultConfigError(
+        'clientSecret is required (or clientAuth: "private_key_jwt" with key, or clientAuth: "none")',
+      );
+    }
+
+    const execute = insecure ? [oidc.allowInsecureRequests] : [];
+    const timeout = Math.max(1, Math.ceil(options.requestTimeoutMs / 1000));
+    const attempt = async (algorithm: 'oauth2' | 'oidc') =>
+      oidc.discovery(url, options.clientId, options.clientSecret, undefined, { algorithm, execute, timeout });
+    let config: oidc.Configuration;
+    try {
+      config = await attempt('oauth2');
+    } catch (first) {
+      try {
+        config = await attempt('oidc');
+      } catch {
+        throw new VaultConfigError(
+          `issuer: discovery failed at ${options.issuer} (neither RFC 8414 nor OpenID Connect metadata): ${(first as Error).message}`,
+          { cause: first },
+        );
+      }
+    }
+    const metadata = config.serverMetadata();
+    const supported = metadata.token_endpoint_auth_methods_supported;
+    const chosen: ClientAuthMethod =
+      method ??
+      (signingKey && !options.clientSecret
+        ? 'private_key_jwt'
+        : supported && !supported.includes('client_secret_basic') && supported.includes('client_secret_post')
+          ? 'client_secret_post'
+          : 'client_secret_basic');
+    const auth =
+      chosen === 'private_key_jwt'
+        ? oidc.PrivateKeyJwt(signingKey!)
+        : chosen === 'client_secret_post'
+          ? oidc.ClientSecretPost(options.clientSecret)
+          : chosen === 'none'
+            ? oidc.None()
+            : oidc.ClientSecretBasic(options.clientSecret);
+    const clientMetadata: Partial<oidc.ClientMetadata> = { client_id: options.clientId };
+    if (options.clientSecret) clientMetadata.client_secret = options.clientSecret;
+    const configured = new oidc.Configuration(metadata, options.clientId, clientMetadata, auth);
+    if (insecure) oidc.allowInsecureRequests(configured);
+    configured.timeout = timeout;
+    return new Upstream(configured, metadata.issuer, signingKey);
+  }
+
+  /** RFC 6749 §6. */
+  refresh(refreshToken: string): Promise<UpstreamTokens> {
+    return oidc.refreshTokenGrant(this.config, refreshToken);
+  }
+
+  /** RFC 7009. */
+  revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<void> {
+    return oidc.tokenRevocation(this.config, token, { token_type_hint: hint });
+  }
+
+  get metadata(): oidc.ServerMetadata {
+    return this.config.serverMetadata();
+  }
+}
+
+/** Reads any error from openid-client (or fetch) into an `UpstreamFailure`; never copies a token. */
+export function classifyUpstreamError(err: unknown): UpstreamFailure {
+  if (err instanceof oidc.ResponseBodyError) {
+    const base = {
+      error: err.error,
+      status: err.status,
+      ...(err.error_description ? { description: err.error_description } : {}),
+    };
+    if (err.error === 'invalid_grant') return { kind: 'invalid_grant', ...base };
+    if (err.status >= 500 || err.status === 429 || err.error === 'temporarily_unavailable') {
+      const retryAfterS = parseRetryAfter(err.response.headers.get('retry-after'));
+      return { kind: 'unavailable', ...base, ...(retryAfterS === undefined ? {} : { retryAfterS }) };
+    }
+    return { kind: 'rejected', ...base };
+  }
+  if (err instanceof oidc.WWWAuthenticateChallengeError) {
+    return { kind: 'rejected', error: 'invalid_client', status: err.status };
+  }
+  if (err instanceof TypeError) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return {
+      kind: 'network',
+      error: 'network_error',
+      description: cause?.code ?? cause?.message ?? err.message,
+    };
+  }
+  if (err instanceof oidc.ClientError) {
+    if (err.code === 'OAUTH_TIMEOUT' || err.code === 'OAUTH_ABORT') {
+      return { kind: 'network', error: 'timeout', description: err.message };
+    }
+    const response = err.cause instanceof Response ? err.cause : undefined;
+    if (response) {
+      const status = response.status;
+      if (status >= 500 || status === 429) {
+        const retryAfterS = parseRetryAfter(response.headers.get('retry-after'));
+        return {
+          kind: 'unavailable',
+          error: 'temporarily_unavailable',
+          status,
+          description: err.message,
+          ...(retryAfterS === undefined ? {} : { retryAfterS }),
+        };
+      }
+      return { kind: 'rejected', error: 'invalid_response', status, description: err.message };
+    }
+    return { kind: 'rejected', error: 'invalid_response', description: err.message };
+  }
+  return {
+    kind: 'rejected',
+    error: 'client_error',
+    description: err instanceof Error ? err.message : String(err),
+  };
+}
+
+function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
