@@ -8,6 +8,7 @@ import { serveCommand } from './commands/serve.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { tokenCommand } from './commands/token.js';
 import { usersCommand } from './commands/users.js';
+import { vaultCommand } from './commands/vault.js';
 import { CliError, type CliIO, EXIT, errorReport, exitCodeOf, processIO } from './io.js';
 
 /**
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIO = processIO, json = false): Command {
   tokenCommand(program, io);
   cleanupCommand(program, io);
   doctorCommand(program, io);
+  vaultCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTokenVault, DEFAULTS, type TokenVault } from '../../src/index.js';
-import { type ChildVault, startChildVault } from '../support/child-vault.js';
+import { startChildVault } from '../support/child-vault.js';
 import { BACKEND_SECRET, startTesseraUpstream, type TesseraUpstream } from '../support/tessera-upstream.js';
 import {
   dropSchema,

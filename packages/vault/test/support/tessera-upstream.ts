@@ -10,6 +10,7 @@ import {
   saveClient,
   type Tessera,
 } from '@tessera/server';
+import type { TokenEndpointJson } from '../../src/index.js';
 import { type FaultProxy, freePort, startProxy } from './proxy.js';
 
 export const BACKEND_SECRET = 'vault-backend-secret-0123456789';
@@ -22,7 +23,7 @@ export interface TesseraUpstream {
   tessera: Tessera;
   clock: ManualClock;
   /** Signs a user in with the password grant (client `backend`), bypassing the proxy: the answer to `save`. */
-  signIn(username?: string): Promise<Record<string, unknown>>;
+  signIn(username?: string): Promise<TokenEndpointJson>;
   /** Rotations and grace answers counted by the server itself. */
   refreshes(): Promise<{ rotated: number; grace: number; failed: number }>;
   close(): Promise<void>;
@@ -80,7 +81,7 @@ export async function startTesseraUpstream(
         payload: new URLSearchParams({ grant_type: 'password', username, password: PASSWORD }).toString(),
       });
       if (res.statusCode !== 200) throw new Error(`sign-in failed: ${res.statusCode} ${res.body}`);
-      return JSON.parse(res.body) as Record<string, unknown>;
+      return JSON.parse(res.body) as TokenEndpointJson;
     },
     async refreshes() {
       const metric = await tessera.ctx.metrics.refreshes.get();
