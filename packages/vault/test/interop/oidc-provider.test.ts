@@ -9,6 +9,7 @@ import {
   SignInFailed,
   type TokenVault,
 } from '../../src/index.js';
+import { startChildVault } from '../support/child-vault.js';
 import { type FaultProxy, startProxy } from '../support/proxy.js';
 import { databaseBytes, makeKeys, TestClock, tempDb } from '../support/vault-fixtures.js';
 
@@ -22,6 +23,7 @@ type ProviderClass = new (issuer: string, config: Record<string, unknown>) => Pr
 const specifier: string = 'oidc-provider';
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
+const WORKER_SECRET = 'worker-secret-0123456789abcdef';
 
 /** A browser with a cookie jar that follows oidc-provider's dev interactions over HTTP. */
 async function signInAsBrowser(startUrl: string, account: string): Promise<string> {
@@ -104,6 +106,14 @@ describe('against oidc-provider 9 (refresh rotation on, PAR, request objects, pr
           request_object_signing_alg: 'ES256',
           jwks: { keys: [publicJwk] },
         },
+        {
+          client_id: 'worker',
+          client_secret: WORKER_SECRET,
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          redirect_uris: [REDIRECT],
+          token_endpoint_auth_method: 'client_secret_basic',
+        },
       ],
       pkce: { required: () => true },
       rotateRefreshToken: true,
@@ -176,6 +186,10 @@ describe('against oidc-provider 9 (refresh rotation on, PAR, request objects, pr
     const callback = await signInAsBrowser(url, 'alice');
     const result = await vault.finishSignIn('alice', callback);
     assert.equal(parSeen, before + 1);
+    const par = proxy.posts.filter((p) => p.path.includes('/request')).at(-1);
+    assert.ok(par?.params.includes('request'), 'the pushed request carried a signed request object');
+    assert.ok(par?.params.includes('client_assertion'), 'private_key_jwt client authentication');
+    assert.ok(!par?.params.includes('code_challenge'), 'PKCE parameters only inside the signed object');
     assert.equal(result.claims?.sub, 'alice');
     assert.match(result.scope ?? '', /offline_access/);
     const [status] = await vault.status('alice');
@@ -241,6 +255,45 @@ describe('against oidc-provider 9 (refresh rotation on, PAR, request objects, pr
     await signIn('erin');
     assert.deepEqual(await vault.signOut('erin'), { revokedUpstream: true });
     assert.equal((await vault.status('erin'))[0]?.state, 'revoked');
+  });
+
+  it('two processes sharing one SQLite file, 50 callers each, at expiry: one refresh at oidc-provider', async () => {
+    const shared = tempDb();
+    const keys = makeKeys();
+    const local = await createTokenVault({
+      issuer: proxy.url,
+      clientId: 'worker',
+      clientSecret: WORKER_SECRET,
+      redirectUri: REDIRECT,
+      database: shared.path,
+      keys,
+      clock,
+    });
+    const { url } = await local.startSignIn('frank');
+    await local.finishSignIn('frank', await signInAsBrowser(url, 'frank'));
+    const first = await local.getValidAccessToken('frank');
+    const setup = {
+      issuer: proxy.url,
+      clientId: 'worker',
+      clientSecret: WORKER_SECRET,
+      database: shared.path,
+      keys,
+      nowMs: clock.now() + 601_000,
+    };
+    const children = await Promise.all([startChildVault(setup), startChildVault(setup)]);
+    try {
+      const before = consumed;
+      const results = await Promise.all(children.map((c) => c.get('frank', 50)));
+      for (const r of results) assert.deepEqual(r.errors, []);
+      const tokens = new Set(results.flatMap((r) => r.tokens));
+      assert.equal(tokens.size, 1);
+      assert.ok(!tokens.has(first));
+      assert.equal(consumed - before, 1, 'one refresh token consumed at oidc-provider');
+    } finally {
+      await Promise.all(children.map((c) => c.exit()));
+      await local.close();
+      shared.cleanup();
+    }
   });
 
   it('the database file holds none of the tokens', () => {

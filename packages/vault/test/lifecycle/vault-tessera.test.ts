@@ -127,6 +127,10 @@ describe("the vault against Tessera's own server (rotation with a grace period)"
     const tokens = await signIn('down');
     const failures: VaultEvents['refreshFailed'][] = [];
     const off = vault.subscribe('refreshFailed', (e) => failures.push(e));
+    const changes: string[] = [];
+    const offStates = vault.subscribe('stateChanged', (e) => {
+      if (e.userId === 'down') changes.push(`${e.from}->${e.to}`);
+    });
     clock.advance(601_000);
     up.proxy.down = true;
     await assert.rejects(vault.getValidAccessToken('down'), (err: unknown) => {
@@ -160,6 +164,8 @@ describe("the vault against Tessera's own server (rotation with a grace period)"
     assert.equal(healed?.state, 'active');
     assert.equal(healed?.failures, 0);
     off();
+    offStates();
+    assert.deepEqual(changes, ['active->refresh_backoff', 'refresh_backoff->active']);
   });
 
   it('a 503 with Retry-After is honoured', async () => {

@@ -26,6 +26,8 @@ export interface FaultProxy {
   url: string;
   port: number;
   seen: SeenRequest[];
+  /** Every POST: its path and the names (never the values) of its form parameters. */
+  posts: { path: string; params: string[] }[];
   /** Refresh grants that reached the upstream. */
   refreshGrants(): number;
   down: boolean;
@@ -47,6 +49,7 @@ export async function startProxy(port = 0): Promise<FaultProxy & { setTarget(por
     url: '',
     port: 0,
     seen: [] as SeenRequest[],
+    posts: [] as { path: string; params: string[] }[],
     refreshGrants: () => proxy.seen.filter((s) => s.grantType === 'refresh_token').length,
     down: false,
     loseResponses: 0,
@@ -85,6 +88,8 @@ export async function startProxy(port = 0): Promise<FaultProxy & { setTarget(por
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     const path = req.url ?? '/';
+    if (req.method === 'POST')
+      proxy.posts.push({ path, params: [...new URLSearchParams(body.toString()).keys()] });
     const isToken = req.method === 'POST' && /\/token$/.test(path.split('?')[0]!);
     let hold: (typeof holdQueue)[number] | undefined;
     let lose = false;
