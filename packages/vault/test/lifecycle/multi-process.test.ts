@@ -116,7 +116,7 @@ describe('refresh across processes and instances (Tessera upstream)', () => {
       const held = up.proxy.holdNext();
       holder.startGet('killed', 1);
       await held.arrived;
-      holder.kill();
+      await holder.kill();
       held.drop();
       const killedAt = performance.now();
       // A caller now waits on the dead holder's lease; once the lease has run out it takes over.
@@ -125,8 +125,16 @@ describe('refresh across processes and instances (Tessera upstream)', () => {
       void waiting.finally(() => {
         settled = true;
       });
-      await new Promise((r) => setTimeout(r, 50));
-      assert.equal(settled, false, 'the caller waits while the lease is live');
+      // Bounded polling until the caller is seen waiting on the live lease (no sleep decides anything).
+      for (let i = 0; i < 500 && ((await local.metrics.leaseWaits.get()).values[0]?.value ?? 0) === 0; i++) {
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(
+        (await local.metrics.leaseWaits.get()).values[0]?.value,
+        1,
+        'the caller waits on the lease',
+      );
+      assert.equal(settled, false, 'and is not answered while the lease is live');
       clock.advance(DEFAULTS.leaseMs);
       const token = await waiting;
       const tookOverMs = performance.now() - killedAt;

@@ -311,6 +311,37 @@ describe("the vault against Tessera's own server (rotation with a grace period)"
     }
   });
 
+  it("registers its metrics on a registry the app passes, e.g. the server's own", async () => {
+    const registry = up.tessera.ctx.metrics.registry;
+    const a = await createTokenVault({
+      issuer: up.issuer,
+      clientId: 'backend',
+      clientSecret: BACKEND_SECRET,
+      database: db.path,
+      keys,
+      clock,
+      registry,
+    });
+    const b = await createTokenVault({
+      issuer: up.issuer,
+      clientId: 'backend',
+      clientSecret: BACKEND_SECRET,
+      database: db.path,
+      keys,
+      clock,
+      registry,
+      connection: 'second',
+    });
+    await a.save('on-server-registry', await up.signIn());
+    clock.advance(601_000);
+    await a.getValidAccessToken('on-server-registry');
+    const res = await up.tessera.app.inject({ method: 'GET', url: '/metrics' });
+    assert.match(res.body, /tessera_vault_refresh_total\{result="refreshed"\} [1-9]/);
+    assert.match(res.body, /tessera_refresh_total/, "beside the server's own metrics");
+    await a.close();
+    await b.close();
+  });
+
   it('exposes Prometheus metrics without user labels', async () => {
     const text = await vault.metrics.registry.metrics();
     assert.match(text, /tessera_vault_refresh_total\{result="refreshed"\} \d+/);

@@ -9,7 +9,8 @@ export interface ChildVault {
   get(userId: string, n: number): Promise<{ tokens: string[]; errors: string[] }>;
   /** Sends a `get` without waiting for its answer (for a holder that will be killed). */
   startGet(userId: string, n: number): void;
-  kill(): void;
+  /** SIGKILL; resolves once the process is gone. */
+  kill(): Promise<void>;
   exit(): Promise<void>;
 }
 
@@ -35,6 +36,8 @@ export async function startChildVault(setup: Record<string, unknown>): Promise<C
       child.once('exit', onExit);
     });
   await next('ready');
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  let killed = false;
   return {
     process: child,
     async setClock(ms) {
@@ -50,14 +53,15 @@ export async function startChildVault(setup: Record<string, unknown>): Promise<C
     startGet(userId, n) {
       child.send({ type: 'get', userId, n });
     },
-    kill() {
+    async kill() {
+      killed = true;
       child.kill('SIGKILL');
+      await gone;
     },
     async exit() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const done = new Promise<void>((r) => child.once('exit', () => r()));
+      if (killed || child.exitCode !== null || child.signalCode !== null) return gone;
       child.send({ type: 'exit' });
-      await done;
+      await gone;
     },
   };
 }
