@@ -76,6 +76,8 @@ export interface TokenVaultOptions {
   requestTimeoutMs?: number;
   /** Refresh connections idle for `idleMs`, checking every `intervalMs` (for upstreams that expire unused refresh tokens). */
   keepAlive?: { idleMs: number; intervalMs?: number };
+  /** Run `cleanup()` this often (ms; default hourly, 0 = never). */
+  cleanupIntervalMs?: number;
   /** Re-encrypt a set under the current key when it is read (default true). */
   lazyRekey?: boolean;
   /** Prometheus registry to register on (e.g. `tessera.ctx.metrics.registry`); default a registry of its own. */
@@ -692,6 +694,20 @@ function buildVault(b: Built): TokenVault {
     keepAliveCancel = setTimer(tick, interval);
   }
 
+  let cleanupCancel: (() => void) | undefined;
+  const cleanupEvery = options.cleanupIntervalMs ?? DEFAULTS.cleanupIntervalMs;
+  if (cleanupEvery > 0) {
+    const tick = () => {
+      store
+        .purge(clock.now())
+        .catch((err: unknown) => log?.error({ error: (err as Error).message }, 'vault cleanup failed'))
+        .finally(() => {
+          if (cleanupCancel) cleanupCancel = setTimer(tick, cleanupEvery);
+        });
+    };
+    cleanupCancel = setTimer(tick, cleanupEvery);
+  }
+
   // Sign-in transactions are found by the hash of `state` and sealed like the tokens.
   const stateHash = (state: string) => createHash('sha256').update(state).digest('base64url');
   const signInContext = (hash: string) => ({ userId: '(sign-in)', connection: hash, column: 'signin' });
@@ -860,6 +876,8 @@ function buildVault(b: Built): TokenVault {
     async close() {
       keepAliveCancel?.();
       keepAliveCancel = undefined;
+      cleanupCancel?.();
+      cleanupCancel = undefined;
       await store.close();
     },
   };

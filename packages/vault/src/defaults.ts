@@ -31,6 +31,8 @@ export const DEFAULTS = {
   tombstoneTtlMs: 30 * 24 * 60 * 60_000,
   /** A connection with no refresh-token expiry is purged by `cleanup()` this long after its last refresh. */
   idlePurgeMs: 90 * 24 * 60 * 60_000,
+  /** How often `cleanup()` runs on its own (0 turns it off); deleting is idempotent, so every instance may run it. */
+  cleanupIntervalMs: 60 * 60_000,
   /** The connection name used when none is given. */
   connection: 'default',
   /** Rows re-encrypted per transaction by `rekey()`. */

@@ -22,7 +22,12 @@ describe('keep-alive, cleanup and logs', () => {
     error: (o, m) => logs.push(JSON.stringify([o, m])),
   };
   // The keep-alive timer runs on an injected scheduler: the test fires it.
-  const timers: (() => void)[] = [];
+  const timers: { fn: () => void; ms: number }[] = [];
+  const fire = (ms: number) => {
+    const i = timers.findIndex((t) => t.ms === ms);
+    assert.ok(i >= 0, `a timer of ${ms} ms`);
+    timers.splice(i, 1)[0]!.fn();
+  };
   const tokens: string[] = [];
 
   before(async () => {
@@ -37,8 +42,9 @@ describe('keep-alive, cleanup and logs', () => {
       clock,
       logger,
       keepAlive: { idleMs: 24 * 3600_000, intervalMs: 3600_000 },
-      setTimer: (fn) => {
-        timers.push(fn);
+      cleanupIntervalMs: 600_000,
+      setTimer: (fn, ms) => {
+        timers.push({ fn, ms });
         return () => {};
       },
     });
@@ -60,8 +66,7 @@ describe('keep-alive, cleanup and logs', () => {
     const events: VaultEvents['refreshed'][] = [];
     const off = vault.subscribe('refreshed', (e) => events.push(e));
     const before = up.proxy.refreshGrants();
-    assert.equal(timers.length, 1);
-    timers.shift()!();
+    fire(3600_000);
     for (let i = 0; i < 200 && events.length === 0; i++) await new Promise((r) => setImmediate(r));
     off();
     assert.deepEqual(
@@ -83,9 +88,16 @@ describe('keep-alive, cleanup and logs', () => {
     assert.equal(first.connections, 1);
     assert.deepEqual(await vault.status('no-refresh'), []);
     assert.equal((await vault.status('revoked'))[0]?.state, 'revoked', 'the tombstone stays for status()');
+    // The scheduled cleanup (every cleanupIntervalMs) drops the tombstone once its time has come.
     clock.advance(DEFAULTS.tombstoneTtlMs);
-    await vault.cleanup();
+    fire(600_000);
+    for (let i = 0; i < 200 && (await vault.status('revoked')).length > 0; i++)
+      await new Promise((r) => setImmediate(r));
     assert.deepEqual(await vault.status('revoked'), []);
+    assert.ok(
+      timers.some((t) => t.ms === 600_000),
+      'and schedules itself again',
+    );
   });
 
   it('logs never show a token', async () => {
