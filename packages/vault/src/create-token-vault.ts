@@ -26,7 +26,7 @@ import {
   usableUntil,
 } from './lifecycle/token-set.js';
 import { createVaultMetrics, type VaultMetrics } from './metrics.js';
-import { openVaultStore } from './store/open-store.js';
+import { openVaultStore } from './store/open-vault-store.js';
 import type { PostgresVaultStoreOptions } from './store/postgres-store.js';
 import { rekeyStore } from './store/rekey-store.js';
 import type { ConnectionRow, ConnectionState, VaultStore } from './store/vault-store.js';

@@ -27,7 +27,7 @@ export type { VaultEventName, VaultEvents } from './events.js';
 export type { TokenEndpointJson, TokenSet } from './lifecycle/token-set.js';
 export type { VaultMetrics } from './metrics.js';
 export { type RekeyVaultOptions, rekeyVault } from './rekey-vault.js';
-export { openVaultStore } from './store/open-store.js';
+export { openVaultStore } from './store/open-vault-store.js';
 export { openPostgresVaultStore, type PostgresVaultStoreOptions } from './store/postgres-store.js';
 export { openSqliteVaultStore } from './store/sqlite-store.js';
 export type {

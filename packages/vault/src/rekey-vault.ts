@@ -1,5 +1,5 @@
 import { loadVaultKeys, type VaultKeysInput } from './crypto/vault-keys.js';
-import { openVaultStore } from './store/open-store.js';
+import { openVaultStore } from './store/open-vault-store.js';
 import type { PostgresVaultStoreOptions } from './store/postgres-store.js';
 import { rekeyStore } from './store/rekey-store.js';
 import type { VaultStore } from './store/vault-store.js';
