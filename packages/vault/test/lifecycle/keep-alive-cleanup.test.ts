@@ -67,7 +67,10 @@ describe('keep-alive, cleanup and logs', () => {
     const off = vault.subscribe('refreshed', (e) => events.push(e));
     const before = up.proxy.refreshGrants();
     fire(3600_000);
-    for (let i = 0; i < 200 && events.length === 0; i++) await new Promise((r) => setImmediate(r));
+    // Bounded polling (at most 10 s) for the timer's refresh to finish.
+    for (const deadline = Date.now() + 10_000; events.length === 0 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     off();
     assert.deepEqual(
       events.map((e) => [e.userId, e.keepAlive]),
@@ -91,8 +94,12 @@ describe('keep-alive, cleanup and logs', () => {
     // The scheduled cleanup (every cleanupIntervalMs) drops the tombstone once its time has come.
     clock.advance(DEFAULTS.tombstoneTtlMs);
     fire(600_000);
-    for (let i = 0; i < 200 && (await vault.status('revoked')).length > 0; i++)
-      await new Promise((r) => setImmediate(r));
+    for (
+      const deadline = Date.now() + 10_000;
+      (await vault.status('revoked')).length > 0 && Date.now() < deadline;
+    ) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     assert.deepEqual(await vault.status('revoked'), []);
     assert.ok(
       timers.some((t) => t.ms === 600_000),

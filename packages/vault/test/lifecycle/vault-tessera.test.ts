@@ -311,6 +311,32 @@ describe("the vault against Tessera's own server (rotation with a grace period)"
     }
   });
 
+  it('client authentication: client_secret_basic by default, client_secret_post when asked', async () => {
+    const post = await createTokenVault({
+      issuer: up.issuer,
+      clientId: 'backend',
+      clientSecret: BACKEND_SECRET,
+      clientAuth: 'client_secret_post',
+      database: db.path,
+      keys,
+      clock,
+      connection: 'post',
+    });
+    try {
+      await post.save('poster', await up.signIn());
+      await vault.save('basic', await up.signIn());
+      clock.advance(601_000);
+      const from = up.proxy.posts.length;
+      await post.getValidAccessToken('poster');
+      await vault.getValidAccessToken('basic');
+      const [viaPost, viaBasic] = up.proxy.posts.slice(from).filter((p) => p.path === '/oauth/token');
+      assert.ok(viaPost?.params.includes('client_secret'), 'the secret in the form body');
+      assert.ok(!viaBasic?.params.includes('client_secret'), 'the secret in the Authorization header');
+    } finally {
+      await post.close();
+    }
+  });
+
   it("registers its metrics on a registry the app passes, e.g. the server's own", async () => {
     const registry = up.tessera.ctx.metrics.registry;
     const a = await createTokenVault({
