@@ -74,6 +74,7 @@ describe('the README BFF example end to end: Express + the vault, upstream = `te
         'refresh_token',
         '--db',
         db,
+        '--create',
       ],
       env,
     );
@@ -133,8 +134,11 @@ describe('the README BFF example end to end: Express + the vault, upstream = `te
       await new Promise<void>((r) => s.close(() => r()));
     }
     await vault?.close();
-    serve?.kill('SIGTERM');
-    await new Promise((r) => serve?.once('exit', r));
+    if (serve && serve.exitCode === null) {
+      const exited = new Promise((r) => serve.once('exit', r));
+      serve.kill('SIGTERM');
+      await exited;
+    }
     tmp.cleanup();
   });
 
