@@ -40,3 +40,11 @@ export const DEFAULTS = {
   /** Largest token value accepted by `save` (bytes); an upstream that answers more is refused, not stored. */
   maxValueBytes: 64 * 1024,
 } as const;
+
+/** The environment variables the vault reads, declared once (the CLI's help names them from here). */
+export const VAULT_ENV = {
+  /** The keys object as JSON: `{"current":"k1","k1":"<base64 32 bytes>"}`. */
+  keys: 'TESSERA_VAULT_KEYS',
+  /** A file holding that JSON. */
+  keysFile: 'TESSERA_VAULT_KEYS_FILE',
+} as const;

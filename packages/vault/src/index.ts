@@ -13,7 +13,7 @@ export {
 } from './create-token-vault.js';
 export { generateVaultKey } from './crypto/generate-vault-key.js';
 export { loadVaultKeys, type VaultKeys, type VaultKeysInput } from './crypto/vault-keys.js';
-export { DEFAULTS } from './defaults.js';
+export { DEFAULTS, VAULT_ENV } from './defaults.js';
 export {
   DecryptionFailed,
   type DecryptionFailure,

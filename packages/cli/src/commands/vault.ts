@@ -1,4 +1,4 @@
-import { generateVaultKey, rekeyVault, VaultConfigError } from '@tessera/vault';
+import { generateVaultKey, rekeyVault, VAULT_ENV, VaultConfigError } from '@tessera/vault';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
 
@@ -8,7 +8,7 @@ export function vaultCommand(program: Command, io: CliIO): void {
   vault
     .command('rekey')
     .description(
-      're-encrypt every stored token set under the current key (keys from TESSERA_VAULT_KEYS or TESSERA_VAULT_KEYS_FILE)',
+      `re-encrypt every stored token set under the current key (keys from ${VAULT_ENV.keys} or ${VAULT_ENV.keysFile})`,
     )
     .requiredOption('--database <file-or-url>', 'the vault database: an SQLite file or a postgres:// URL')
     .option('--schema <name>', 'PostgreSQL schema of the vault tables (default public)')
@@ -39,7 +39,7 @@ export function vaultCommand(program: Command, io: CliIO): void {
     });
   vault
     .command('keygen')
-    .description('print a new vault key (32 random bytes, base64) to add to TESSERA_VAULT_KEYS')
+    .description(`print a new vault key (32 random bytes, base64) to add to ${VAULT_ENV.keys}`)
     .option('--id <id>', 'key id', 'k1')
     .option('--json', 'print JSON')
     .action((opts: { id: string; json?: boolean }) => {

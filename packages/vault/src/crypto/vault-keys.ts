@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { VAULT_ENV } from '../defaults.js';
 import { VaultConfigError } from '../errors.js';
 
 /** `{ current: 'k2', k1: '<base64 32 bytes>', k2: '<base64 32 bytes>' }`: the key ids and the one that encrypts. */
@@ -22,8 +23,8 @@ export function loadVaultKeys(
   env: Record<string, string | undefined> = process.env,
 ): VaultKeys {
   if (input !== undefined) return parseVaultKeys(input, 'the keys option');
-  const inline = env.TESSERA_VAULT_KEYS;
-  const file = env.TESSERA_VAULT_KEYS_FILE;
+  const inline = env[VAULT_ENV.keys];
+  const file = env[VAULT_ENV.keysFile];
   if (inline && file) {
     throw new VaultConfigError('Set TESSERA_VAULT_KEYS or TESSERA_VAULT_KEYS_FILE, not both');
   }
