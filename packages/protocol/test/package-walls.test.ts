@@ -31,14 +31,16 @@ const MAY_IMPORT: Record<string, string[]> = {
   server: ['protocol'],
   resource: ['protocol'],
   client: ['protocol'],
+  vault: ['protocol'],
   demo: ['protocol', 'server', 'resource', 'client'],
-  cli: ['protocol', 'server', 'demo'],
+  cli: ['protocol', 'server', 'demo', 'vault'],
 };
 const FOLDERS: Record<string, string> = {
   protocol: 'packages/protocol/src',
   server: 'packages/server/src',
   resource: 'packages/resource/src',
   client: 'packages/client/src',
+  vault: 'packages/vault/src',
   demo: 'apps/demo/src',
   cli: 'packages/cli/src',
 };

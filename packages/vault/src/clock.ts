@@ -1,9 +1,4 @@
-/** Time source (milliseconds since the epoch), injected so every timing rule is tested with virtual time. */
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
+export { type Clock, systemClock } from '@tessera/protocol';
 
 /** Schedules `fn` after `ms` and returns a function that cancels it; injected for tests. */
 export type SetTimer = (fn: () => void, ms: number) => () => void;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { ENDPOINTS, encodeBasicCredentials } from '@tessera/protocol';
 import {
   createTokenVault,
   DecryptionFailed,
@@ -51,7 +52,7 @@ describe("the vault against Tessera's own server (rotation with a grace period)"
 
   it('discovers the RFC 8414 metadata through openid-client', () => {
     assert.equal(vault.issuer, up.issuer);
-    assert.equal(vault.upstream.metadata.token_endpoint, `${up.issuer}/oauth/token`);
+    assert.equal(vault.upstream.metadata.token_endpoint, `${up.issuer}${ENDPOINTS.token}`);
   });
 
   it('hands out the saved token while it is fresh, without asking the upstream', async () => {
@@ -189,10 +190,10 @@ describe("the vault against Tessera's own server (rotation with a grace period)"
     // The session ends at the upstream (an admin revoked it).
     const revoke = await up.tessera.app.inject({
       method: 'POST',
-      url: '/oauth/revoke',
+      url: ENDPOINTS.revocation,
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`backend:${BACKEND_SECRET}`).toString('base64')}`,
+        authorization: encodeBasicCredentials('backend', BACKEND_SECRET),
       },
       payload: new URLSearchParams({ token: String(tokens.refresh_token) }).toString(),
     });
@@ -243,10 +244,10 @@ describe("the vault against Tessera's own server (rotation with a grace period)"
     // The upstream no longer refreshes that token.
     const refresh = await up.tessera.app.inject({
       method: 'POST',
-      url: '/oauth/token',
+      url: ENDPOINTS.token,
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`backend:${BACKEND_SECRET}`).toString('base64')}`,
+        authorization: encodeBasicCredentials('backend', BACKEND_SECRET),
       },
       payload: new URLSearchParams({
         grant_type: 'refresh_token',
@@ -329,7 +330,7 @@ describe("the vault against Tessera's own server (rotation with a grace period)"
       const from = up.proxy.posts.length;
       await post.getValidAccessToken('poster');
       await vault.getValidAccessToken('basic');
-      const [viaPost, viaBasic] = up.proxy.posts.slice(from).filter((p) => p.path === '/oauth/token');
+      const [viaPost, viaBasic] = up.proxy.posts.slice(from).filter((p) => p.path === ENDPOINTS.token);
       assert.ok(viaPost?.params.includes('client_secret'), 'the secret in the form body');
       assert.ok(!viaBasic?.params.includes('client_secret'), 'the secret in the Authorization header');
     } finally {

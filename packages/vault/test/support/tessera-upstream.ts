@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ENDPOINTS, encodeBasicCredentials } from '@tessera/protocol';
 import {
   createTessera,
   createUser,
@@ -73,10 +74,10 @@ export async function startTesseraUpstream(
     async signIn(username = 'alice') {
       const res = await tessera.app.inject({
         method: 'POST',
-        url: '/oauth/token',
+        url: ENDPOINTS.token,
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
-          authorization: `Basic ${Buffer.from(`backend:${BACKEND_SECRET}`).toString('base64')}`,
+          authorization: encodeBasicCredentials('backend', BACKEND_SECRET),
         },
         payload: new URLSearchParams({ grant_type: 'password', username, password: PASSWORD }).toString(),
       });
