@@ -6,6 +6,7 @@
 export type { ErrorCode, TokenResponse } from '@tessera/protocol';
 export { describeError, isTesseraError, TesseraError } from '@tessera/protocol';
 export { inProcessCoordinator } from './coordinator/in-process.js';
+export type { WebLocksCoordinatorOptions } from './coordinator/web-locks.js';
 export { webLocksCoordinator } from './coordinator/web-locks.js';
 export type { TesseraClient, TesseraClientOptions } from './core/client.js';
 export { createTesseraClient } from './core/client.js';

@@ -18,7 +18,7 @@ async function gzipped(entry: string): Promise<{ min: number; gz: number; text: 
   return { min: bytes.length, gz: gzipSync(bytes, { level: 9 }).length, text: out.outputFiles[0]!.text };
 }
 
-describe('bundle size (SPEC §6: core under 6 KB min+gzip)', () => {
+describe('bundle size (the core stays under 6 KB min+gzip)', () => {
   it('the core (client, memory storage, coordinators, error table) stays under 6 KB', async () => {
     const { gz } = await gzipped('../src/index.ts');
     assert.ok(gz <= 6 * 1024, `core is ${gz} B min+gzip`);

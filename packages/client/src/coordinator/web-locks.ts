@@ -1,4 +1,5 @@
-import type { Coordinator, SessionMessage } from '../core/types.js';
+import { defaultScheduler } from '../core/default-scheduler.js';
+import type { Clock, Coordinator, Scheduler, SessionMessage } from '../core/types.js';
 
 /** True where Web Locks and BroadcastChannel exist (browsers, their workers, webviews). */
 export function hasWebLocks(): boolean {
@@ -18,6 +19,16 @@ const MARK_HELD_MS = 1_000;
 /** The longest wait for a hand-over that is announced but not received (e.g. sent before we joined). */
 const HANDOVER_WAIT_MS = 250;
 
+/** Options of {@link webLocksCoordinator}. */
+export interface WebLocksCoordinatorOptions {
+  /** Prefix of the lock and channel names; default `tessera`. */
+  prefix?: string;
+  /** For the hand-over waits; the client passes its own. Default `Date.now`. */
+  clock?: Clock;
+  /** For the hand-over waits; the client passes its own. Default the platform's timers. */
+  scheduler?: Scheduler;
+}
+
 /**
  * One refresh for all tabs of an origin. The Web Lock serialises refreshes; the browser releases
  * it when the holding tab dies, so another tab takes over. New sessions are handed to the other
@@ -26,7 +37,11 @@ const HANDOVER_WAIT_MS = 250;
  * @example
  * createTesseraClient({ tokenEndpoint, clientId, coordinator: webLocksCoordinator() });
  */
-export function webLocksCoordinator(prefix = 'tessera'): Coordinator {
+export function webLocksCoordinator(options: WebLocksCoordinatorOptions = {}): Coordinator {
+  const prefix = options.prefix ?? 'tessera';
+  const clock = options.clock ?? { now: Date.now };
+  const scheduler = options.scheduler ?? defaultScheduler;
+  const after = (ms: number, fn: () => void) => scheduler.setTimeout(fn, ms);
   // Hand-over ids received and sent by this tab (the latest few), and who waits for the next one.
   const known = new Set<string>();
   const waiting = new Set<() => void>();
@@ -48,15 +63,15 @@ export function webLocksCoordinator(prefix = 'tessera'): Coordinator {
       .filter((n) => n.startsWith(mark) && !known.has(n.slice(mark.length)))
       .map((n) => n.slice(mark.length));
     if (unseen.length === 0) return;
-    const deadline = Date.now() + HANDOVER_WAIT_MS;
-    while (unseen.some((id) => !known.has(id)) && Date.now() < deadline) {
+    const deadline = clock.now() + HANDOVER_WAIT_MS;
+    while (unseen.some((id) => !known.has(id)) && clock.now() < deadline) {
       await new Promise<void>((resolve) => {
         const done = () => {
-          clearTimeout(timer);
+          scheduler.clearTimeout(timer);
           waiting.delete(done);
           resolve();
         };
-        const timer = setTimeout(done, deadline - Date.now());
+        const timer = after(deadline - clock.now(), done);
         waiting.add(done);
       });
     }
@@ -93,18 +108,18 @@ export function webLocksCoordinator(prefix = 'tessera'): Coordinator {
             return;
           }
           // Sent under the refresh lock: announce it until the others have surely received it.
-          const id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+          const id = Math.random().toString(36).slice(2) + clock.now().toString(36);
           remember(id);
           marks.push(
             new Promise<void>((granted) => {
               // Never hold the refresh lock for the mark's sake: a mark refused or slow to come
               // only weakens the announcement, the lock is let go all the same.
-              const giveUp = setTimeout(granted, HANDOVER_WAIT_MS);
+              const giveUp = after(HANDOVER_WAIT_MS, granted);
               navigator.locks
                 .request(markPrefix(name) + id, () => {
-                  clearTimeout(giveUp);
+                  scheduler.clearTimeout(giveUp);
                   granted();
-                  return new Promise((release) => setTimeout(release, MARK_HELD_MS));
+                  return new Promise((release) => after(MARK_HELD_MS, () => release(undefined)));
                 })
                 .catch(() => granted());
             }),

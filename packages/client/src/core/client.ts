@@ -3,9 +3,24 @@ import { inProcessCoordinator } from '../coordinator/in-process.js';
 import { hasWebLocks, webLocksCoordinator } from '../coordinator/web-locks.js';
 import { memoryStorage } from '../storage/memory.js';
 import { backoffMs } from './backoff.js';
-import { DEFAULTS } from './defaults.js';
-import { parseSession, refreshLeadMs, toSession, usableUntil } from './session.js';
-import { isNetworkError, type RequestContext, randomNonce, sendTokenRequest } from './token-request.js';
+import { decideToken } from './decide-token.js';
+import { defaultScheduler } from './default-scheduler.js';
+import { REQUEST_TIMEOUT_MS, RETRY_ATTEMPTS } from './defaults.js';
+import { createEvents } from './events.js';
+import { listenToLifecycle } from './lifecycle.js';
+import { processTokenResponse } from './process-token-response.js';
+import { isNetworkError, sendRequest, type Transport } from './send-request.js';
+import { parseSession, toSession, usableUntil } from './session.js';
+import { createSessionState } from './session-state.js';
+import {
+  cookieRefreshRequest,
+  loginRequest,
+  logoutRequest,
+  type RequestConfig,
+  randomNonce,
+  refreshRequest,
+  revocationRequest,
+} from './token-requests.js';
 import type {
   ClientState,
   Clock,
@@ -28,7 +43,7 @@ export interface TesseraClientOptions {
   loginEndpoint?: string;
   /**
    * `token` (default): the SDK holds the refresh token and uses the token endpoint.
-   * `cookie` (SPEC §3.5, browsers, same site as the server): the server keeps the refresh token in
+   * `cookie` (browsers, same site as the server): the server keeps the refresh token in
    * an HttpOnly cookie the SDK never sees; refresh is `POST /api/auth/refresh` and sign-out
    * `POST /api/auth/logout`, with the browser's cookies and the `X-Tessera-CSRF` header.
    */
@@ -44,7 +59,7 @@ export interface TesseraClientOptions {
   fetch?: typeof fetch;
   /** Randomness for jitter, in [0, 1); default `Math.random`. */
   random?: () => number;
-  /** Send a fresh `nonce` with each refresh attempt (SPEC §3.4); default true. Other servers ignore it (RFC 6749 §3.2). */
+  /** Send a fresh `nonce` with each refresh attempt (Tessera's replay check); default true. Other servers ignore it (RFC 6749 §3.2). */
   nonce?: boolean;
   /** Transient-error attempts per refresh (the retry budget); default 4. */
   retryAttempts?: number;
@@ -87,16 +102,6 @@ export interface TesseraClient {
   close(): void;
 }
 
-const defaultScheduler: Scheduler = {
-  setTimeout(fn, ms) {
-    const handle = setTimeout(fn, ms);
-    // A background refresh timer must not keep a Node process alive.
-    (handle as { unref?: () => void }).unref?.();
-    return handle;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 const notSignedIn = () => new TesseraError('session_expired', 'Not signed in');
 
 /**
@@ -114,122 +119,39 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   const random = options.random ?? Math.random;
   const storage = options.storage ?? memoryStorage();
   const key = options.storageKey ?? `tessera:${options.clientId}`;
-  const coordinator = options.coordinator ?? (hasWebLocks() ? webLocksCoordinator() : inProcessCoordinator());
-  const attempts = options.retryAttempts ?? DEFAULTS.retryAttempts;
-  const ctx: RequestContext = {
-    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
-    clock,
-    scheduler,
+  const coordinator =
+    options.coordinator ??
+    (hasWebLocks() ? webLocksCoordinator({ clock, scheduler }) : inProcessCoordinator());
+  const attempts = options.retryAttempts ?? RETRY_ATTEMPTS;
+  const config: RequestConfig = {
     clientId: options.clientId,
     clientSecret: options.clientSecret,
-    timeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
     cookie: options.refreshMode === 'cookie',
   };
+  const transport: Transport = {
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    scheduler,
+    timeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+  };
   const authUrl = (path: string) => new URL(path, options.tokenEndpoint).href;
+  const tokens = (request: Request) =>
+    sendRequest(transport, request, (response) => processTokenResponse(response, clock.now()));
+  /** Best effort: the answer does not matter, and neither does a failure. */
+  const tell = (request: Request) => sendRequest(transport, request, async () => {}).catch(() => {});
 
-  let session: Session | null = null;
-  let refreshAt = 0;
-  let state: ClientState = 'signedOut';
+  const events = createEvents();
+  const s = createSessionState({ clock, scheduler, random, events, onDue: () => void refreshIfDue() });
   let loaded = false;
   let inflight: Promise<string> | null = null;
-  /** An access token a resource server answered 401 for: never handed out again. */
-  let rejected: string | undefined;
-  let failures = 0;
-  /** No new refresh attempt before this time (backoff after transient failures). */
-  let retryAt = 0;
-  let lastError: TesseraError | undefined;
-  let timer: unknown;
-  const listeners = new Map<keyof TesseraEvents, Set<(payload: unknown) => void>>();
 
-  function emit<K extends keyof TesseraEvents>(event: K, payload: TesseraEvents[K]): void {
-    for (const fn of listeners.get(event) ?? []) {
-      try {
-        fn(payload);
-      } catch (error) {
-        // A faulty listener must not break the refresh; surface it without swallowing it.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  }
-
-  function setState(next: ClientState): void {
-    if (next === state) return;
-    const wasOffline = state === 'offline';
-    state = next;
-    emit('stateChange', next);
-    if (next === 'offline') emit('offline', undefined);
-    else if (wasOffline) emit('online', undefined);
-  }
-
-  function schedule(at: number): void {
-    scheduler.clearTimeout(timer);
-    timer = scheduler.setTimeout(
-      () => {
-        timer = undefined;
-        void refreshIfDue();
-      },
-      Math.max(0, at - clock.now()),
-    );
-  }
-
-  function adopt(next: Session): void {
-    session = next;
-    rejected = undefined;
-    refreshAt = next.expiresAt - refreshLeadMs(next, random());
-    schedule(refreshAt);
-  }
-
-  function succeeded(next: Session): void {
-    failures = 0;
-    retryAt = 0;
-    lastError = undefined;
-    adopt(next);
-    setState('active');
-    emit('refreshed', { expiresAt: next.expiresAt });
-  }
-
-  /** The server ended the session (a code with `endsSession`): sign out, once. */
-  async function end(error: TesseraError, tellOthers: boolean): Promise<void> {
-    if (!session) return;
-    session = null;
-    scheduler.clearTimeout(timer);
-    setState('expired');
-    if (tellOthers) {
-      port.post({ type: 'ended', code: error.code });
-      await Promise.resolve(storage.remove(key)).catch(() => {});
-    }
-    if (error.code === 'token_reused') emit('reuseDetected', error);
-    emit('sessionExpired', error);
-  }
-
-  const port = coordinator.join(key, (message: SessionMessage) => {
-    if (message.type === 'session') {
-      // Another tab or process refreshed: take its tokens, no request of our own.
-      succeeded(message.session);
-    } else if (message.type === 'ended') {
-      // The code comes from another tab, maybe of another SDK version: read it as a wire code.
-      void end(TesseraError.fromWire(message.code, undefined, { fallback: 'session_expired' }), false);
-    } else {
-      session = null;
-      scheduler.clearTimeout(timer);
-      setState('signedOut');
-    }
-  });
-
-  const ready = (async () => {
+  /** The stored session; an unreadable store (wrong key, corrupt file) reads as none, never as a crash. */
+  async function read(): Promise<Session | null> {
     try {
-      const stored = parseSession(await storage.get(key));
-      if (stored && !session) {
-        adopt(stored);
-        setState('active');
-      }
+      return parseSession(await storage.get(key));
     } catch {
-      // An unreadable store (wrong key, corrupt file) reads as signed out, never as a crash.
+      return null;
     }
-    loaded = true;
-  })();
+  }
 
   async function store(next: Session): Promise<void> {
     try {
@@ -239,92 +161,119 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     }
   }
 
-  /** One refresh under the cross-tab lock, with backoff inside the retry budget. */
-  async function run(force: boolean): Promise<string> {
-    await ready;
-    if (!session) throw notSignedIn();
-    if (state !== 'offline') setState('refreshing');
-    try {
-      return await coordinator.withLock(key, async () => {
-        // Another tab may have refreshed while we waited for the lock; the newest copy wins.
-        let stored: Session | null = null;
-        try {
-          stored = parseSession(await storage.get(key));
-        } catch {}
-        const local: Session | null = session;
-        if (!local) throw notSignedIn();
-        let current: Session = local;
-        if (stored && stored.gen > local.gen) {
-          adopt(stored);
-          current = stored;
-        }
-        if (!force && current.accessToken !== rejected && clock.now() < refreshAt) {
-          if (current !== local) succeeded(current);
-          return current.accessToken;
-        }
-        const refreshToken = current.refreshToken;
-        if (refreshToken === undefined && !ctx.cookie) {
-          // Nothing to refresh with (e.g. a grant without refresh token): the session cannot continue.
-          const error = new TesseraError('session_expired', 'No refresh token to continue the session');
+  const forget = () => Promise.resolve(storage.remove(key)).catch(() => {});
+
+  /** The server ended the session (a code with `endsSession`): sign out, once. */
+  async function end(error: TesseraError, tellOthers: boolean): Promise<void> {
+    if (!s.session) return;
+    s.clear('expired');
+    if (tellOthers) {
+      port.post({ type: 'ended', code: error.code });
+      await forget();
+    }
+    if (error.code === 'token_reused') events.emit('reuseDetected', error);
+    events.emit('sessionExpired', error);
+  }
+
+  const port = coordinator.join(key, (message: SessionMessage) => {
+    // Another tab or process refreshed: take its tokens, no request of our own.
+    if (message.type === 'session') s.succeeded(message.session);
+    // The code comes from another tab, maybe of another SDK version: read it as a wire code.
+    else if (message.type === 'ended')
+      void end(TesseraError.fromWire(message.code, undefined, { fallback: 'session_expired' }), false);
+    else s.clear('signedOut');
+  });
+
+  const ready = (async () => {
+    const stored = await read();
+    if (stored && !s.session) {
+      s.adopt(stored);
+      s.set('active');
+    }
+    loaded = true;
+  })();
+
+  /** The refresh itself, under the cross-tab lock: attempts with backoff inside the retry budget. */
+  async function refreshUnderLock(force: boolean): Promise<string> {
+    // Another tab may have refreshed while we waited for the lock; the newest copy wins.
+    const stored = await read();
+    const local = s.session;
+    if (!local) throw notSignedIn();
+    let current: Session = local;
+    if (stored && stored.gen > local.gen) {
+      s.adopt(stored);
+      current = stored;
+    }
+    if (!force && current.accessToken !== s.rejected && clock.now() < s.refreshAt) {
+      if (current !== local) s.succeeded(current);
+      return current.accessToken;
+    }
+    const refreshToken = current.refreshToken;
+    if (refreshToken === undefined && !config.cookie) {
+      // Nothing to refresh with (e.g. a grant without refresh token): the session cannot continue.
+      const error = new TesseraError('session_expired', 'No refresh token to continue the session');
+      await end(error, true);
+      throw error;
+    }
+    for (;;) {
+      const wait = s.retryAt - clock.now();
+      if (wait > 0) await new Promise((resolve) => scheduler.setTimeout(() => resolve(undefined), wait));
+      // Signed out meanwhile, or another sign-in replaced the session.
+      if (s.session !== current) {
+        if (s.session) return s.session.accessToken;
+        throw notSignedIn();
+      }
+      try {
+        // A fresh nonce per attempt: a retry is a new request, the same refresh token. In cookie
+        // mode a retry after a lost answer re-sends the same cookie.
+        const nonce = options.nonce === false ? undefined : randomNonce();
+        const request =
+          refreshToken === undefined
+            ? cookieRefreshRequest(config, authUrl(ENDPOINTS.refresh), nonce)
+            : refreshRequest(config, options.tokenEndpoint, refreshToken, nonce);
+        const next = toSession(await tokens(request), clock.now(), current.gen + 1, current);
+        // Written before anyone uses it: a crash after this point still has the new token.
+        await store(next);
+        s.succeeded(next);
+        port.post({ type: 'session', session: next });
+        return next.accessToken;
+      } catch (caught) {
+        const error = isTesseraError(caught)
+          ? caught
+          : new TesseraError('server_error', undefined, { cause: caught });
+        if (error.endsSession) {
           await end(error, true);
           throw error;
         }
-        for (;;) {
-          const wait = retryAt - clock.now();
-          if (wait > 0) await new Promise((resolve) => scheduler.setTimeout(() => resolve(undefined), wait));
-          // Signed out meanwhile, or another sign-in replaced the session.
-          if (session !== current) {
-            if (session) return session.accessToken;
-            throw notSignedIn();
-          }
-          try {
-            // A fresh nonce per attempt: a retry is a new request, the same refresh token.
-            const nonce = options.nonce === false ? undefined : randomNonce();
-            let res: TokenResponse;
-            if (refreshToken === undefined) {
-              // Cookie mode: the browser sends the refresh cookie; a retry after a lost answer re-sends the same one.
-              res = await sendTokenRequest(ctx, authUrl(ENDPOINTS.refresh), nonce ? { nonce } : {});
-            } else {
-              const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken });
-              if (ctx.clientSecret === undefined) body.set('client_id', options.clientId);
-              if (nonce) body.set('nonce', nonce);
-              res = await sendTokenRequest(ctx, options.tokenEndpoint, body);
-            }
-            const next = toSession(res, clock.now(), current.gen + 1, current);
-            // Written before anyone uses it: a crash after this point still has the new token.
-            await store(next);
-            succeeded(next);
-            port.post({ type: 'session', session: next });
-            return next.accessToken;
-          } catch (caught) {
-            const error = isTesseraError(caught)
-              ? caught
-              : new TesseraError('server_error', undefined, { cause: caught });
-            if (error.endsSession) {
-              await end(error, true);
-              throw error;
-            }
-            lastError = error;
-            if (!error.retryable) throw error;
-            failures++;
-            retryAt = clock.now() + backoffMs(failures, random(), error.retryAfter);
-            if (isNetworkError(error)) {
-              // Offline: keep the session, answer the cached token, probe again later.
-              setState('offline');
-              schedule(retryAt);
-              throw error;
-            }
-            // The budget counts consecutive failures across refreshes: once spent, one probe per backoff.
-            if (failures >= attempts) {
-              schedule(retryAt);
-              throw error;
-            }
-          }
+        s.lastError = error;
+        if (!error.retryable) throw error;
+        s.failures++;
+        s.retryAt = clock.now() + backoffMs(s.failures, random(), error.retryAfter);
+        if (isNetworkError(error)) {
+          // Offline: keep the session, answer the cached token, probe again later.
+          s.set('offline');
+          s.schedule(s.retryAt);
+          throw error;
         }
-      });
+        // The budget counts consecutive failures across refreshes: once spent, one probe per backoff.
+        if (s.failures >= attempts) {
+          s.schedule(s.retryAt);
+          throw error;
+        }
+      }
+    }
+  }
+
+  /** One refresh (single flight within the client), with the events of its outcome. */
+  async function run(force: boolean): Promise<string> {
+    await ready;
+    if (!s.session) throw notSignedIn();
+    if (s.state !== 'offline') s.set('refreshing');
+    try {
+      return await coordinator.withLock(key, () => refreshUnderLock(force));
     } catch (error) {
-      if (session && state === 'refreshing') setState('active');
-      if (isTesseraError(error) && !error.endsSession) emit('refreshFailed', error);
+      if (s.session && s.state === 'refreshing') s.set('active');
+      if (isTesseraError(error) && !error.endsSession) events.emit('refreshFailed', error);
       throw error;
     }
   }
@@ -338,131 +287,111 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
 
   /** Timer and wake-up path. Offline, a probe is a real request: only the network can say it is back. */
   async function refreshIfDue(): Promise<void> {
-    if (!session) return;
-    const offline = state === 'offline';
-    if (offline || clock.now() >= refreshAt) await start(offline).catch(() => {});
-    else schedule(refreshAt);
+    if (!s.session) return;
+    const offline = s.state === 'offline';
+    if (offline || clock.now() >= s.refreshAt) await start(offline).catch(() => {});
+    else s.schedule(s.refreshAt);
   }
 
   async function getAccessToken(): Promise<string | null> {
     if (!loaded) await ready;
-    const s = session;
-    if (!s) return null;
-    const now = clock.now();
-    if (now < refreshAt && s.accessToken !== rejected) return s.accessToken;
-    if (state === 'offline') {
-      // Throttled timers may not have probed yet: try in the background once the backoff allows.
-      if (now >= retryAt) void start(true).catch(() => {});
-      return s.accessToken;
-    }
-    if (now < usableUntil(s) && s.accessToken !== rejected) {
-      // Still valid: hand it out and refresh in the background.
-      if (now >= retryAt) void start(false).catch(() => {});
-      return s.accessToken;
-    }
-    // Inside a backoff window, fail fast rather than make the caller wait a minute.
-    if (now < retryAt && lastError && !inflight) throw lastError;
+    const session = s.session;
+    const offline = s.state === 'offline';
+    const decision = decideToken({
+      now: clock.now(),
+      signedIn: session !== null,
+      rejected: session?.accessToken === s.rejected,
+      offline,
+      refreshAt: s.refreshAt,
+      usableUntil: session ? usableUntil(session) : 0,
+      retryAt: s.retryAt,
+      failing: s.lastError !== undefined,
+      refreshing: inflight !== null,
+    });
+    if (!session || decision === 'signedOut') return null;
+    // Offline, a probe: throttled timers may not have run it yet.
+    if (decision === 'cachedAndRefresh') void start(offline).catch(() => {});
+    if (decision === 'cached' || decision === 'cachedAndRefresh') return session.accessToken;
+    if (decision === 'failFast' && s.lastError) throw s.lastError;
     try {
       return await start(false);
     } catch (error) {
-      if (!session) return null;
-      // `state` changed while we awaited; TypeScript's narrowing from above does not know that.
-      if ((state as ClientState) === 'offline') return session.accessToken;
+      if (!s.session) return null;
+      if (s.state === 'offline') return s.session.accessToken;
       throw error;
     }
   }
 
-  function signIn(tokens: TokenResponse, previous: Session | null): Promise<void> {
-    const next = toSession(tokens, clock.now(), (previous?.gen ?? 0) + 1);
-    failures = 0;
-    retryAt = 0;
-    lastError = undefined;
-    adopt(next);
-    setState('active');
+  function signIn(tokens: TokenResponse): Promise<void> {
+    const next = toSession(tokens, clock.now(), (s.session?.gen ?? 0) + 1);
+    s.failures = 0;
+    s.retryAt = 0;
+    s.lastError = undefined;
+    s.adopt(next);
+    s.set('active');
     port.post({ type: 'session', session: next });
     return store(next);
   }
 
-  const onWake = () => client.resume();
-  const onOffline = () => {
-    if (session) setState('offline');
-  };
-  const onVisible = () => {
-    if (document.visibilityState === 'visible') onWake();
-  };
-  const lifecycle = options.lifecycleEvents !== false && typeof addEventListener === 'function';
-  if (lifecycle) {
-    for (const event of ['online', 'pageshow', 'focus']) addEventListener(event, onWake);
-    addEventListener('offline', onOffline);
-    if (typeof document !== 'undefined') document.addEventListener('visibilitychange', onVisible);
-  }
+  const unlisten =
+    options.lifecycleEvents === false
+      ? () => {}
+      : listenToLifecycle(
+          () => client.resume(),
+          () => {
+            if (s.session) s.set('offline');
+          },
+        );
 
   const client: TesseraClient = {
     get state() {
-      return state;
+      return s.state;
     },
     ready,
     getAccessToken,
     async signInWithTokens(tokens) {
       await ready;
-      await signIn(tokens, session);
+      await signIn(tokens);
     },
     async signInWithPassword({ username, password }) {
       await ready;
       const url = options.loginEndpoint ?? authUrl(ENDPOINTS.login);
-      const tokens = await sendTokenRequest(ctx, url, { username, password, client_id: options.clientId });
-      await signIn(tokens, session);
+      await signIn(await tokens(loginRequest(config, url, username, password)));
     },
     refresh(opts) {
       const stale = opts?.ifAccessToken;
       if (stale !== undefined) {
         if (inflight) return inflight;
-        if (session && session.accessToken !== stale) return Promise.resolve(session.accessToken);
-        rejected = stale;
+        if (s.session && s.session.accessToken !== stale) return Promise.resolve(s.session.accessToken);
+        s.rejected = stale;
       }
       return start(stale === undefined);
     },
     async signOut() {
       await ready;
-      const s = session;
-      session = null;
-      scheduler.clearTimeout(timer);
-      setState('signedOut');
+      const ended = s.session;
+      s.clear('signedOut');
       port.post({ type: 'signedOut' });
-      await Promise.resolve(storage.remove(key)).catch(() => {});
-      if (s && ctx.cookie) {
+      await forget();
+      if (ended && config.cookie) {
         // The server ends the session of the cookie and clears it (best effort, as below).
-        await sendTokenRequest(ctx, authUrl(ENDPOINTS.logout), {}).catch(() => {});
-      } else if (s?.refreshToken && s.revocationEndpoint) {
+        await tell(logoutRequest(config, authUrl(ENDPOINTS.logout)));
+      } else if (ended?.refreshToken && ended.revocationEndpoint) {
         // RFC 7009, best effort: the user is signed out here whatever the server says.
-        const body = new URLSearchParams({ token: s.refreshToken, token_type_hint: 'refresh_token' });
-        if (ctx.clientSecret === undefined) body.set('client_id', options.clientId);
-        await sendTokenRequest(ctx, s.revocationEndpoint, body).catch(() => {});
+        await tell(revocationRequest(config, ended.revocationEndpoint, ended.refreshToken));
       }
     },
     resume() {
-      if (!session) return;
+      if (!s.session) return;
       // The network or the page is back: any backoff wait is stale.
-      if (state === 'offline') retryAt = 0;
+      if (s.state === 'offline') s.retryAt = 0;
       void refreshIfDue();
     },
-    subscribe(event, fn) {
-      const set = listeners.get(event) ?? new Set();
-      listeners.set(event, set);
-      const listener = fn as (payload: unknown) => void;
-      set.add(listener);
-      return () => {
-        set.delete(listener);
-      };
-    },
+    subscribe: events.subscribe,
     close() {
-      scheduler.clearTimeout(timer);
+      s.stop();
       port.leave();
-      if (lifecycle) {
-        for (const event of ['online', 'pageshow', 'focus']) removeEventListener(event, onWake);
-        removeEventListener('offline', onOffline);
-        if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', onVisible);
-      }
+      unlisten();
     },
   };
   return client;

@@ -1,25 +1,25 @@
 /**
- * Every default of the client SDK, once (STYLE: one defaults file). Times in milliseconds.
+ * Every default of the client SDK, once, each with its reason. Times in milliseconds. Plain
+ * constants rather than one object, so a bundler inlines them and the core stays small.
  */
-export const DEFAULTS = {
-  /** The longest lead before expiry at which a proactive refresh starts (SPEC §6: 5 minutes for long tokens). */
-  maxLeadMs: 5 * 60_000,
-  /** The lead as a share of the token's lifetime, so a 30 s token refreshes every ~24 s, not on every call. */
-  leadShare: 0.2,
-  /** Up to this share of the lead is added at random, so many clients do not refresh in lockstep. */
-  leadJitter: 0.25,
-  /** A token this close to expiry (capped at 10% of its lifetime) is not handed out: it would expire in transit. */
-  expirySkewMs: 5_000,
-  /** Attempts per refresh before giving up for now (the retry budget); transient errors only. */
-  retryAttempts: 4,
-  /** First backoff delay; doubles per consecutive failure, with equal jitter. */
-  retryBaseMs: 1_000,
-  /** The backoff never grows beyond this, so a recovered server is found within a minute. */
-  retryMaxMs: 60_000,
-  /** A `Retry-After` above this is capped: a misconfigured server must not park a client for days. */
-  retryAfterMaxMs: 60 * 60_000,
-  /** A token request that hangs longer than this is aborted and counts as a transient failure. */
-  requestTimeoutMs: 30_000,
-  /** Lifetime assumed when a server omits `expires_in` (RFC 6749 makes it optional); short on purpose. */
-  assumedLifetimeS: 300,
-} as const;
+
+/** The longest lead before expiry at which a proactive refresh starts: 5 minutes for long tokens. */
+export const MAX_LEAD_MS = 5 * 60_000;
+/** The lead as a share of the token's lifetime, so a 30 s token refreshes every ~24 s, not on every call. */
+export const LEAD_SHARE = 0.2;
+/** Up to this share of the lead is added at random, so many clients do not refresh in lockstep. */
+export const LEAD_JITTER = 0.25;
+/** A token this close to expiry (capped at 10% of its lifetime) is not handed out: it would expire in transit. */
+export const EXPIRY_SKEW_MS = 5_000;
+/** Attempts per refresh before giving up for now (the retry budget); transient errors only. */
+export const RETRY_ATTEMPTS = 4;
+/** First backoff delay; doubles per consecutive failure, with equal jitter. */
+export const RETRY_BASE_MS = 1_000;
+/** The backoff never grows beyond this, so a recovered server is found within a minute. */
+export const RETRY_MAX_MS = 60_000;
+/** A `Retry-After` above this is capped: a misconfigured server must not park a client for days. */
+export const RETRY_AFTER_MAX_MS = 60 * 60_000;
+/** A token request that hangs longer than this is aborted and counts as a transient failure. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Lifetime assumed when a server omits `expires_in` (RFC 6749 makes it optional); short on purpose. */
+export const ASSUMED_LIFETIME_S = 300;

@@ -1,5 +1,5 @@
 import type { TokenResponse } from '@tessera/protocol';
-import { DEFAULTS } from './defaults.js';
+import { ASSUMED_LIFETIME_S, EXPIRY_SKEW_MS, LEAD_JITTER, LEAD_SHARE, MAX_LEAD_MS } from './defaults.js';
 import type { Session } from './types.js';
 
 /**
@@ -9,7 +9,7 @@ import type { Session } from './types.js';
  */
 export function toSession(res: TokenResponse, now: number, gen: number, previous?: Session): Session {
   const lifetimeS =
-    typeof res.expires_in === 'number' && res.expires_in > 0 ? res.expires_in : DEFAULTS.assumedLifetimeS;
+    typeof res.expires_in === 'number' && res.expires_in > 0 ? res.expires_in : ASSUMED_LIFETIME_S;
   const refreshToken = res.refresh_token ?? previous?.refreshToken;
   const session: Session = {
     accessToken: res.access_token,
@@ -45,11 +45,11 @@ export function parseSession(raw: string | null): Session | null {
  */
 export function refreshLeadMs(session: Session, random: number): number {
   const lifetime = session.expiresAt - session.receivedAt;
-  return Math.min(DEFAULTS.maxLeadMs, lifetime * DEFAULTS.leadShare) * (1 + DEFAULTS.leadJitter * random);
+  return Math.min(MAX_LEAD_MS, lifetime * LEAD_SHARE) * (1 + LEAD_JITTER * random);
 }
 
 /** The last moment a token is handed out without waiting for a refresh. */
 export function usableUntil(session: Session): number {
   const lifetime = session.expiresAt - session.receivedAt;
-  return session.expiresAt - Math.min(DEFAULTS.expirySkewMs, lifetime * 0.1);
+  return session.expiresAt - Math.min(EXPIRY_SKEW_MS, lifetime * 0.1);
 }

@@ -4,28 +4,29 @@ import { memoryStorage } from '../../src/index.js';
 import { harness } from '../support/harness.js';
 
 /**
- * Cookie mode (SPEC §3.5): the server keeps the refresh token in an HttpOnly cookie. This fake
+ * Cookie mode: the server keeps the refresh token in an HttpOnly cookie. This fake
  * plays both the browser's cookie jar and Tessera's `/api/auth/*` endpoints: the jar is only
  * written by answers that arrive, as in a browser.
  */
 class CookieServer {
   jar: string | undefined;
   gen = 0;
-  seen: { path: string; credentials: string | undefined; csrf: string | null; body: string }[] = [];
+  seen: { path: string; credentials: RequestCredentials; csrf: string | null; body: string }[] = [];
   /** The next refresh answers are lost after the server rotated (a dropped connection). */
   lose = 0;
   endSession = false;
 
   fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const url = new URL(String(input));
-    const headers = new Headers(init?.headers);
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    const headers = request.headers;
     this.seen.push({
       path: url.pathname,
-      credentials: init?.credentials,
+      credentials: request.credentials,
       csrf: headers.get('x-tessera-csrf'),
-      body: String(init?.body ?? ''),
+      body: await request.text(),
     });
-    if (headers.get('x-tessera-csrf') !== '1' || init?.credentials !== 'include') {
+    if (headers.get('x-tessera-csrf') !== '1' || request.credentials !== 'include') {
       return Response.json({ error: 'access_denied', error_code: 'forbidden' }, { status: 403 });
     }
     if (url.pathname === '/api/auth/login') return this.#issue();
@@ -151,8 +152,9 @@ describe('cookie mode (the SDK never sees the refresh token)', () => {
   it('token mode is unchanged: cookies are never sent, no CSRF header', async () => {
     const seen: { credentials: string | undefined; csrf: string | null }[] = [];
     const h = await harness({
-      fetch: async (_input, init) => {
-        seen.push({ credentials: init?.credentials, csrf: new Headers(init?.headers).get('x-tessera-csrf') });
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        seen.push({ credentials: request.credentials, csrf: request.headers.get('x-tessera-csrf') });
         return Response.json({
           access_token: 'at',
           token_type: 'Bearer',

@@ -38,10 +38,11 @@ describe('signing in and cached tokens', () => {
     let seen: { url: string; body: unknown; type: string | null } | undefined;
     const h = await harness({
       fetch: async (input, init) => {
+        const request = new Request(input, init);
         seen = {
-          url: String(input),
-          body: JSON.parse(String(init?.body)),
-          type: new Headers(init?.headers).get('content-type'),
+          url: request.url,
+          body: await request.json(),
+          type: request.headers.get('content-type'),
         };
         return Response.json({
           access_token: 'at-login',

@@ -18,7 +18,8 @@ export type Scripted =
   | { status: number; body?: unknown; headers?: Record<string, string> }
   | 'network'
   | 'lost'
-  | 'hang';
+  | 'hang'
+  | 'hold';
 
 /**
  * An in-memory OAuth token endpoint with Tessera's rotation rules, served through an injected
@@ -61,6 +62,18 @@ export class FakeTokenServer {
     return this.#current;
   }
 
+  #held: (() => void)[] = [];
+
+  /** Lets every request scripted `hold` go on to its normal answer (a slow server). */
+  release(): void {
+    for (const go of this.#held.splice(0)) go();
+  }
+
+  /** Requests waiting for {@link release}. */
+  get holding(): number {
+    return this.#held.length;
+  }
+
   /** Fails every request that is hanging with a network error. */
   releaseHanging(): void {
     for (const fail of this.#hanging.splice(0)) fail();
@@ -81,9 +94,9 @@ export class FakeTokenServer {
   }
 
   readonly fetch: typeof fetch = async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    const headers = new Headers(init?.headers);
-    const body = new URLSearchParams(String(init?.body ?? ''));
+    const request = new Request(input, init);
+    const { url, headers } = request;
+    const body = new URLSearchParams(await request.text());
     await settle(1);
     if (url !== this.url) {
       this.other.push(url);
@@ -101,13 +114,14 @@ export class FakeTokenServer {
     this.requests.push(seen);
     const scripted = this.script.shift();
     if (scripted === 'network') throw new TypeError('fetch failed');
+    if (scripted === 'hold') await new Promise<void>((go) => this.#held.push(go));
     if (scripted === 'hang') {
       return new Promise<Response>((_, reject) => {
         this.#hanging.push(() => reject(new TypeError('fetch failed')));
-        init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+        request.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
       });
     }
-    if (scripted && scripted !== 'lost') {
+    if (scripted && scripted !== 'lost' && scripted !== 'hold') {
       return Response.json(scripted.body ?? {}, { status: scripted.status, headers: scripted.headers ?? {} });
     }
     const answer = this.#answer(seen.refreshToken ?? '');

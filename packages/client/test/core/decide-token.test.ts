@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decideToken, type TokenDecision, type TokenSituation } from '../../src/core/decide-token.js';
+
+/** A fresh session at t = 1000: refresh due at 2000, usable until 3000. */
+const base: TokenSituation = {
+  now: 1000,
+  signedIn: true,
+  rejected: false,
+  offline: false,
+  refreshAt: 2000,
+  usableUntil: 3000,
+  retryAt: 0,
+  failing: false,
+  refreshing: false,
+};
+
+const table: [string, Partial<TokenSituation>, TokenDecision][] = [
+  ['signed out', { signedIn: false }, 'signedOut'],
+  ['signed out, whatever else', { signedIn: false, offline: true, now: 9000 }, 'signedOut'],
+  ['fresh', {}, 'cached'],
+  ['fresh, even in a backoff window', { retryAt: 5000, failing: true }, 'cached'],
+  ['fresh but rejected by the API (401)', { rejected: true }, 'wait'],
+  ['inside the lead window', { now: 2500 }, 'cachedAndRefresh'],
+  ['inside the lead window, a refresh running', { now: 2500, refreshing: true }, 'cachedAndRefresh'],
+  ['inside the lead window, backing off', { now: 2500, retryAt: 2800, failing: true }, 'cached'],
+  ['inside the lead window, backoff over', { now: 2500, retryAt: 2400, failing: true }, 'cachedAndRefresh'],
+  ['past the usable time', { now: 3000 }, 'wait'],
+  ['expired', { now: 9000 }, 'wait'],
+  ['expired, backing off after failures', { now: 9000, retryAt: 9500, failing: true }, 'failFast'],
+  [
+    'expired, backing off, but a refresh is running: join it',
+    { now: 9000, retryAt: 9500, failing: true, refreshing: true },
+    'wait',
+  ],
+  ['expired, backoff over', { now: 9000, retryAt: 8000, failing: true }, 'wait'],
+  ['expired, a backoff time without a failure', { now: 9000, retryAt: 9500 }, 'wait'],
+  ['offline, fresh', { offline: true }, 'cached'],
+  ['offline, expired, backing off', { offline: true, now: 9000, retryAt: 9500, failing: true }, 'cached'],
+  [
+    'offline, expired, backoff over: a probe',
+    { offline: true, now: 9000, retryAt: 8000, failing: true },
+    'cachedAndRefresh',
+  ],
+  [
+    'offline, rejected by the API, backing off',
+    { offline: true, now: 2500, rejected: true, retryAt: 9000 },
+    'cached',
+  ],
+];
+
+describe('decideToken: what getAccessToken() does', () => {
+  for (const [name, change, expected] of table) {
+    it(`${name} → ${expected}`, () => {
+      assert.equal(decideToken({ ...base, ...change }), expected);
+    });
+  }
+});
