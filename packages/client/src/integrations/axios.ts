@@ -1,5 +1,6 @@
 import type { TesseraClient } from '../core/client.js';
 import { attachPolicy } from './attach-policy.js';
+import { tokenForRetry } from './token-for-retry.js';
 
 /** The parts of an axios request config used here; axios's own type fits. */
 export interface AxiosConfigLike {
@@ -75,15 +76,13 @@ export function attachAxios<C extends AxiosConfigLike>(
   const onResponseError = async (error: unknown): Promise<unknown> => {
     const failure = error as { config?: C & { [RETRIED]?: boolean }; response?: { status?: number } };
     const config = failure?.config;
-    const sent = bearerOf(config?.headers);
-    if (failure?.response?.status !== 401 || !config || config[RETRIED] || sent === undefined) throw error;
-    let next: string;
-    try {
-      next = await client.refresh({ ifAccessToken: sent });
-    } catch {
-      throw error;
-    }
-    if (next === sent) throw error;
+    const next = await tokenForRetry(
+      client,
+      failure?.response?.status,
+      bearerOf(config?.headers),
+      !!config?.[RETRIED],
+    );
+    if (!config || next === undefined) throw error;
     // The request interceptor attaches the current token to the retry.
     return instance.request({ ...config, [RETRIED]: true });
   };

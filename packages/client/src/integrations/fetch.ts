@@ -1,6 +1,7 @@
 import type { TesseraClient } from '../core/client.js';
 import { attachPolicy } from './attach-policy.js';
 import { createResponseCache, type ResponseCache } from './response-cache.js';
+import { tokenForRetry } from './token-for-retry.js';
 
 /** Options of {@link createFetch}. */
 export interface CreateFetchOptions {
@@ -59,17 +60,9 @@ export function createFetch(client: TesseraClient, options: CreateFetchOptions =
       if (stale) return stale;
       throw error;
     }
-    if (response.status === 401 && token !== null) {
-      let next: string;
-      try {
-        next = await client.refresh({ ifAccessToken: token });
-      } catch {
-        return response;
-      }
-      if (next === token) return response;
-      // The one retry; whatever it answers goes to the caller, so there is no loop.
-      response = await send(next);
-    }
+    const next = await tokenForRetry(client, response.status, token, false);
+    // The one retry; whatever it answers goes to the caller, so there is no loop.
+    if (next !== undefined) response = await send(next);
     if (cacheable) cache?.put(request.url, response);
     return response;
   };
