@@ -5,17 +5,17 @@ import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { describeStorageConformance } from '@tessera/client/testing';
 import { encryptedFileStorage } from '../../src/node/index.js';
-import { storageConformance } from './conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-client-'));
 after(() => rm(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = () => ({ path: join(dir, `session-${++n}.json`), key: randomBytes(32) });
 
-describe('encryptedFileStorage', () => {
-  storageConformance(() => encryptedFileStorage(fresh()));
+describeStorageConformance('encryptedFileStorage', () => encryptedFileStorage(fresh()));
 
+describe('encryptedFileStorage', () => {
   it('stores ciphertext only: no token in the file, a fresh IV per write', async () => {
     const options = fresh();
     const s = encryptedFileStorage(options);

@@ -1,5 +1,4 @@
-import { describe } from 'node:test';
+import { describeStorageConformance } from '@tessera/client/testing';
 import { memoryStorage } from '../../src/storage/memory.js';
-import { storageConformance } from './conformance.js';
 
-describe('memoryStorage', () => storageConformance(() => memoryStorage()));
+describeStorageConformance('memoryStorage', () => memoryStorage());

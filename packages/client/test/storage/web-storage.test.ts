@@ -1,6 +1,5 @@
-import { describe } from 'node:test';
+import { describeStorageConformance } from '@tessera/client/testing';
 import { webStorage } from '../../src/storage/web-storage.js';
-import { storageConformance } from './conformance.js';
 
 /** The Web Storage API over a Map (Node has no localStorage); the real one runs in the browser test. */
 class MapStorage implements Storage {
@@ -25,4 +24,4 @@ class MapStorage implements Storage {
   }
 }
 
-describe('webStorage', () => storageConformance(() => webStorage(new MapStorage())));
+describeStorageConformance('webStorage', () => webStorage(new MapStorage()));
