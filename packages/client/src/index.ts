@@ -1,11 +1,11 @@
 /**
  * The Tessera client SDK core: Web APIs only, safe for browsers, workers, webviews and Node.
- * Integrations and adapters live under subpaths: `/fetch`, `/axios`, `/storage`, `/node`.
+ * Integrations and adapters live under subpaths: `/fetch`, `/axios`, `/storage`, `/in-process`,
+ * `/node`, `/react-native`, `/testing`.
  */
 
 export type { ErrorCode, TokenResponse } from '@tessera/protocol';
 export { describeError, isTesseraError, TesseraError } from '@tessera/protocol';
-export { inProcessCoordinator } from './coordinator/in-process.js';
 export type { WebLocksCoordinatorOptions } from './coordinator/web-locks.js';
 export { webLocksCoordinator } from './coordinator/web-locks.js';
 export type { TesseraClient, TesseraClientOptions } from './core/client.js';

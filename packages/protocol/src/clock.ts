@@ -5,6 +5,12 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /**
+   * Optional: milliseconds from any origin on a clock that never jumps (`performance.now()`).
+   * The client SDK measures token lifetimes on it, so a device clock moved while signed in
+   * changes nothing; everything else uses `now`.
+   */
+  monotonic?(): number;
 }
 
 /** The wall clock. */

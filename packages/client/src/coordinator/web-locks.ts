@@ -1,5 +1,6 @@
 import { defaultScheduler } from '../core/default-scheduler.js';
-import type { Clock, Coordinator, Scheduler, SessionMessage } from '../core/types.js';
+import { randomNonce } from '../core/token-requests.js';
+import type { Coordinator, Scheduler, SessionMessage } from '../core/types.js';
 
 /** True where Web Locks and BroadcastChannel exist (browsers, their workers, webviews). */
 export function hasWebLocks(): boolean {
@@ -23,9 +24,7 @@ const HANDOVER_WAIT_MS = 250;
 export interface WebLocksCoordinatorOptions {
   /** Prefix of the lock and channel names; default `tessera`. */
   prefix?: string;
-  /** For the hand-over waits; the client passes its own. Default `Date.now`. */
-  clock?: Clock;
-  /** For the hand-over waits; the client passes its own. Default the platform's timers. */
+  /** Times the hand-over waits (one timer each, so no clock is needed); the client passes its own. Default the platform's timers. */
   scheduler?: Scheduler;
 }
 
@@ -39,7 +38,6 @@ export interface WebLocksCoordinatorOptions {
  */
 export function webLocksCoordinator(options: WebLocksCoordinatorOptions = {}): Coordinator {
   const prefix = options.prefix ?? 'tessera';
-  const clock = options.clock ?? { now: Date.now };
   const scheduler = options.scheduler ?? defaultScheduler;
   const after = (ms: number, fn: () => void) => scheduler.setTimeout(fn, ms);
   // Hand-over ids received and sent by this tab (the latest few), and who waits for the next one.
@@ -57,24 +55,24 @@ export function webLocksCoordinator(options: WebLocksCoordinatorOptions = {}): C
   /** Waits until every hand-over announced for `name` has arrived, or `HANDOVER_WAIT_MS`. */
   async function awaitHandOvers(name: string): Promise<void> {
     const mark = markPrefix(name);
-    const snapshot = await navigator.locks.query();
-    const unseen = (snapshot.held ?? [])
+    const unseen = ((await navigator.locks.query()).held ?? [])
       .map((l) => l.name ?? '')
-      .filter((n) => n.startsWith(mark) && !known.has(n.slice(mark.length)))
+      .filter((n) => n.startsWith(mark))
       .map((n) => n.slice(mark.length));
-    if (unseen.length === 0) return;
-    const deadline = clock.now() + HANDOVER_WAIT_MS;
-    while (unseen.some((id) => !known.has(id)) && clock.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          scheduler.clearTimeout(timer);
-          waiting.delete(done);
-          resolve();
-        };
-        const timer = after(deadline - clock.now(), done);
-        waiting.add(done);
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (unseen.some((id) => !known.has(id))) return;
+        scheduler.clearTimeout(timer);
+        waiting.delete(check);
+        resolve();
+      };
+      const timer = after(HANDOVER_WAIT_MS, () => {
+        unseen.length = 0;
+        check();
       });
-    }
+      waiting.add(check);
+      check();
+    });
   }
 
   return {
@@ -108,7 +106,7 @@ export function webLocksCoordinator(options: WebLocksCoordinatorOptions = {}): C
             return;
           }
           // Sent under the refresh lock: announce it until the others have surely received it.
-          const id = Math.random().toString(36).slice(2) + clock.now().toString(36);
+          const id = randomNonce();
           remember(id);
           marks.push(
             new Promise<void>((granted) => {

@@ -1,17 +1,18 @@
 import { ENDPOINTS, isTesseraError, TesseraError, type TokenResponse } from '@tessera/protocol';
-import { inProcessCoordinator } from '../coordinator/in-process.js';
+import { soloCoordinator } from '../coordinator/solo.js';
 import { hasWebLocks, webLocksCoordinator } from '../coordinator/web-locks.js';
 import { memoryStorage } from '../storage/memory.js';
 import { backoffMs } from './backoff.js';
 import { decideToken } from './decide-token.js';
 import { defaultScheduler } from './default-scheduler.js';
-import { REQUEST_TIMEOUT_MS, RETRY_ATTEMPTS } from './defaults.js';
+import { OFFLINE_AFTER_MS, REQUEST_TIMEOUT_MS, RETRY_ATTEMPTS } from './defaults.js';
 import { createEvents } from './events.js';
 import { listenToLifecycle } from './lifecycle.js';
 import { processTokenResponse } from './process-token-response.js';
-import { isNetworkError, sendRequest, type Transport } from './send-request.js';
-import { parseSession, toSession, usableUntil } from './session.js';
+import { sendRequest, type Transport } from './send-request.js';
+import { parseSession, shiftSession, toSession, usableUntil } from './session.js';
 import { createSessionState } from './session-state.js';
+import { steadyClock } from './steady-clock.js';
 import {
   cookieRefreshRequest,
   loginRequest,
@@ -31,6 +32,7 @@ import type {
   TesseraEvents,
   TokenStorage,
 } from './types.js';
+import { isUnreachable, unreachable } from './unreachable.js';
 
 /** Options of {@link createTesseraClient}. Only `tokenEndpoint` and `clientId` are required. */
 export interface TesseraClientOptions {
@@ -52,8 +54,15 @@ export interface TesseraClientOptions {
   storage?: TokenStorage;
   /** Key of the session in `storage` and name of its lock; default `tessera:<clientId>`. */
   storageKey?: string;
-  /** Default: Web Locks + BroadcastChannel where available, else in-process. */
+  /**
+   * Default: Web Locks + BroadcastChannel where available; elsewhere the client coordinates with
+   * nobody (share an `inProcessCoordinator()` between clients of one session in one process).
+   */
   coordinator?: Coordinator;
+  /**
+   * Default: `Date.now`, with `performance.now()` as the monotonic clock lifetimes are measured
+   * on. An injected clock without `monotonic` is used as it is.
+   */
   clock?: Clock;
   scheduler?: Scheduler;
   fetch?: typeof fetch;
@@ -63,8 +72,15 @@ export interface TesseraClientOptions {
   nonce?: boolean;
   /** Transient-error attempts per refresh (the retry budget); default 4. */
   retryAttempts?: number;
-  /** Abort a token request after this long; default 30 s. */
+  /** Abort a token request (its answer included) after this long; default 10 s. */
   requestTimeoutMs?: number;
+  /**
+   * The longest a caller of `getAccessToken()` or `refresh()` waits for a refresh, whatever the
+   * network does; default 3 s. Then `getAccessToken()` answers the cached token (state `offline`)
+   * or the server's transient error, and the refresh goes on in the background. Offline, callers
+   * start at most one probe per this interval.
+   */
+  offlineAfterMs?: number;
   /**
    * Listen to `online`, `offline`, `pageshow`, `focus` and `visibilitychange` on the page, so
    * timers that slept are caught up; default true where those events exist.
@@ -78,9 +94,10 @@ export interface TesseraClient {
   /** Resolves once the stored session has been read. */
   readonly ready: Promise<void>;
   /**
-   * A valid access token, refreshing first if it has expired; `null` when signed out.
-   * Offline, it answers the cached token at once. Rejects only with a transient `TesseraError`
-   * when the server keeps failing (the session is kept).
+   * A valid access token, refreshing first if it has expired; `null` when signed out. Never
+   * waits longer than `offlineAfterMs`: offline, it answers the cached token (at once once
+   * `offline`). Rejects only with a transient `TesseraError` when the server answers with errors
+   * (the session is kept).
    */
   getAccessToken(): Promise<string | null>;
   /** Starts a session from a token answer obtained elsewhere (auth code flow, your own login). */
@@ -90,7 +107,8 @@ export interface TesseraClient {
   /**
    * Refreshes now (single flight: joins a refresh in progress). With `ifAccessToken`, refreshes
    * only if that is still the current token: a 401 for an older token needs no new refresh.
-   * Resolves with the current access token.
+   * Resolves with the current access token; rejects with a transient `TesseraError` when no new
+   * token came within `offlineAfterMs` (the refresh goes on).
    */
   refresh(options?: { ifAccessToken?: string }): Promise<string>;
   /** Ends the session here and in other tabs, and revokes the refresh token (best effort). */
@@ -104,6 +122,9 @@ export interface TesseraClient {
 
 const notSignedIn = () => new TesseraError('session_expired', 'Not signed in');
 
+/** Every platform the SDK runs on (browsers, workers, Node, React Native) has `performance.now()`. */
+const defaultClock: Clock = { now: Date.now, monotonic: () => performance.now() };
+
 /**
  * Creates a client that keeps one session signed in: proactive refresh, single flight across
  * callers and tabs, backoff on transient errors, sign-out only on errors the table marks `endsSession`.
@@ -114,15 +135,18 @@ const notSignedIn = () => new TesseraError('session_expired', 'Not signed in');
  * const token = await client.getAccessToken();
  */
 export function createTesseraClient(options: TesseraClientOptions): TesseraClient {
-  const clock = options.clock ?? { now: Date.now };
+  const wall = options.clock ?? defaultClock;
+  const clock = steadyClock(wall);
+  /** How far the client's time line is from the wall clock that storage and other tabs share. */
+  const offset = () => clock.now() - wall.now();
   const scheduler = options.scheduler ?? defaultScheduler;
   const random = options.random ?? Math.random;
   const storage = options.storage ?? memoryStorage();
   const key = options.storageKey ?? `tessera:${options.clientId}`;
   const coordinator =
-    options.coordinator ??
-    (hasWebLocks() ? webLocksCoordinator({ clock, scheduler }) : inProcessCoordinator());
+    options.coordinator ?? (hasWebLocks() ? webLocksCoordinator({ scheduler }) : soloCoordinator);
   const attempts = options.retryAttempts ?? RETRY_ATTEMPTS;
+  const offlineAfter = options.offlineAfterMs ?? OFFLINE_AFTER_MS;
   const config: RequestConfig = {
     clientId: options.clientId,
     clientSecret: options.clientSecret,
@@ -135,33 +159,49 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   };
   const authUrl = (path: string) => new URL(path, options.tokenEndpoint).href;
   const tokens = (request: Request) =>
-    sendRequest(transport, request, (response) => processTokenResponse(response, clock.now()));
+    sendRequest(transport, request, (response) => processTokenResponse(response, wall.now()));
   /** Best effort: the answer does not matter, and neither does a failure. */
-  const tell = (request: Request) => sendRequest(transport, request, async () => {}).catch(() => {});
+  const tell = (request: Request) => tokens(request).catch(() => {});
 
   const events = createEvents();
   const s = createSessionState({ clock, scheduler, random, events, onDue: () => void refreshIfDue() });
   let loaded = false;
   let inflight: Promise<string> | null = null;
+  const storageFailed = (operation: 'read' | 'write' | 'remove') => (error: unknown) =>
+    events.emit('storageError', { operation, error });
 
-  /** The stored session; an unreadable store (wrong key, corrupt file) reads as none, never as a crash. */
+  const write = (name: string, value: string) =>
+    Promise.resolve()
+      .then(() => storage.set(name, value))
+      .catch(storageFailed('write'));
+
+  /**
+   * The stored session. A storage that fails reads as none and says so (`storageError`), never
+   * as a crash; an adapter that cannot read its own data has moved it aside, so writes go on.
+   */
   async function read(): Promise<Session | null> {
+    let raw: string | null = null;
     try {
-      return parseSession(await storage.get(key));
-    } catch {
+      raw = await storage.get(key);
+      const stored = parseSession(raw);
+      return stored && shiftSession(stored, offset());
+    } catch (error) {
+      storageFailed('read')(error);
+      // A value that is not a session (cut, edited) is kept beside it, and the key starts clean.
+      if (raw) await write(`${key}:unreadable`, raw).then(forget);
       return null;
     }
   }
 
-  async function store(next: Session): Promise<void> {
-    try {
-      await storage.set(key, JSON.stringify(next));
-    } catch {
-      // The old refresh token is already rotated: the new one in memory is the only valid copy.
-    }
-  }
+  // A failed write leaves the new session in memory only (the old refresh token is already rotated).
+  const store = (next: Session) => write(key, JSON.stringify(shiftSession(next, -offset())));
 
-  const forget = () => Promise.resolve(storage.remove(key)).catch(() => {});
+  const forget = () =>
+    Promise.resolve()
+      .then(() => storage.remove(key))
+      .catch(storageFailed('remove'));
+
+  const post = (next: Session) => port.post({ type: 'session', session: shiftSession(next, -offset()) });
 
   /** The server ended the session (a code with `endsSession`): sign out, once. */
   async function end(error: TesseraError, tellOthers: boolean): Promise<void> {
@@ -177,7 +217,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
 
   const port = coordinator.join(key, (message: SessionMessage) => {
     // Another tab or process refreshed: take its tokens, no request of our own.
-    if (message.type === 'session') s.succeeded(message.session);
+    if (message.type === 'session') s.succeeded(shiftSession(message.session, offset()));
     // The code comes from another tab, maybe of another SDK version: read it as a wire code.
     else if (message.type === 'ended')
       void end(TesseraError.fromWire(message.code, undefined, { fallback: 'session_expired' }), false);
@@ -224,8 +264,8 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
         throw notSignedIn();
       }
       try {
-        // A fresh nonce per attempt: a retry is a new request, the same refresh token. In cookie
-        // mode a retry after a lost answer re-sends the same cookie.
+        // A fresh nonce per attempt: a retry is a new request, the same refresh token (a lost or
+        // cut-off answer is retried with it; in cookie mode the browser re-sends the same cookie).
         const nonce = options.nonce === false ? undefined : randomNonce();
         const request =
           refreshToken === undefined
@@ -235,7 +275,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
         // Written before anyone uses it: a crash after this point still has the new token.
         await store(next);
         s.succeeded(next);
-        port.post({ type: 'session', session: next });
+        post(next);
         return next.accessToken;
       } catch (caught) {
         const error = isTesseraError(caught)
@@ -248,13 +288,18 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
         s.lastError = error;
         if (!error.retryable) throw error;
         s.failures++;
-        s.retryAt = clock.now() + backoffMs(s.failures, random(), error.retryAfter);
-        if (isNetworkError(error)) {
-          // Offline: keep the session, answer the cached token, probe again later.
+        const now = clock.now();
+        s.retryAt = now + backoffMs(s.failures, random(), error.retryAfter);
+        if (isUnreachable(error)) {
+          // Offline: keep the session, answer the cached token, probe with backoff (and sooner
+          // while callers ask: one probe per offlineAfterMs).
+          s.probeAt = Math.min(s.retryAt, now + offlineAfter);
           s.set('offline');
           s.schedule(s.retryAt);
           throw error;
         }
+        // The server answered (with an error): it is reachable.
+        if (s.state === 'offline') s.set('refreshing');
         // The budget counts consecutive failures across refreshes: once spent, one probe per backoff.
         if (s.failures >= attempts) {
           s.schedule(s.retryAt);
@@ -285,6 +330,27 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     return inflight;
   }
 
+  /**
+   * Waits for a refresh at most `offlineAfterMs`. Late, it goes on in the background and the
+   * caller is told now: the server's transient error if it answered with one, otherwise the
+   * client turns `offline` and `undefined` stands for the cached token.
+   */
+  async function bounded(refresh: Promise<string>): Promise<string | undefined> {
+    let timer: unknown;
+    const late = new Promise<undefined>((resolve) => {
+      timer = scheduler.setTimeout(() => resolve(undefined), offlineAfter);
+    });
+    try {
+      const token = await Promise.race([refresh, late]);
+      if (token !== undefined || !s.session) return token;
+      if (s.lastError && !isUnreachable(s.lastError) && s.state !== 'offline') throw s.lastError;
+      s.set('offline');
+      return undefined;
+    } finally {
+      scheduler.clearTimeout(timer);
+    }
+  }
+
   /** Timer and wake-up path. Offline, a probe is a real request: only the network can say it is back. */
   async function refreshIfDue(): Promise<void> {
     if (!s.session) return;
@@ -297,24 +363,27 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     if (!loaded) await ready;
     const session = s.session;
     const offline = s.state === 'offline';
+    // The session state carries refreshAt, retryAt, probeAt and lastError under the same names.
     const decision = decideToken({
+      ...s,
       now: clock.now(),
       signedIn: session !== null,
       rejected: session?.accessToken === s.rejected,
       offline,
-      refreshAt: s.refreshAt,
       usableUntil: session ? usableUntil(session) : 0,
-      retryAt: s.retryAt,
-      failing: s.lastError !== undefined,
       refreshing: inflight !== null,
     });
     if (!session || decision === 'signedOut') return null;
-    // Offline, a probe: throttled timers may not have run it yet.
-    if (decision === 'cachedAndRefresh') void start(offline).catch(() => {});
-    if (decision === 'cached' || decision === 'cachedAndRefresh') return session.accessToken;
-    if (decision === 'failFast' && s.lastError) throw s.lastError;
+    if (decision === 'cachedAndRefresh') {
+      // Offline, a probe now rather than after the backoff: there is demand (and throttled
+      // timers may not have run the scheduled probe).
+      if (offline) s.retryAt = 0;
+      void start(offline).catch(() => {});
+    }
+    if (decision.startsWith('cached')) return session.accessToken;
+    if (decision === 'failFast') throw s.lastError;
     try {
-      return await start(false);
+      return (await bounded(start(false))) ?? s.session?.accessToken ?? null;
     } catch (error) {
       if (!s.session) return null;
       if (s.state === 'offline') return s.session.accessToken;
@@ -324,12 +393,8 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
 
   function signIn(tokens: TokenResponse): Promise<void> {
     const next = toSession(tokens, clock.now(), (s.session?.gen ?? 0) + 1);
-    s.failures = 0;
-    s.retryAt = 0;
-    s.lastError = undefined;
-    s.adopt(next);
-    s.set('active');
-    port.post({ type: 'session', session: next });
+    s.succeeded(next);
+    post(next);
     return store(next);
   }
 
@@ -358,14 +423,16 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
       const url = options.loginEndpoint ?? authUrl(ENDPOINTS.login);
       await signIn(await tokens(loginRequest(config, url, username, password)));
     },
-    refresh(opts) {
+    async refresh(opts) {
       const stale = opts?.ifAccessToken;
-      if (stale !== undefined) {
-        if (inflight) return inflight;
-        if (s.session && s.session.accessToken !== stale) return Promise.resolve(s.session.accessToken);
+      // A 401 for an older token: retry with the current one; for the current one: refresh it.
+      if (stale !== undefined && !inflight) {
+        if (s.session && s.session.accessToken !== stale) return s.session.accessToken;
         s.rejected = stale;
       }
-      return start(stale === undefined);
+      const token = await bounded(start(stale === undefined));
+      if (token === undefined) throw unreachable('No new token within offlineAfterMs');
+      return token;
     },
     async signOut() {
       await ready;

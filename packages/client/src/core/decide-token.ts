@@ -25,22 +25,24 @@ export interface TokenSituation {
   usableUntil: number;
   /** No new attempt before this time (backoff). */
   retryAt: number;
-  /** The last refresh failed (transiently) and none has succeeded since. */
-  failing: boolean;
+  /** Offline: a caller starts a probe from this time on (no later than `retryAt`, sooner while there is demand). */
+  probeAt: number;
+  /** Why the last refresh failed (transiently), if none has succeeded since. */
+  lastError: unknown;
   /** A refresh is in flight. */
   refreshing: boolean;
 }
 
 /**
  * The one rule for handing out a token, a pure function so it is tested as a table:
- * fresh → cached; offline → cached at once (a probe when the backoff allows); inside the lead
- * window → cached, refreshing in the background; past it → wait, unless a backoff window after
- * failures says to fail fast.
+ * fresh → cached; offline → cached at once (and a probe once `probeAt` has come); inside the
+ * lead window → cached, refreshing in the background once the backoff allows; past it → wait
+ * (bounded by `offlineAfterMs`), unless a backoff window after failures says to fail fast.
  */
 export function decideToken(s: TokenSituation): TokenDecision {
   if (!s.signedIn) return 'signedOut';
   if (s.now < s.refreshAt && !s.rejected) return 'cached';
-  const due = s.now >= s.retryAt ? 'cachedAndRefresh' : 'cached';
-  if (s.offline || (s.now < s.usableUntil && !s.rejected)) return due;
-  return s.now < s.retryAt && s.failing && !s.refreshing ? 'failFast' : 'wait';
+  if (s.offline) return s.now >= s.probeAt && !s.refreshing ? 'cachedAndRefresh' : 'cached';
+  if (s.now < s.usableUntil && !s.rejected) return s.now >= s.retryAt ? 'cachedAndRefresh' : 'cached';
+  return s.now < s.retryAt && s.lastError !== undefined && !s.refreshing ? 'failFast' : 'wait';
 }

@@ -19,7 +19,16 @@ export const RETRY_BASE_MS = 1_000;
 export const RETRY_MAX_MS = 60_000;
 /** A `Retry-After` above this is capped: a misconfigured server must not park a client for days. */
 export const RETRY_AFTER_MAX_MS = 60 * 60_000;
-/** A token request that hangs longer than this is aborted and counts as a transient failure. */
-export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * A token request (its answer included) that takes longer is aborted: the network is treated as
+ * unreachable and the refresh probes again with backoff. Callers never wait this long (below).
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * The longest a caller of `getAccessToken()` or `refresh()` waits for a refresh: then it gets the
+ * cached token (state `offline`) or the server's transient error, and the refresh goes on in the
+ * background. Offline, callers start at most one probe per this interval.
+ */
+export const OFFLINE_AFTER_MS = 3_000;
 /** Lifetime assumed when a server omits `expires_in` (RFC 6749 makes it optional); short on purpose. */
 export const ASSUMED_LIFETIME_S = 300;

@@ -1,6 +1,3 @@
-/** Page events after which timers may have slept or the network may be back. */
-const WAKE = ['online', 'pageshow', 'focus'];
-
 /**
  * Listens to the page's lifecycle: `online`, `pageshow`, `focus` and a visible
  * `visibilitychange` call `onWake` (catch up on timers that slept in a background tab or a
@@ -9,16 +6,15 @@ const WAKE = ['online', 'pageshow', 'focus'];
  */
 export function listenToLifecycle(onWake: () => void, onOffline: () => void): () => void {
   if (typeof addEventListener !== 'function') return () => {};
-  const doc = typeof document === 'undefined' ? undefined : document;
-  const onVisible = () => {
-    if (doc?.visibilityState === 'visible') onWake();
-  };
-  for (const event of WAKE) addEventListener(event, onWake);
-  addEventListener('offline', onOffline);
-  doc?.addEventListener('visibilitychange', onVisible);
-  return () => {
-    for (const event of WAKE) removeEventListener(event, onWake);
-    removeEventListener('offline', onOffline);
-    doc?.removeEventListener('visibilitychange', onVisible);
-  };
+  const stop = new AbortController();
+  const options = { signal: stop.signal };
+  for (const event of ['online', 'pageshow', 'focus']) addEventListener(event, onWake, options);
+  addEventListener('offline', onOffline, options);
+  if (typeof document !== 'undefined') {
+    const onVisible = () => {
+      if (document.visibilityState === 'visible') onWake();
+    };
+    document.addEventListener('visibilitychange', onVisible, options);
+  }
+  return () => stop.abort();
 }

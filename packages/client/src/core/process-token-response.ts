@@ -1,17 +1,39 @@
-import { errorFromResponse, TesseraError, type TokenResponse } from '@tessera/protocol';
+import { errorFromResponse, type TokenResponse } from '@tessera/protocol';
+import { unreachable } from './unreachable.js';
 
 /**
- * The process half of a token request: a token answer becomes a token set, anything else a
- * `TesseraError` through the protocol's error table, so retry-or-sign-out is decided the same way
+ * The process half of a token request: a token answer becomes a token set; an OAuth error
+ * answer the `TesseraError` of the protocol's table, so retry-or-sign-out is decided the same way
  * for every OAuth server. `now` (wall clock) dates an HTTP-date `Retry-After`.
+ *
+ * What cannot be the OAuth server's answer is {@link unreachable}, never a sign-out and never
+ * stored: a body cut off mid-way, a redirect (a captive portal's login page), `511`, and below
+ * 500 anything that is not a JSON object (an OAuth server answers errors in JSON, RFC 6749 §5.2)
+ * or a success without an `access_token`. A 5xx is the server's own trouble, transient whatever
+ * its body.
  */
 export async function processTokenResponse(response: Response, now: number): Promise<TokenResponse> {
-  // A proxy's HTML error page or a captive portal reads as no body: the status decides.
-  const json: unknown = await response.json().catch(() => undefined);
-  if (!response.ok) throw errorFromResponse(response.status, json, response.headers.get('retry-after'), now);
-  const tokens = json as Partial<TokenResponse> | undefined;
-  if (typeof tokens?.access_token !== 'string') {
-    throw new TesseraError('server_error', 'The token endpoint answered without an access token');
+  const { status } = response;
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (cause) {
+    throw unreachable('The token answer was cut off', cause);
   }
-  return tokens as TokenResponse;
+  let json: { access_token?: unknown } | undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  // `opaqueredirect` (status 0) is how a browser shows a redirect it was told not to follow.
+  if (
+    status < 200 ||
+    (status >= 300 && status < 400) ||
+    status === 511 ||
+    (status < 500 && typeof json !== 'object')
+  ) {
+    throw unreachable(`Not an OAuth answer (HTTP ${status}): a captive portal?`);
+  }
+  if (status >= 300) throw errorFromResponse(status, json, response.headers.get('retry-after'), now);
+  if (typeof json?.access_token !== 'string') throw unreachable('A token answer without access_token');
+  return json as TokenResponse;
 }

@@ -1,5 +1,6 @@
-import { isTesseraError, TesseraError } from '@tessera/protocol';
+import { isTesseraError } from '@tessera/protocol';
 import type { Scheduler } from './types.js';
+import { unreachable } from './unreachable.js';
 
 /** How requests go out: the fetch to use and the longest a request (answer included) may take. */
 export interface Transport {
@@ -8,17 +9,10 @@ export interface Transport {
   timeoutMs: number;
 }
 
-const networkErrors = new WeakSet<TesseraError>();
-
-/** True when the request never got an answer (offline, DNS, reset, lost response). */
-export function isNetworkError(error: unknown): boolean {
-  return error instanceof TesseraError && networkErrors.has(error);
-}
-
 /**
  * Sends `request` and hands the answer to `process`, both inside the timeout: a server that
- * answers the headers and then stalls in the body times out as well. A request that never got an
- * answer becomes a retryable `temporarily_unavailable`, marked for {@link isNetworkError}.
+ * answers the headers and then stalls in the body times out as well. No answer (refused, reset,
+ * timed out) is an {@link unreachable} error.
  */
 export async function sendRequest<T>(
   transport: Transport,
@@ -30,15 +24,9 @@ export async function sendRequest<T>(
   try {
     return await process(await transport.fetch(request, { signal: abort.signal }));
   } catch (cause) {
-    if (abort.signal.aborted) {
-      throw new TesseraError('temporarily_unavailable', 'The token request timed out', { cause });
-    }
+    if (abort.signal.aborted) throw unreachable('The token request timed out', cause);
     if (isTesseraError(cause)) throw cause;
-    const error = new TesseraError('temporarily_unavailable', 'The token endpoint could not be reached', {
-      cause,
-    });
-    networkErrors.add(error);
-    throw error;
+    throw unreachable('The token endpoint is unreachable', cause);
   } finally {
     transport.scheduler.clearTimeout(timer);
   }

@@ -19,6 +19,8 @@ export interface SessionState {
   failures: number;
   /** No new refresh attempt before this time (backoff after transient failures). */
   retryAt: number;
+  /** Offline: a caller may start a probe from this time on: `retryAt`, or sooner while there is demand. */
+  probeAt: number;
   lastError: TesseraError | undefined;
   set(next: ClientState): void;
   /** Runs `onDue` at `at` (replacing the previous timer). */
@@ -53,6 +55,7 @@ export function createSessionState(deps: {
     rejected: undefined,
     failures: 0,
     retryAt: 0,
+    probeAt: 0,
     lastError: undefined,
     set(next) {
       if (next === state) return;

@@ -8,35 +8,28 @@ import type { Session } from './types.js';
  * A server that does not rotate omits `refresh_token`: the `previous` one stays valid.
  */
 export function toSession(res: TokenResponse, now: number, gen: number, previous?: Session): Session {
-  const lifetimeS =
-    typeof res.expires_in === 'number' && res.expires_in > 0 ? res.expires_in : ASSUMED_LIFETIME_S;
-  const refreshToken = res.refresh_token ?? previous?.refreshToken;
-  const session: Session = {
+  const lifetimeS = res.expires_in > 0 ? res.expires_in : ASSUMED_LIFETIME_S;
+  const refreshS = res.refresh_token_expires_in;
+  // Absent fields stay undefined, which JSON leaves out of the stored copy.
+  return {
     accessToken: res.access_token,
     tokenType: res.token_type ?? 'Bearer',
+    refreshToken: res.refresh_token ?? previous?.refreshToken,
     receivedAt: now,
     expiresAt: now + lifetimeS * 1000,
+    refreshExpiresAt: refreshS && refreshS > 0 ? now + refreshS * 1000 : undefined,
+    scope: res.scope,
+    revocationEndpoint: res.revocation_endpoint ?? previous?.revocationEndpoint,
     gen,
   };
-  if (refreshToken !== undefined) session.refreshToken = refreshToken;
-  if (typeof res.refresh_token_expires_in === 'number') {
-    session.refreshExpiresAt = now + res.refresh_token_expires_in * 1000;
-  }
-  if (typeof res.scope === 'string') session.scope = res.scope;
-  const revocation = res.revocation_endpoint ?? previous?.revocationEndpoint;
-  if (typeof revocation === 'string') session.revocationEndpoint = revocation;
-  return session;
 }
 
-/** Reads a stored session; anything malformed reads as no session rather than a crash. */
+/** Reads a stored session: `null` for none; throws for a value that is not a session (corrupt, edited). */
 export function parseSession(raw: string | null): Session | null {
   if (!raw) return null;
-  try {
-    const s = JSON.parse(raw) as Session;
-    return typeof s.accessToken === 'string' && typeof s.expiresAt === 'number' ? s : null;
-  } catch {
-    return null;
-  }
+  const s = JSON.parse(raw) as Session;
+  if (typeof s?.accessToken === 'string' && typeof s.expiresAt === 'number') return s;
+  throw new TypeError('The stored session is not readable');
 }
 
 /**
@@ -52,4 +45,18 @@ export function refreshLeadMs(session: Session, random: number): number {
 export function usableUntil(session: Session): number {
   const lifetime = session.expiresAt - session.receivedAt;
   return session.expiresAt - Math.min(EXPIRY_SKEW_MS, lifetime * 0.1);
+}
+
+/**
+ * The session with its times moved by `ms`: between the client's own time line and the wall
+ * clock, which is what storage and the other tabs share.
+ */
+export function shiftSession(session: Session, ms: number): Session {
+  const { receivedAt, expiresAt, refreshExpiresAt } = session;
+  return {
+    ...session,
+    receivedAt: receivedAt + ms,
+    expiresAt: expiresAt + ms,
+    refreshExpiresAt: refreshExpiresAt && refreshExpiresAt + ms,
+  };
 }

@@ -27,13 +27,13 @@ function post(
   named = true,
 ) {
   const form = body instanceof URLSearchParams;
-  const headers = new Headers({
+  const headers: Record<string, string> = {
     accept: 'application/json',
     'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
-  });
-  if (config.cookie) headers.set(CSRF_HEADER, CSRF_HEADER_VALUE);
+  };
+  if (config.cookie) headers[CSRF_HEADER] = CSRF_HEADER_VALUE;
   if (config.clientSecret !== undefined) {
-    headers.set('authorization', encodeBasicCredentials(config.clientId, config.clientSecret));
+    headers.authorization = encodeBasicCredentials(config.clientId, config.clientSecret);
   } else if (named) {
     if (form) body.set('client_id', config.clientId);
     else body.client_id = config.clientId;
@@ -45,6 +45,8 @@ function post(
     cache: 'no-store',
     // Only cookie mode needs cookies; everywhere else a stray cookie must not authenticate anything.
     credentials: config.cookie ? 'include' : 'omit',
+    // A token endpoint never redirects: a redirect is a captive portal or a proxy's login page.
+    redirect: 'manual',
   });
 }
 
@@ -85,11 +87,9 @@ export function logoutRequest(config: RequestConfig, url: string): Request {
   return post(config, url, {}, false);
 }
 
-/** A fresh random value, base64url. getRandomValues works outside secure contexts too, unlike randomUUID. */
+/** 128 random bits, hex. getRandomValues works outside secure contexts too, unlike randomUUID. */
 export function randomNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join(
+    '',
+  );
 }

@@ -1,6 +1,11 @@
 import type { Clock, TesseraError } from '@tessera/protocol';
 
-/** A source of wall-clock time in milliseconds. Injected so every timing rule is testable with virtual time. */
+/**
+ * The time source (`@tessera/protocol`'s): `now()` is the wall clock; `monotonic()`, where the
+ * platform has one (`performance.now()`), a clock that never jumps, on which the client measures
+ * lifetimes, so a device clock moved while signed in changes nothing. Injected so every timing
+ * rule is testable with virtual time.
+ */
 export type { Clock };
 
 /** Timers. Injected for the same reason as {@link Clock}; the default unrefs its timers in Node. */
@@ -58,7 +63,10 @@ export interface Session {
   gen: number;
 }
 
-/** `signedOut`: no session. `expired`: the server ended the session. `offline`: session kept, network down. */
+/**
+ * `signedOut`: no session. `expired`: the server ended the session. `offline`: session kept, the
+ * OAuth server unreachable (refused, no answer within `offlineAfterMs`, a timeout, a captive portal).
+ */
 export type ClientState = 'signedOut' | 'active' | 'refreshing' | 'offline' | 'expired';
 
 /** Events and their payloads. No payload ever holds a token. */
@@ -70,4 +78,10 @@ export interface TesseraEvents {
   sessionExpired: TesseraError;
   reuseDetected: TesseraError;
   stateChange: ClientState;
+  /**
+   * The storage failed: a read (the session reads as none; an adapter that cannot read its own
+   * data has moved it aside, so later writes work), a write (the new session lives in memory
+   * only until a write succeeds) or a removal.
+   */
+  storageError: { operation: 'read' | 'write' | 'remove'; error: unknown };
 }

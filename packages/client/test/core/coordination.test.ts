@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { inProcessCoordinator, memoryStorage } from '../../src/index.js';
+import { inProcessCoordinator } from '@tessera/client/in-process';
+import { memoryStorage } from '../../src/index.js';
 import { harness, signedIn } from '../support/harness.js';
 
 const SECOND = 1000;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { inProcessCoordinator } from '@tessera/client/in-process';
 import { TesseraError } from '@tessera/protocol';
-import { inProcessCoordinator, memoryStorage } from '../../src/index.js';
+import { memoryStorage } from '../../src/index.js';
 import { harness, signedIn } from '../support/harness.js';
 
 const SECOND = 1000;
@@ -24,7 +25,7 @@ describe('transient errors: backoff with jitter and a retry budget', () => {
     assert.equal(h.count('sessionExpired'), 0);
   });
 
-  it('honours Retry-After on 429 (seconds and HTTP date)', async () => {
+  it('honours Retry-After on 429 (seconds and HTTP date); the caller waits offlineAfterMs at most', async () => {
     const h = await signedIn();
     h.server.script.push(
       { status: 429, body: { error: 'rate_limited' }, headers: { 'retry-after': '7' } },
@@ -35,9 +36,15 @@ describe('transient errors: backoff with jitter and a retry budget', () => {
       },
     );
     h.time.jump(901 * SECOND);
+    const start = h.time.now();
     const pending = h.client.getAccessToken();
+    const outcome = assert.rejects(pending, { code: 'rate_limited' });
+    await h.time.advance(3 * SECOND);
+    await outcome;
+    assert.equal(h.time.now() - start, 3000);
+    assert.equal(h.client.state, 'refreshing', 'the refresh goes on; the server answers, so not offline');
     await h.time.advance(60 * SECOND);
-    assert.equal(await pending, 'at-2');
+    assert.equal(await h.client.getAccessToken(), 'at-2');
     const at = h.server.requests.map((r) => r.at);
     assert.equal(at[1]! - at[0]!, 7000);
     assert.ok(at[2]! - at[1]! >= 12_000, `waited ${at[2]! - at[1]!}`);

@@ -43,17 +43,26 @@ describe('offline mode', () => {
     assert.equal(await h.client.getAccessToken(), 'at-2');
   });
 
-  it('a hanging token request is aborted after the timeout and retried (transient, not offline)', async () => {
-    const h = await signedIn({ requestTimeoutMs: 10 * SECOND });
+  it('a hanging token request: the caller gets the cached token after offlineAfterMs (3 s), the request is aborted at the timeout (10 s) and retried', async () => {
+    const h = await signedIn();
     h.server.script.push('hang');
     h.time.jump(901 * SECOND);
     const pending = h.client.getAccessToken();
-    await h.time.advance(9 * SECOND);
-    assert.equal(h.server.requests.length, 1);
-    await h.time.advance(5 * SECOND);
-    assert.equal(await pending, 'at-2');
+    await h.time.advance(2999);
+    assert.equal(await Promise.race([pending, 'waiting']), 'waiting');
+    await h.time.advance(1);
+    assert.equal(await pending, 'at-1');
+    assert.equal(h.client.state, 'offline');
+    assert.equal(h.count('offline'), 1);
+    // Offline, callers get the cached token at once while the request hangs.
+    assert.equal(await h.client.getAccessToken(), 'at-1');
+    await h.time.advance(6999);
+    assert.equal(h.server.requests.length, 1, 'still the first request');
+    await h.time.advance(1 + 1000); // aborted at 10 s; the retry follows the backoff (0.75 s here)
     assert.equal(h.server.requests.length, 2);
-    assert.equal(h.count('offline'), 0);
+    assert.equal(h.client.state, 'active');
+    assert.equal(await h.client.getAccessToken(), 'at-2');
+    assert.equal(h.count('sessionExpired'), 0);
   });
 
   it('offline with a still-fresh token: resume() probes with a real request and comes back online', async () => {

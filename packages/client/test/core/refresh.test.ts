@@ -254,7 +254,7 @@ describe('the token request (standard OAuth)', () => {
     assert.equal(r.refreshToken, 'rt-1');
     assert.equal(r.clientId, 'web');
     assert.equal(r.authorization, null);
-    assert.match(r.nonce ?? '', /^[\w-]{22}$/);
+    assert.match(r.nonce ?? '', /^[0-9a-f]{32}$/);
   });
 
   it('confidential client: client_secret_basic with form-encoded credentials, no client_id in the body', async () => {

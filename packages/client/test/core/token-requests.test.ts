@@ -10,6 +10,7 @@ import {
   refreshRequest,
   revocationRequest,
 } from '../../src/core/token-requests.js';
+import { isUnreachable } from '../../src/core/unreachable.js';
 
 const publicClient: RequestConfig = { clientId: 'web', clientSecret: undefined, cookie: false };
 const confidential: RequestConfig = { clientId: 'svc:1', clientSecret: 'sé cret', cookie: false };
@@ -99,7 +100,32 @@ describe('processTokenResponse', () => {
     await assert.rejects(processTokenResponse(res, 0), { code: 'invalid_grant', endsSession: true });
   });
 
-  it('a 200 without an access token is an error, never a session', async () => {
-    await assert.rejects(processTokenResponse(Response.json({ token_type: 'Bearer' }), 0), TesseraError);
+  const html = (status: number) =>
+    new Response('<html>Sign in to the Wi-Fi</html>', { status, headers: { 'content-type': 'text/html' } });
+  for (const [name, response] of [
+    ['a 200 without an access token', () => Response.json({ token_type: 'Bearer' })],
+    ['a 200 portal page', () => html(200)],
+    ['a redirect', () => new Response(null, { status: 302, headers: { location: 'http://portal/' } })],
+    ['511 Network Authentication Required', () => html(511)],
+    ['a 4xx that is not JSON', () => html(403)],
+    [
+      'a body cut off mid-way',
+      () => new Response(new ReadableStream({ pull: (c) => c.error(new TypeError('terminated')) })),
+    ],
+  ] as const) {
+    it(`${name}: not the OAuth server's answer — unreachable (retried, offline), never a session or a sign-out`, async () => {
+      const error = await processTokenResponse(response(), 0).then(
+        () => assert.fail('accepted'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof TesseraError && error.retryable && !error.endsSession);
+      assert.ok(isUnreachable(error));
+    });
+  }
+
+  it('a 5xx whatever its body is the server’s own transient trouble, not unreachable', async () => {
+    const error = await processTokenResponse(html(502), 0).catch((e: unknown) => e);
+    assert.ok(error instanceof TesseraError && error.code === 'server_error' && error.retryable);
+    assert.equal(isUnreachable(error), false);
   });
 });

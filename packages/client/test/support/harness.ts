@@ -20,6 +20,7 @@ const EVENTS: (keyof TesseraEvents)[] = [
   'sessionExpired',
   'reuseDetected',
   'stateChange',
+  'storageError',
 ];
 
 /** Records every event of `client`. */

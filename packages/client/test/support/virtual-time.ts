@@ -11,6 +11,8 @@ export async function settle(rounds = 5): Promise<void> {
  */
 export class VirtualTime implements Clock, Scheduler {
   #now: number;
+  /** How far the wall clock has been moved by hand ({@link jumpWall}), beside the elapsed time. */
+  #wallShift = 0;
   #seq = 0;
   readonly #timers = new Map<number, { at: number; fn: () => void }>();
 
@@ -18,8 +20,19 @@ export class VirtualTime implements Clock, Scheduler {
     this.#now = start;
   }
 
+  /** The wall clock: elapsed virtual time, plus any {@link jumpWall}. */
   now(): number {
+    return this.#now + this.#wallShift;
+  }
+
+  /** The monotonic clock: elapsed virtual time only, as `performance.now()` is. */
+  monotonic(): number {
     return this.#now;
+  }
+
+  /** Sets the device clock forward or back by `ms` (a user, NTP, a time zone bug); nothing else moves. */
+  jumpWall(ms: number): void {
+    this.#wallShift += ms;
   }
 
   setTimeout(fn: () => void, ms: number): unknown {
