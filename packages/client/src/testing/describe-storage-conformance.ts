@@ -2,6 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TokenStorage } from '../core/types.js';
 
+/** Options of {@link describeStorageConformance}. */
+export interface StorageConformanceOptions {
+  /**
+   * Makes what `storage` keeps under `key` unreadable by the adapter's own means (truncate the
+   * file, garble the record, break the key). With it, the suite also checks the rule for broken
+   * storage: the read fails once (or answers null), and later writes and reads work.
+   */
+  corrupt?: (storage: TokenStorage, key: string) => Promise<void> | void;
+}
+
 /**
  * The contract every {@link TokenStorage} adapter must meet, as a `node:test` suite: run it
  * against your adapter (Keychain, Android Keystore, a database, ...) to know the SDK can rely
@@ -14,6 +24,7 @@ import type { TokenStorage } from '../core/types.js';
 export function describeStorageConformance(
   name: string,
   factory: () => TokenStorage | Promise<TokenStorage>,
+  options: StorageConformanceOptions = {},
 ): void {
   describe(`${name} (storage conformance)`, () => {
     it('answers null for a missing key', async () => {
@@ -52,5 +63,22 @@ export function describeStorageConformance(
       await Promise.all([s.set('x', '1'), s.set('x', '2'), s.set('x', '3')]);
       assert.equal(await s.get('x'), '3');
     });
+
+    const corrupt = options.corrupt;
+    if (corrupt) {
+      it('an unreadable value: the read fails once or answers null, then writes and reads work again', async () => {
+        const s = await factory();
+        await s.set('tessera:web', 'session-1');
+        await corrupt(s, 'tessera:web');
+        let first: string | null = null;
+        try {
+          first = await s.get('tessera:web');
+        } catch {}
+        assert.equal(first, null, 'never a garbled value');
+        assert.equal(await s.get('tessera:web'), null, 'started clean');
+        await s.set('tessera:web', 'session-2');
+        assert.equal(await s.get('tessera:web'), 'session-2');
+      });
+    }
   });
 }

@@ -9,6 +9,8 @@ export interface PageApi {
   startMany(n: number): void;
   collect(): Promise<(string | null)[]>;
   state(): string;
+  /** The keys the page's storage holds (IndexedDB values, or localStorage). */
+  storedKeys(): Promise<string[]>;
   events(): string[];
   /** Held and pending Web Locks by name. */
   locks(): Promise<{ held: number; pending: number }>;

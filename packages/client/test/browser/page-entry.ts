@@ -5,6 +5,10 @@ import type { PageApi } from './page-api.js';
 
 const params = new URLSearchParams(location.search);
 const kind = params.get('storage') ?? 'idb';
+// The test hook for broken storage: garble the stored session before the client starts.
+if (params.get('corrupt') === 'idb')
+  await putRawIdbRecord({ iv: new Uint8Array(12), data: new ArrayBuffer(40) });
+if (params.get('corrupt') === 'local') localStorage.setItem('tessera:web', '{"accessToken":"at-1","expiresA');
 const storage =
   kind === 'idb' ? indexedDbStorage() : kind === 'local' ? webStorage(localStorage) : memoryStorage();
 // The test hook for a loaded browser: this tab's channel messages arrive late (after lock grants).
@@ -42,10 +46,44 @@ for (const name of [
   'online',
   'sessionExpired',
   'reuseDetected',
+  'storageError',
 ] as const) {
   client.subscribe(name, () => seen.push(name));
 }
 let pending: Promise<(string | null)[]> = Promise.resolve([]);
+
+/** Writes a raw record under `tessera:web`, creating the database as the adapter does. */
+function putRawIdbRecord(record: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('tessera', 1);
+    open.onupgradeneeded = () => {
+      open.result.createObjectStore('keys');
+      open.result.createObjectStore('values');
+    };
+    open.onsuccess = () => {
+      const tx = open.result.transaction('values', 'readwrite');
+      tx.objectStore('values').put(record, 'tessera:web');
+      tx.oncomplete = () => {
+        open.result.close();
+        resolve();
+      };
+      tx.onerror = () => reject(tx.error);
+    };
+    open.onerror = () => reject(open.error);
+  });
+}
+
+function idbKeys(): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('tessera');
+    open.onsuccess = () => {
+      const req = open.result.transaction('values', 'readonly').objectStore('values').getAllKeys();
+      req.onsuccess = () => resolve(req.result.map(String));
+      req.onerror = () => reject(req.error);
+    };
+    open.onerror = () => reject(open.error);
+  });
+}
 
 function idbGet(store: string, key: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -70,6 +108,7 @@ const api: PageApi = {
   },
   collect: () => pending,
   state: () => client.state,
+  storedKeys: async () => (kind === 'idb' ? idbKeys() : Object.keys(localStorage)),
   events: () => seen,
   async locks() {
     const snapshot = await navigator.locks.query();

@@ -206,6 +206,38 @@ describe('across tabs in Chromium (Web Locks + BroadcastChannel)', { timeout: 60
     await Promise.all(pages.map((tab) => tab.close()));
   });
 
+  for (const [storage, label] of [
+    ['idb', 'a garbled IndexedDB record'],
+    ['local', 'a cut-off localStorage value'],
+  ] as const) {
+    it(`${label}: moved aside, storageError, signed out; a new sign-in is stored and survives a reload`, async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      page.setDefaultTimeout(STEP_TIMEOUT);
+      await page.goto(`${fx.origin}/?storage=${storage}&corrupt=${storage}`);
+      await page.waitForFunction(() => document.title === 'ready');
+      await until(
+        async () => (await call(page, 'events')).includes('storageError'),
+        'the storageError event',
+      );
+      assert.equal(await call(page, 'state'), 'signedOut');
+      const keys = await call(page, 'storedKeys');
+      assert.ok(!keys.includes('tessera:web'), `the key starts clean: ${keys.join(', ')}`);
+      assert.ok(
+        keys.some((k) => k.startsWith('tessera:web:unreadable')),
+        `kept beside it: ${keys.join(', ')}`,
+      );
+      const tokens = fx.tokens.issue();
+      await call(page, 'signIn', tokens);
+      await page.goto(`${fx.origin}/?storage=${storage}`); // a reload, without garbling again
+      await page.waitForFunction(() => document.title === 'ready');
+      assert.equal(await call(page, 'state'), 'active');
+      assert.equal(await call(page, 'getAccessToken'), tokens.access_token);
+      assert.ok(!(await call(page, 'events')).includes('storageError'));
+      await context.close();
+    });
+  }
+
   it('goes offline with the browser (cached token at once, no sign-out) and refreshes when it is back online', async () => {
     const [page] = await openTabs(1, 'idb');
     const tab = page!;
