@@ -31,6 +31,7 @@ describe('bundle size (the core stays under 6 KB min+gzip)', () => {
       '../src/integrations/fetch.ts',
       '../src/integrations/axios.ts',
       '../src/coordinator/in-process.ts',
+      '../src/react-native/index.ts',
     ]) {
       const { text } = await gzipped(entry);
       assert.doesNotMatch(text, /from\s*["']node:/, entry);

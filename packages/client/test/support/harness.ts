@@ -46,8 +46,9 @@ export async function harness(
     lifecycleEvents: false,
     ...options,
   });
+  const recorded = record(client);
   await client.ready;
-  return { time, server, client, ...record(client) };
+  return { time, server, client, ...recorded };
 }
 
 /** A harness already signed in with the server's first tokens. */
