@@ -10,7 +10,7 @@ import { createEvents } from './events.js';
 import { listenToLifecycle } from './lifecycle.js';
 import { processTokenResponse } from './process-token-response.js';
 import { sendRequest, type Transport } from './send-request.js';
-import { parseSession, shiftSession, toSession, usableUntil } from './session.js';
+import { parseSession, shiftSession, toSession } from './session.js';
 import { createSessionState } from './session-state.js';
 import { steadyClock } from './steady-clock.js';
 import {
@@ -251,7 +251,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     const refreshToken = current.refreshToken;
     if (refreshToken === undefined && !config.cookie) {
       // Nothing to refresh with (e.g. a grant without refresh token): the session cannot continue.
-      const error = new TesseraError('session_expired', 'No refresh token to continue the session');
+      const error = new TesseraError('session_expired', 'No refresh token');
       await end(error, true);
       throw error;
     }
@@ -363,17 +363,9 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     if (!loaded) await ready;
     const session = s.session;
     const offline = s.state === 'offline';
-    // The session state carries refreshAt, retryAt, probeAt and lastError under the same names.
-    const decision = decideToken({
-      ...s,
-      now: clock.now(),
-      signedIn: session !== null,
-      rejected: session?.accessToken === s.rejected,
-      offline,
-      usableUntil: session ? usableUntil(session) : 0,
-      refreshing: inflight !== null,
-    });
-    if (!session || decision === 'signedOut') return null;
+    // The session state holds what the decision reads, under the same names.
+    const decision = decideToken({ ...s, now: clock.now(), refreshing: inflight !== null });
+    if (!session) return null;
     if (decision === 'cachedAndRefresh') {
       // Offline, a probe now rather than after the backoff: there is demand (and throttled
       // timers may not have run the scheduled probe).

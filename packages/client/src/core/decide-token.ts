@@ -1,3 +1,6 @@
+import { usableUntil } from './session.js';
+import type { ClientState, Session } from './types.js';
+
 /** What `getAccessToken()` does with the session it has, decided by {@link decideToken}. */
 export type TokenDecision =
   /** No session: answer `null`. */
@@ -6,23 +9,23 @@ export type TokenDecision =
   | 'cached'
   /** Hand out the cached token and start a refresh in the background (offline: a probe). */
   | 'cachedAndRefresh'
-  /** The token cannot be handed out: wait for a refresh. */
+  /** The token cannot be handed out: wait for a refresh (bounded by `offlineAfterMs`). */
   | 'wait'
   /** Inside a backoff window after failures: answer the last error at once. */
   | 'failFast';
 
-/** Everything the decision depends on, at one instant. Times on the client's clock, in ms. */
+/**
+ * Everything the decision depends on, at one instant: the client's session state (whose fields
+ * these are, under the same names) and the time. Times on the client's clock, in ms.
+ */
 export interface TokenSituation {
   now: number;
-  signedIn: boolean;
-  /** A resource server answered 401 for the current access token: it is never handed out again. */
-  rejected: boolean;
-  /** The token endpoint is unreachable (state `offline`). */
-  offline: boolean;
+  session: Pick<Session, 'accessToken' | 'receivedAt' | 'expiresAt'> | null;
+  state: ClientState;
+  /** An access token a resource server answered 401 for: never handed out again. */
+  rejected: string | undefined;
   /** When the proactive refresh is due (expiry minus the lead). */
   refreshAt: number;
-  /** The last moment the token is handed out without waiting (expiry minus the skew). */
-  usableUntil: number;
   /** No new attempt before this time (backoff). */
   retryAt: number;
   /** Offline: a caller starts a probe from this time on (no later than `retryAt`, sooner while there is demand). */
@@ -35,14 +38,17 @@ export interface TokenSituation {
 
 /**
  * The one rule for handing out a token, a pure function so it is tested as a table:
- * fresh → cached; offline → cached at once (and a probe once `probeAt` has come); inside the
- * lead window → cached, refreshing in the background once the backoff allows; past it → wait
- * (bounded by `offlineAfterMs`), unless a backoff window after failures says to fail fast.
+ * fresh → cached; offline → cached at once (and a probe once `probeAt` has come); until the
+ * token's usable time (expiry minus a small skew) → cached, refreshing in the background once
+ * the backoff allows; past it, or rejected by the API → wait, unless a backoff window after
+ * failures says to fail fast.
  */
 export function decideToken(s: TokenSituation): TokenDecision {
-  if (!s.signedIn) return 'signedOut';
-  if (s.now < s.refreshAt && !s.rejected) return 'cached';
-  if (s.offline) return s.now >= s.probeAt && !s.refreshing ? 'cachedAndRefresh' : 'cached';
-  if (s.now < s.usableUntil && !s.rejected) return s.now >= s.retryAt ? 'cachedAndRefresh' : 'cached';
+  const session = s.session;
+  if (!session) return 'signedOut';
+  const usable = session.accessToken !== s.rejected;
+  if (s.now < s.refreshAt && usable) return 'cached';
+  if (s.state === 'offline') return s.now >= s.probeAt && !s.refreshing ? 'cachedAndRefresh' : 'cached';
+  if (s.now < usableUntil(session) && usable) return s.now >= s.retryAt ? 'cachedAndRefresh' : 'cached';
   return s.now < s.retryAt && s.lastError !== undefined && !s.refreshing ? 'failFast' : 'wait';
 }

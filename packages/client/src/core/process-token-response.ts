@@ -18,22 +18,21 @@ export async function processTokenResponse(response: Response, now: number): Pro
   try {
     text = await response.text();
   } catch (cause) {
-    throw unreachable('The token answer was cut off', cause);
+    throw unreachable('Token answer cut off', cause);
   }
   let json: { access_token?: unknown } | undefined;
   try {
     json = JSON.parse(text);
   } catch {}
+  const ok = status > 199 && status < 300;
   // `opaqueredirect` (status 0) is how a browser shows a redirect it was told not to follow.
   if (
-    status < 200 ||
-    (status >= 300 && status < 400) ||
-    status === 511 ||
-    (status < 500 && typeof json !== 'object')
+    ok
+      ? typeof json?.access_token !== 'string'
+      : status < 400 || status === 511 || (status < 500 && typeof json !== 'object')
   ) {
-    throw unreachable(`Not an OAuth answer (HTTP ${status}): a captive portal?`);
+    throw unreachable(`Not an OAuth answer (HTTP ${status})`);
   }
-  if (status >= 300) throw errorFromResponse(status, json, response.headers.get('retry-after'), now);
-  if (typeof json?.access_token !== 'string') throw unreachable('A token answer without access_token');
+  if (!ok) throw errorFromResponse(status, json, response.headers.get('retry-after'), now);
   return json as TokenResponse;
 }

@@ -24,9 +24,9 @@ export async function sendRequest<T>(
   try {
     return await process(await transport.fetch(request, { signal: abort.signal }));
   } catch (cause) {
-    if (abort.signal.aborted) throw unreachable('The token request timed out', cause);
+    if (abort.signal.aborted) throw unreachable('Token request timed out', cause);
     if (isTesseraError(cause)) throw cause;
-    throw unreachable('The token endpoint is unreachable', cause);
+    throw unreachable('Token endpoint unreachable', cause);
   } finally {
     transport.scheduler.clearTimeout(timer);
   }

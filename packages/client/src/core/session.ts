@@ -29,7 +29,7 @@ export function parseSession(raw: string | null): Session | null {
   if (!raw) return null;
   const s = JSON.parse(raw) as Session;
   if (typeof s?.accessToken === 'string' && typeof s.expiresAt === 'number') return s;
-  throw new TypeError('The stored session is not readable');
+  throw new TypeError('Not a stored session');
 }
 
 /**
@@ -42,7 +42,7 @@ export function refreshLeadMs(session: Session, random: number): number {
 }
 
 /** The last moment a token is handed out without waiting for a refresh. */
-export function usableUntil(session: Session): number {
+export function usableUntil(session: Pick<Session, 'receivedAt' | 'expiresAt'>): number {
   const lifetime = session.expiresAt - session.receivedAt;
   return session.expiresAt - Math.min(EXPIRY_SKEW_MS, lifetime * 0.1);
 }
