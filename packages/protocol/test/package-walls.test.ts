@@ -32,6 +32,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   resource: ['protocol'],
   client: ['protocol'],
   vault: ['protocol'],
+  react: ['protocol', 'client'],
   demo: ['protocol', 'server', 'resource', 'client'],
   cli: ['protocol', 'server', 'demo', 'vault'],
 };
@@ -41,6 +42,7 @@ const FOLDERS: Record<string, string> = {
   resource: 'packages/resource/src',
   client: 'packages/client/src',
   vault: 'packages/vault/src',
+  react: 'packages/react/src',
   demo: 'apps/demo/src',
   cli: 'packages/cli/src',
 };
