@@ -165,7 +165,6 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
 
   const events = createEvents();
   const s = createSessionState({ clock, scheduler, random, events, onDue: () => void refreshIfDue() });
-  let loaded = false;
   let inflight: Promise<string> | null = null;
   const storageFailed = (operation: 'read' | 'write' | 'remove') => (error: unknown) =>
     events.emit('storageError', { operation, error });
@@ -230,7 +229,6 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
       s.adopt(stored);
       s.set('active');
     }
-    loaded = true;
   })();
 
   /** The refresh itself, under the cross-tab lock: attempts with backoff inside the retry budget. */
@@ -360,7 +358,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   }
 
   async function getAccessToken(): Promise<string | null> {
-    if (!loaded) await ready;
+    await ready;
     const session = s.session;
     const offline = s.state === 'offline';
     // The session state holds what the decision reads, under the same names.

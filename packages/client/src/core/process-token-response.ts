@@ -14,16 +14,13 @@ import { unreachable } from './unreachable.js';
  */
 export async function processTokenResponse(response: Response, now: number): Promise<TokenResponse> {
   const { status } = response;
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (cause) {
-    throw unreachable('Token answer cut off', cause);
-  }
   let json: { access_token?: unknown } | undefined;
   try {
-    json = JSON.parse(text);
-  } catch {}
+    json = await response.json();
+  } catch (cause) {
+    // Not JSON is for the status to judge; a body that broke off never arrived.
+    if (!(cause instanceof SyntaxError)) throw unreachable('Token answer cut off', cause);
+  }
   const ok = status > 199 && status < 300;
   // `opaqueredirect` (status 0) is how a browser shows a redirect it was told not to follow.
   if (

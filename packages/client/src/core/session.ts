@@ -9,7 +9,6 @@ import type { Session } from './types.js';
  */
 export function toSession(res: TokenResponse, now: number, gen: number, previous?: Session): Session {
   const lifetimeS = res.expires_in > 0 ? res.expires_in : ASSUMED_LIFETIME_S;
-  const refreshS = res.refresh_token_expires_in;
   // Absent fields stay undefined, which JSON leaves out of the stored copy.
   return {
     accessToken: res.access_token,
@@ -17,7 +16,6 @@ export function toSession(res: TokenResponse, now: number, gen: number, previous
     refreshToken: res.refresh_token ?? previous?.refreshToken,
     receivedAt: now,
     expiresAt: now + lifetimeS * 1000,
-    refreshExpiresAt: refreshS && refreshS > 0 ? now + refreshS * 1000 : undefined,
     scope: res.scope,
     revocationEndpoint: res.revocation_endpoint ?? previous?.revocationEndpoint,
     gen,
@@ -52,11 +50,5 @@ export function usableUntil(session: Pick<Session, 'receivedAt' | 'expiresAt'>):
  * clock, which is what storage and the other tabs share.
  */
 export function shiftSession(session: Session, ms: number): Session {
-  const { receivedAt, expiresAt, refreshExpiresAt } = session;
-  return {
-    ...session,
-    receivedAt: receivedAt + ms,
-    expiresAt: expiresAt + ms,
-    refreshExpiresAt: refreshExpiresAt && refreshExpiresAt + ms,
-  };
+  return { ...session, receivedAt: session.receivedAt + ms, expiresAt: session.expiresAt + ms };
 }

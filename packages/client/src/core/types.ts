@@ -56,7 +56,6 @@ export interface Session {
   refreshToken?: string;
   receivedAt: number;
   expiresAt: number;
-  refreshExpiresAt?: number;
   scope?: string;
   revocationEndpoint?: string;
   /** Increases with every rotation, so the newest of two copies wins. */
