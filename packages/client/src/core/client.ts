@@ -166,6 +166,8 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   const events = createEvents();
   const s = createSessionState({ clock, scheduler, random, events, onDue: () => void refreshIfDue() });
   let inflight: Promise<string> | null = null;
+  /** Set once the stored session has been read: the cached path then needs no await. */
+  let loaded = false;
   const storageFailed = (operation: 'read' | 'write' | 'remove') => (error: unknown) =>
     events.emit('storageError', { operation, error });
 
@@ -229,6 +231,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
       s.adopt(stored);
       s.set('active');
     }
+    loaded = true;
   })();
 
   /** The refresh itself, under the cross-tab lock: attempts with backoff inside the retry budget. */
@@ -358,11 +361,10 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   }
 
   async function getAccessToken(): Promise<string | null> {
-    await ready;
+    if (!loaded) await ready;
     const session = s.session;
     const offline = s.state === 'offline';
-    // The session state holds what the decision reads, under the same names.
-    const decision = decideToken({ ...s, now: clock.now(), refreshing: inflight !== null });
+    const decision = decideToken(s, clock.now(), inflight !== null);
     if (!session) return null;
     if (decision === 'cachedAndRefresh') {
       // Offline, a probe now rather than after the backoff: there is demand (and throttled

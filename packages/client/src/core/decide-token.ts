@@ -15,11 +15,10 @@ export type TokenDecision =
   | 'failFast';
 
 /**
- * Everything the decision depends on, at one instant: the client's session state (whose fields
- * these are, under the same names) and the time. Times on the client's clock, in ms.
+ * What the decision reads of the client's session state (these are its fields, under the same
+ * names, so the client passes the state itself). Times on the client's clock, in ms.
  */
 export interface TokenSituation {
-  now: number;
   session: Pick<Session, 'accessToken' | 'receivedAt' | 'expiresAt'> | null;
   state: ClientState;
   /** An access token a resource server answered 401 for: never handed out again. */
@@ -32,23 +31,22 @@ export interface TokenSituation {
   probeAt: number;
   /** Why the last refresh failed (transiently), if none has succeeded since. */
   lastError: unknown;
-  /** A refresh is in flight. */
-  refreshing: boolean;
 }
 
 /**
- * The one rule for handing out a token, a pure function so it is tested as a table:
+ * The one rule for handing out a token, a pure function of the session state, the time and
+ * whether a refresh is in flight, so it is tested as a table:
  * fresh → cached; offline → cached at once (and a probe once `probeAt` has come); until the
  * token's usable time (expiry minus a small skew) → cached, refreshing in the background once
  * the backoff allows; past it, or rejected by the API → wait, unless a backoff window after
  * failures says to fail fast.
  */
-export function decideToken(s: TokenSituation): TokenDecision {
+export function decideToken(s: TokenSituation, now: number, refreshing: boolean): TokenDecision {
   const session = s.session;
   if (!session) return 'signedOut';
   const usable = session.accessToken !== s.rejected;
-  if (s.now < s.refreshAt && usable) return 'cached';
-  if (s.state === 'offline') return s.now >= s.probeAt && !s.refreshing ? 'cachedAndRefresh' : 'cached';
-  if (s.now < usableUntil(session) && usable) return s.now >= s.retryAt ? 'cachedAndRefresh' : 'cached';
-  return s.now < s.retryAt && s.lastError !== undefined && !s.refreshing ? 'failFast' : 'wait';
+  if (now < s.refreshAt && usable) return 'cached';
+  if (s.state === 'offline') return now >= s.probeAt && !refreshing ? 'cachedAndRefresh' : 'cached';
+  if (now < usableUntil(session) && usable) return now >= s.retryAt ? 'cachedAndRefresh' : 'cached';
+  return now < s.retryAt && s.lastError !== undefined && !refreshing ? 'failFast' : 'wait';
 }

@@ -6,7 +6,7 @@ import { decideToken, type TokenDecision, type TokenSituation } from '../../src/
  * A fresh session at t = 1000: refresh due at 2000, usable until 3000 (a 105 s token expiring
  * at 8000, with the 5 s skew).
  */
-const base: TokenSituation = {
+const base: TokenSituation & { now: number; refreshing: boolean } = {
   now: 1000,
   session: { accessToken: 'at-1', receivedAt: -97_000, expiresAt: 8000 },
   state: 'active',
@@ -19,7 +19,7 @@ const base: TokenSituation = {
 };
 const busy = new Error('503');
 
-const table: [string, Partial<TokenSituation>, TokenDecision][] = [
+const table: [string, Partial<typeof base>, TokenDecision][] = [
   ['signed out', { session: null }, 'signedOut'],
   ['signed out, whatever else', { session: null, state: 'offline', now: 9000 }, 'signedOut'],
   ['fresh', {}, 'cached'],
@@ -70,7 +70,8 @@ const table: [string, Partial<TokenSituation>, TokenDecision][] = [
 describe('decideToken: what getAccessToken() does', () => {
   for (const [name, change, expected] of table) {
     it(`${name} → ${expected}`, () => {
-      assert.equal(decideToken({ ...base, ...change }), expected);
+      const situation = { ...base, ...change };
+      assert.equal(decideToken(situation, situation.now, situation.refreshing), expected);
     });
   }
 });
