@@ -390,15 +390,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     return store(next);
   }
 
-  const unlisten =
-    options.lifecycleEvents === false
-      ? () => {}
-      : listenToLifecycle(
-          () => client.resume(),
-          () => {
-            if (s.session) s.set('offline');
-          },
-        );
+  const unlisten = options.lifecycleEvents === false ? () => {} : listenToLifecycle(() => client.resume());
 
   const client: TesseraClient = {
     get state() {
@@ -442,6 +434,8 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     },
     resume() {
       if (!s.session) return;
+      // The browser knows the network is gone: offline at once, the cached token, no request.
+      if (globalThis.navigator?.onLine === false) return s.set('offline');
       // The network or the page is back: any backoff wait is stale.
       if (s.state === 'offline') s.retryAt = 0;
       void refreshIfDue();

@@ -1,20 +1,14 @@
 /**
- * Listens to the page's lifecycle: `online`, `pageshow`, `focus` and a visible
- * `visibilitychange` call `onWake` (catch up on timers that slept in a background tab or a
- * closed laptop); `offline` calls `onOffline`. Returns the function that stops listening.
- * Outside a page (Node, React Native) there is nothing to listen to.
+ * Calls `onEvent` on the page's lifecycle events after which timers may have slept or the
+ * network may have come or gone: `online`, `offline`, `pageshow`, `focus`, `visibilitychange`.
+ * Returns the function that stops listening. Outside a page or worker (Node, React Native)
+ * there is nothing to listen to.
  */
-export function listenToLifecycle(onWake: () => void, onOffline: () => void): () => void {
+export function listenToLifecycle(onEvent: () => void): () => void {
   if (typeof addEventListener !== 'function') return () => {};
+  // The controller serves as the listener options: its `signal` removes every listener at once.
   const stop = new AbortController();
-  const options = { signal: stop.signal };
-  for (const event of ['online', 'pageshow', 'focus']) addEventListener(event, onWake, options);
-  addEventListener('offline', onOffline, options);
-  if (typeof document !== 'undefined') {
-    const onVisible = () => {
-      if (document.visibilityState === 'visible') onWake();
-    };
-    document.addEventListener('visibilitychange', onVisible, options);
-  }
+  for (const type of ['online', 'offline', 'pageshow', 'focus']) addEventListener(type, onEvent, stop);
+  globalThis.document?.addEventListener('visibilitychange', onEvent, stop);
   return () => stop.abort();
 }

@@ -12,7 +12,6 @@ export function toSession(res: TokenResponse, now: number, gen: number, previous
   // Absent fields stay undefined, which JSON leaves out of the stored copy.
   return {
     accessToken: res.access_token,
-    tokenType: res.token_type ?? 'Bearer',
     refreshToken: res.refresh_token ?? previous?.refreshToken,
     receivedAt: now,
     expiresAt: now + lifetimeS * 1000,

@@ -52,7 +52,6 @@ export interface Coordinator {
 /** The stored session. Times are local clock milliseconds: receipt time plus `expires_in`. */
 export interface Session {
   accessToken: string;
-  tokenType: string;
   refreshToken?: string;
   receivedAt: number;
   expiresAt: number;
