@@ -112,4 +112,9 @@ if (root) {
   },
   resume: () => auth.resume(),
   state: () => auth.state,
+  token: () => auth.getAccessToken(),
+  /** A few turns of the event loop: React has committed whatever the store told it. */
+  settle: async () => {
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  },
 };

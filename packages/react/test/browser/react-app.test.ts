@@ -19,6 +19,8 @@ interface AppApi {
   setOffset(ms: number): void;
   resume(): void;
   state(): string;
+  token(): Promise<string | null>;
+  settle(): Promise<void>;
 }
 
 let browser: Browser;
@@ -124,7 +126,9 @@ for (const major of Object.keys(REACTS) as ReactMajor[]) {
       await app(first, 'setOffset', 590_000); // inside the lead window of a 600 s token
       await app(first, 'resume');
       await until(async () => (await token(first)) !== oldToken, 'the new token on the page');
-      await new Promise((resolve) => setTimeout(resolve, 200)); // any late re-render would show now
+      // The refresh's last event (back to active) has run, and React has committed what followed.
+      await until(async () => (await app(first, 'state')) === 'active', 'the refresh to end');
+      await app(first, 'settle');
       const after = await renders(first);
       assert.equal(server.refreshes.length - refreshes, 1);
       assert.equal(after.token - before.token, 1, 'the token badge: once');
@@ -144,8 +148,8 @@ for (const major of Object.keys(REACTS) as ReactMajor[]) {
       await app(first, 'resume');
       await until(async () => (await token(second)) !== oldToken, 'the second tab to get the new token');
       assert.equal(await token(second), await token(first));
-      await app(second, 'resume'); // its own timer is due too: the hand-over means no second refresh
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Its own clock says the refresh is due too: the hand-over means it needs none.
+      assert.equal(await app(second, 'token'), await token(first));
       assert.equal(server.refreshes.length - refreshes, 1, 'one refresh for two tabs');
       await second.click('#sign-out');
       await until(async () => (await status(first)) === 'signedOut', 'the first tab signed out too');
