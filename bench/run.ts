@@ -303,7 +303,7 @@ if (rotation && rot) {
     line(`| ${name} | ${fmt(median(xs))}/s | ${fmt(1e6 / median(xs))} µs |`);
   row('ES256 access-token signature, jose, one at a time', p.signSerial);
   row('ES256 access-token signature, jose, 64 in flight', p.signInFlight);
-  row('SQLite rotation transaction (`tokens.rotate` on pre-created families)', p.sqliteRotate);
+  row('SQLite rotation transaction (`sessions.rotate` on pre-created families)', p.sqliteRotate);
   row(`bare Fastify request (small JSON, c=50, same load generator)`, p.bareFastify);
   line(
     `| **limit** = 1 / (sign in flight + SQLite rotate + bare request) | **${fmt(median(p.limit))}/s** | ${fmt(1e6 / median(p.limit))} µs |`,

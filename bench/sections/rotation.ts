@@ -173,7 +173,7 @@ async function createFamilies(
       rotatedAt: null,
       graceResponse: null,
     };
-    await stores.tokens.createFamily(
+    await stores.sessions.createFamily(
       {
         id,
         clientId: 'bench',
@@ -236,7 +236,7 @@ export async function sqliteRotateRate(n: number): Promise<number> {
     }));
     const t0 = performance.now();
     for (const input of inputs) {
-      const r = await stores.tokens.rotate(input);
+      const r = await stores.sessions.rotate(input);
       if (r.outcome !== 'rotated') throw new Error('sqlite rotate: conflict on a fresh family');
     }
     return n / ((performance.now() - t0) / 1000);
@@ -266,9 +266,9 @@ export async function sqliteBatchedCost(): Promise<{ cpu: number; writes: number
     for (let i = 0; i < n; i += 16) {
       await Promise.all(
         parents.slice(i, i + 16).map(async (p) => {
-          const state = await stores.tokens.findToken(p.familyId, p.hash);
+          const state = await stores.sessions.findToken(p.familyId, p.hash);
           if (!state) throw new Error('sqlite store cost: a fresh token was not found');
-          const r = await stores.tokens.rotate(firstRotation(p, state.family.userId, grace, now + 1));
+          const r = await stores.sessions.rotate(firstRotation(p, state.family.userId, grace, now + 1));
           if (r.outcome !== 'rotated') throw new Error('sqlite store cost: conflict on a fresh family');
         }),
       );
@@ -303,7 +303,7 @@ export async function sqliteFramesPerRotation(batch: number): Promise<number> {
       const results = await Promise.all(
         parents
           .slice(i, i + batch)
-          .map((p, j) => stores.tokens.rotate(firstRotation(p, `user-${(i + j) % 1000}`, grace, now + 1))),
+          .map((p, j) => stores.sessions.rotate(firstRotation(p, `user-${(i + j) % 1000}`, grace, now + 1))),
       );
       if (results.some((r) => r.outcome !== 'rotated'))
         throw new Error('sqlite frames: conflict on a fresh family');

@@ -60,7 +60,11 @@ export { KeyRing, type KeyRingOptions } from './keys/key-ring.js';
 export { ManualClock } from './manual-clock.js';
 export { createLogger, REDACT_PATHS } from './observability/logger.js';
 export * from './ports/index.js';
-export { openSqliteStores, type SqliteOptions } from './stores/sqlite/open-sqlite-stores.js';
+export {
+  openSqliteStores,
+  type SqliteOptions,
+  type SqliteStores,
+} from './stores/sqlite/open-sqlite-stores.js';
 export { type CreateTesseraOptions, createTessera, type Tessera } from './tessera.js';
 export { jwtFormat } from './tokens/jwt-format.js';
 export { opaqueFormat } from './tokens/opaque-format.js';

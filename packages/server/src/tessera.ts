@@ -116,7 +116,7 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
   const formats = new Map<string, TokenFormat>();
   for (const f of [
     jwtFormat({ keyRing, issuer: config.issuer }),
-    opaqueFormat({ tokens: stores.tokens, keys, clock }),
+    opaqueFormat({ accessTokens: stores.accessTokens, keys, clock }),
     pasetoFormat({ keyRing: pasetoKeyRing, issuer: config.issuer }),
     ...(options.formats?.(base) ?? []),
   ]) {

@@ -86,7 +86,7 @@ export function sessionsCommand(program: Command, io: CliIO): void {
         throw new CliError('--limit: a positive whole number', EXIT.usage);
       const rows = await withServer(io, opts, async (t) => {
         const user = opts.user ? await findUser(t, opts.user) : undefined;
-        const list = await t.ctx.stores.tokens.listFamilies({
+        const list = await t.ctx.stores.sessions.listFamilies({
           limit,
           ...(user ? { userId: user.id } : {}),
           ...(opts.client ? { clientId: opts.client } : {}),
@@ -138,14 +138,14 @@ export function sessionsCommand(program: Command, io: CliIO): void {
         const user = opts.user ? await findUser(t, opts.user) : undefined;
         const ended: string[] = [];
         if (id) {
-          const family = await t.ctx.stores.tokens.findFamily(id);
+          const family = await t.ctx.stores.sessions.findFamily(id);
           if (!family)
             throw new CliError(`no session with id ${id}`, EXIT.failed, undefined, 'session_not_found');
           if (await revokeFamily(t.ctx, family, opts.reason, 'admin')) ended.push(family.id);
         } else {
           // Page by page: a listing returns at most LIMITS.listMax, and each page ends what it lists.
           for (;;) {
-            const page = await t.ctx.stores.tokens.listFamilies({
+            const page = await t.ctx.stores.sessions.listFamilies({
               status: 'active',
               limit: LIMITS.listMax,
               ...(user ? { userId: user.id } : {}),

@@ -26,7 +26,7 @@ export class BasicAuthError extends TesseraError {}
  * no client at all (the caller decides whether that is allowed).
  */
 export async function authenticateClient(
-  ctx: TesseraContext,
+  ctx: TesseraContext<'directory'>,
   creds: ClientCredentials,
 ): Promise<AuthenticatedClient | undefined> {
   const basic = creds.authorization?.startsWith('Basic ') ? parseBasic(creds.authorization) : undefined;
@@ -73,7 +73,7 @@ export async function authenticateClient(
 
 /** Like `authenticateClient`, but a client is required. */
 export async function requireClient(
-  ctx: TesseraContext,
+  ctx: TesseraContext<'directory'>,
   creds: ClientCredentials,
 ): Promise<AuthenticatedClient> {
   const authenticated = await authenticateClient(ctx, creds);
@@ -86,7 +86,7 @@ export function hashClientSecret(ctx: Pick<TesseraContext, 'keys'>, secret: stri
   return hmac(ctx.keys.tokenHash, `client-secret:${secret}`);
 }
 
-function secretMatches(ctx: TesseraContext, client: ClientRecord, secret: string): boolean {
+function secretMatches(ctx: TesseraContext<'directory'>, client: ClientRecord, secret: string): boolean {
   if (!client.secretHash) return false;
   const want = Buffer.from(client.secretHash);
   const got = Buffer.from(hashClientSecret(ctx, secret));

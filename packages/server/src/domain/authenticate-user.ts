@@ -9,7 +9,7 @@ import type { LoginThrottle } from './login-throttle.js';
  * give the same answer, so neither is revealed.
  */
 export async function authenticateUser(
-  ctx: TesseraContext,
+  ctx: TesseraContext<'directory' | 'events'>,
   throttle: LoginThrottle,
   input: { username: string; password: string; clientId: string; ip?: string | undefined },
 ): Promise<UserRecord> {

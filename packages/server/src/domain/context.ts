@@ -10,10 +10,19 @@ import type { TokenFormat } from '../tokens/token-format.js';
 import type { RecentRefreshes } from './recent-refreshes.js';
 import type { SingleFlight } from './single-flight.js';
 
-/** Everything a domain operation needs; built once by `createTessera`. */
-export interface TesseraContext {
+/** The name of one port in `Stores` (`sessions`, `directory`, ...). */
+export type StoreName = keyof Stores;
+
+/**
+ * Everything a domain operation needs; built once by `createTessera`. `P` names the ports an
+ * operation reaches: `TesseraContext<'sessions' | 'events'>` is a context whose `stores` holds only
+ * those two, and `TesseraContext<never>` one that reaches no store, so an operation's signature says
+ * what it reads and writes. The full context, with every port, fits wherever a narrower one is
+ * asked for.
+ */
+export interface TesseraContext<P extends StoreName = StoreName> {
   config: Readonly<TesseraConfig>;
-  stores: Stores;
+  stores: Pick<Stores, P>;
   keys: ServerKeys;
   keyRing: KeyRing;
   formats: ReadonlyMap<string, TokenFormat>;
@@ -46,7 +55,10 @@ export function clientPolicy(config: Readonly<TesseraConfig>, client: ClientReco
 }
 
 /** Appends lifecycle events; a failure to record is logged, never turned into a failed request. */
-export async function recordEvents(ctx: TesseraContext, events: Omit<LifecycleEvent, 'id'>[]): Promise<void> {
+export async function recordEvents(
+  ctx: TesseraContext<'events'>,
+  events: Omit<LifecycleEvent, 'id'>[],
+): Promise<void> {
   try {
     await ctx.stores.events.append(events);
   } catch (err) {

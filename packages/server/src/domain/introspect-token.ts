@@ -12,7 +12,7 @@ const INACTIVE: IntrospectionResponse = Object.freeze({ active: false });
  * may introspect tokens issued to any client.
  */
 export async function introspectToken(
-  ctx: TesseraContext,
+  ctx: TesseraContext<'sessions' | 'accessTokens'>,
   input: { token: string; client: ClientRecord },
 ): Promise<IntrospectionResponse> {
   const { token, client } = input;
@@ -22,7 +22,8 @@ export async function introspectToken(
   if (looksLikeRefreshToken(token)) {
     // A token whose tag does not verify was never issued here.
     const parsed = parseRefreshToken(ctx.keys, token);
-    const state = parsed && (await ctx.stores.tokens.findToken(parsed.familyId, hashToken(ctx.keys, token)));
+    const state =
+      parsed && (await ctx.stores.sessions.findToken(parsed.familyId, hashToken(ctx.keys, token)));
     if (!state) return INACTIVE;
     const { token: rt, family } = state;
     if (rt.status !== 'active' || family.status !== 'active') return INACTIVE;
@@ -44,9 +45,9 @@ export async function introspectToken(
   if (!verified) return INACTIVE;
   const { claims } = verified;
   if (claims.exp * 1000 <= now || !mayRead(claims.client_id)) return INACTIVE;
-  if (await ctx.stores.tokens.isJtiRevoked(claims.jti, now)) return INACTIVE;
+  if (await ctx.stores.accessTokens.isJtiRevoked(claims.jti, now)) return INACTIVE;
   if (claims.sid !== undefined) {
-    const family = await ctx.stores.tokens.findFamily(claims.sid);
+    const family = await ctx.stores.sessions.findFamily(claims.sid);
     if (family?.status !== 'active') return INACTIVE;
   }
   return {

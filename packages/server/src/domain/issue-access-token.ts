@@ -15,7 +15,7 @@ export interface AccessTokenInput {
 
 /** Signs (or otherwise issues) an access token in the server's format; returns it with its expiry (ms). */
 export async function issueAccessToken(
-  ctx: TesseraContext,
+  ctx: TesseraContext<never>,
   input: AccessTokenInput,
 ): Promise<{ token: string; expiresAt: number; claims: AccessTokenClaims }> {
   const iat = Math.floor(input.now / 1000);
@@ -40,7 +40,7 @@ export async function issueAccessToken(
 
 /** The access token of a user's session: the client's lifetime, the user's roles, the session as `sid`. */
 export function issueSessionAccessToken(
-  ctx: TesseraContext,
+  ctx: TesseraContext<never>,
   input: { client: ClientRecord; user: UserRecord; sid: string; scope: string; now: number },
 ) {
   return issueAccessToken(ctx, {
@@ -55,7 +55,7 @@ export function issueSessionAccessToken(
 }
 
 /** The format a client's access tokens are issued in. */
-export function formatFor(ctx: TesseraContext, client: ClientRecord): TokenFormat {
+export function formatFor(ctx: TesseraContext<never>, client: ClientRecord): TokenFormat {
   if (!client.accessTokenFormat) return ctx.defaultFormat;
   const format = ctx.formats.get(client.accessTokenFormat);
   if (!format)

@@ -12,7 +12,7 @@ import { toTokenResponse } from './token-response.js';
  * @param input.client the client, already authenticated and allowed this grant.
  */
 export async function issueClientCredentialsToken(
-  ctx: TesseraContext,
+  ctx: TesseraContext<never>,
   input: { client: ClientRecord; scope?: string | undefined },
 ): Promise<TokenResponse> {
   const { client } = input;

@@ -17,7 +17,10 @@ export interface SessionInput {
 }
 
 /** Starts a session: a new token family with its first refresh token, and an access token. */
-export async function issueSession(ctx: TesseraContext, input: SessionInput): Promise<TokenResponse> {
+export async function issueSession(
+  ctx: TesseraContext<'sessions'>,
+  input: SessionInput,
+): Promise<TokenResponse> {
   const { client, user, scope } = input;
   const policy = clientPolicy(ctx.config, client);
   const now = ctx.clock.now();
@@ -50,7 +53,7 @@ export async function issueSession(ctx: TesseraContext, input: SessionInput): Pr
     graceResponse: null,
   };
   const access = await issueSessionAccessToken(ctx, { client: client, user, sid: familyId, scope, now });
-  await ctx.stores.tokens.createFamily(family, token, [
+  await ctx.stores.sessions.createFamily(family, token, [
     {
       at: now,
       type: 'token.issued',

@@ -18,7 +18,10 @@ export type LogOutInput = { refreshToken: string; credentials: ClientCredentials
  * By access token, the session is the token's `sid`, ended only while the token is unexpired
  * and only when the session's user is the token's subject.
  */
-export async function logOut(ctx: TesseraContext, input: LogOutInput): Promise<void> {
+export async function logOut(
+  ctx: TesseraContext<'sessions' | 'accessTokens' | 'directory' | 'events'>,
+  input: LogOutInput,
+): Promise<void> {
   if ('refreshToken' in input) {
     const { refreshToken, credentials } = input;
     const client = await resolveRefreshClient(ctx, credentials, refreshToken).catch(refusedOnly);
@@ -27,7 +30,7 @@ export async function logOut(ctx: TesseraContext, input: LogOutInput): Promise<v
   }
   const read = await readAccessToken(ctx, input.accessToken);
   if (read?.claims.sid === undefined || read.claims.exp * 1000 <= ctx.clock.now()) return;
-  const family = await ctx.stores.tokens.findFamily(read.claims.sid);
+  const family = await ctx.stores.sessions.findFamily(read.claims.sid);
   if (family && family.userId === read.claims.sub) await revokeFamily(ctx, family, 'logout', 'user');
 }
 

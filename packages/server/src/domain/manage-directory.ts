@@ -17,7 +17,10 @@ export interface CreateUserInput {
 }
 
 /** Adds a user with a scrypt password hash. */
-export async function createUser(ctx: TesseraContext, input: CreateUserInput): Promise<UserRecord> {
+export async function createUser(
+  ctx: TesseraContext<'directory'>,
+  input: CreateUserInput,
+): Promise<UserRecord> {
   if (!USERNAME.test(input.username)) {
     throw new InputError('username: 1 to 128 letters, digits or . _ @ + -');
   }
@@ -63,7 +66,7 @@ export interface CreateClientInput {
  * generated; the secret is returned once and only its hash is stored.
  */
 export async function saveClient(
-  ctx: TesseraContext,
+  ctx: TesseraContext<'directory'>,
   input: CreateClientInput,
 ): Promise<{ client: ClientRecord; secret: string | undefined }> {
   if (!CLIENT_ID.test(input.id)) throw new InputError('client id: 1 to 128 of A-Z a-z 0-9 . _ ~ -');

@@ -8,7 +8,7 @@ import type { TesseraContext } from './context.js';
  * reads rather than verifies: `@tessera/resource` verifies a token completely.
  */
 export async function readAccessToken(
-  ctx: TesseraContext,
+  ctx: TesseraContext<never>,
   token: string,
 ): Promise<{ claims: AccessTokenClaims; format: string } | undefined> {
   for (const format of ctx.formats.values()) {

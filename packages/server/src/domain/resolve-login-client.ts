@@ -9,7 +9,7 @@ import type { TesseraContext } from './context.js';
  * client must be allowed to start sessions (the `refresh_token` grant).
  */
 export async function resolveLoginClient(
-  ctx: TesseraContext,
+  ctx: TesseraContext<'directory'>,
   credentials: ClientCredentials,
 ): Promise<ClientRecord> {
   const client = (await authenticateClient(ctx, credentials))?.client ?? (await defaultLoginClient(ctx));
@@ -19,7 +19,7 @@ export async function resolveLoginClient(
   return client;
 }
 
-async function defaultLoginClient(ctx: TesseraContext): Promise<ClientRecord> {
+async function defaultLoginClient(ctx: TesseraContext<'directory'>): Promise<ClientRecord> {
   const fallback = ctx.config.loginDefaultClientId;
   if (fallback === undefined)
     throw new TesseraError('invalid_request', 'The parameter "client_id" is required');

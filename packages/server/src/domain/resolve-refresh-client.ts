@@ -11,7 +11,7 @@ import type { TesseraContext } from './context.js';
  * the revocation's own check.
  */
 export async function resolveRefreshClient(
-  ctx: TesseraContext,
+  ctx: TesseraContext<'sessions' | 'directory'>,
   credentials: ClientCredentials,
   refreshToken: string,
 ): Promise<ClientRecord> {
@@ -23,7 +23,7 @@ export async function resolveRefreshClient(
       'invalid_token',
       'The refresh token is malformed or was not issued by this server',
     );
-  const family = await ctx.stores.tokens.findFamily(parsed.familyId);
+  const family = await ctx.stores.sessions.findFamily(parsed.familyId);
   if (!family) throw new TesseraError('token_expired', 'The session this token belongs to has expired');
   const client = await ctx.stores.directory.findClient(family.clientId);
   if (!client) throw new TesseraError('invalid_client', 'The client of this session no longer exists');

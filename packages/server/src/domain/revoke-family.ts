@@ -8,7 +8,7 @@ import { clientPolicy, LEEWAY_MS, recordEvents, type TesseraContext } from './co
  * @param initiator who asked: `user` (logout), `client` (RFC 7009), `admin`, `system` (reuse).
  */
 export async function revokeFamily(
-  ctx: TesseraContext,
+  ctx: TesseraContext<'sessions' | 'directory' | 'events'>,
   family: FamilyRecord,
   reason: string,
   initiator: string,
@@ -19,7 +19,7 @@ export async function revokeFamily(
   const accessTtl = owner
     ? clientPolicy(ctx.config, owner).accessTokenTtlMs
     : ctx.config.accessTokenTtl * 1000;
-  const changed = await ctx.stores.tokens.revokeFamily(family.id, {
+  const changed = await ctx.stores.sessions.revokeFamily(family.id, {
     reason,
     now,
     noticeUntil: now + accessTtl + LEEWAY_MS,

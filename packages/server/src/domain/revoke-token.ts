@@ -11,7 +11,7 @@ import { revokeFamily } from './revoke-family.js';
  * another client is refused and left alone.
  */
 export async function revokeToken(
-  ctx: TesseraContext,
+  ctx: TesseraContext<'sessions' | 'accessTokens' | 'directory' | 'events'>,
   input: { token: string; client: ClientRecord; initiator: 'client' | 'user' },
 ): Promise<void> {
   const { token, client } = input;
@@ -19,8 +19,8 @@ export async function revokeToken(
   if (looksLikeRefreshToken(token)) {
     const parsed = parseRefreshToken(ctx.keys, token);
     if (!parsed) return;
-    const state = await ctx.stores.tokens.findToken(parsed.familyId, hashToken(ctx.keys, token));
-    const family = state?.family ?? (await ctx.stores.tokens.findFamily(parsed.familyId));
+    const state = await ctx.stores.sessions.findToken(parsed.familyId, hashToken(ctx.keys, token));
+    const family = state?.family ?? (await ctx.stores.sessions.findFamily(parsed.familyId));
     if (!family) return;
     if (family.clientId !== client.id) {
       throw new TesseraError('unauthorized_client', 'The token was not issued to this client');
@@ -36,7 +36,7 @@ export async function revokeToken(
   }
   const now = ctx.clock.now();
   if (claims.exp * 1000 <= now) return;
-  await ctx.stores.tokens.revokeJti(claims.jti, claims.exp * 1000 + LEEWAY_MS);
+  await ctx.stores.accessTokens.revokeJti(claims.jti, claims.exp * 1000 + LEEWAY_MS);
   ctx.metrics.revocations.inc({ reason: 'access_token' });
   await recordEvents(ctx, [
     {

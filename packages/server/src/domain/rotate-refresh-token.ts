@@ -96,7 +96,7 @@ async function refreshOnce(
 ): Promise<TokenResponse> {
   for (let attempt = 0; attempt < LIMITS.rotationAttempts; attempt++) {
     const now = ctx.clock.now();
-    const state = await ctx.stores.tokens.findToken(familyId, hash);
+    const state = await ctx.stores.sessions.findToken(familyId, hash);
     if (!state) return failUnknownToken(ctx, input, familyId);
     const policy = clientPolicy(ctx.config, input.client);
     const decision = decideRefresh(state, input.client.id, now, policy.graceMs);
@@ -158,7 +158,7 @@ async function rotate(
     refreshExpiresAt: child.expiresAt,
     scope,
   };
-  const result = await ctx.stores.tokens.rotate({
+  const result = await ctx.stores.sessions.rotate({
     parentHash: token.hash,
     parentGeneration: token.generation,
     child,
@@ -252,7 +252,7 @@ async function fail(
 
 /** No row for this token: cleanup pruned it, or its family is gone (SPEC §3.3 rule 7). */
 async function failUnknownToken(ctx: TesseraContext, input: RefreshInput, familyId: string): Promise<never> {
-  const family = await ctx.stores.tokens.findFamily(familyId);
+  const family = await ctx.stores.sessions.findFamily(familyId);
   if (!family) {
     // The tag proves we issued it; its family outlived its absolute lifetime and was deleted.
     ctx.metrics.refreshes.inc({ result: 'token_expired' });

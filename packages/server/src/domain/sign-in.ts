@@ -28,7 +28,7 @@ export interface SignInInput {
  * grant answers them `invalid_grant` (400), as RFC 6749 §5.2 says for the token endpoint.
  */
 export async function signIn(
-  ctx: TesseraContext,
+  ctx: TesseraContext<'sessions' | 'directory' | 'events'>,
   throttle: LoginThrottle,
   input: SignInInput,
 ): Promise<TokenResponse> {

@@ -11,7 +11,11 @@ export interface IssuedTokens {
 }
 
 /** The wire answer (RFC 6749 §5.1); lifetimes are what is left at `now`, never negative. */
-export function toTokenResponse(ctx: TesseraContext, issued: IssuedTokens, now: number): TokenResponse {
+export function toTokenResponse(
+  ctx: TesseraContext<never>,
+  issued: IssuedTokens,
+  now: number,
+): TokenResponse {
   const left = (at: number) => Math.max(0, Math.floor((at - now) / 1000));
   return {
     access_token: issued.accessToken,

@@ -12,8 +12,13 @@ export interface EventFilter {
 /** An event to append; the store assigns its `id`. */
 export type EventInput = Omit<LifecycleEvent, 'id'>;
 
-/** The append-only lifecycle record (SPEC §11). Never holds token values. */
+/**
+ * The append-only lifecycle record, read by the dashboard and the CLI. Never holds token values.
+ * A rotation's and a sign-in's own events are written by `SessionStore` in their transaction.
+ */
 export interface EventStore {
+  /** Appends in order; ids are assigned ascending. */
   append(events: EventInput[]): Promise<void>;
+  /** Matching events in id order, after `afterId`; `limit` defaults to 100, at most 10,000. */
   list(filter: EventFilter): Promise<LifecycleEvent[]>;
 }

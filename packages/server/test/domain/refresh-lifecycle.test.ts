@@ -31,7 +31,7 @@ describe('refresh-token lifecycle (SPEC §3.3)', () => {
     assert.notEqual(r.body.refresh_token, login.refresh_token);
     assert.match(r.body.refresh_token, /^tsr_[A-Za-z0-9_-]{86}$/);
     const sid = (await s.introspect(r.body.access_token)).sid;
-    const lineage = await s.tessera.ctx.stores.tokens.listTokens(sid);
+    const lineage = await s.tessera.ctx.stores.sessions.listTokens(sid);
     assert.deepEqual(
       lineage.map((t) => [t.generation, t.status]),
       [
@@ -130,7 +130,7 @@ describe('refresh-token lifecycle (SPEC §3.3)', () => {
         revokeToken(s.tessera.ctx, { token: login.refresh_token!, client: web, initiator: 'client' }),
       ]);
       const sid = (await s.introspect(login.access_token)).sid ?? (await sidOf(login.refresh_token!));
-      const family = await s.tessera.ctx.stores.tokens.findFamily(sid);
+      const family = await s.tessera.ctx.stores.sessions.findFamily(sid);
       assert.equal(family?.status, 'revoked');
       if (refreshed.status === 'fulfilled' && refreshed.value.status === 200) {
         assert.deepEqual(await s.introspect(refreshed.value.body.refresh_token), { active: false });
@@ -145,7 +145,7 @@ describe('refresh-token lifecycle (SPEC §3.3)', () => {
     const r = await s.refresh(login.refresh_token!);
     assert.equal(r.status, 400);
     assert.equal(r.body.error_code, 'token_expired');
-    const family = await s.tessera.ctx.stores.tokens.findFamily(await sidOf(login.refresh_token!));
+    const family = await s.tessera.ctx.stores.sessions.findFamily(await sidOf(login.refresh_token!));
     assert.equal(family?.status, 'active');
   });
 
@@ -176,7 +176,7 @@ describe('refresh-token lifecycle (SPEC §3.3)', () => {
     const result = await cleanup(s.tessera.ctx);
     assert.ok(result.tokensDeleted >= 1);
     const sid = (await s.introspect(g3.body.access_token)).sid;
-    const lineage = await s.tessera.ctx.stores.tokens.listTokens(sid);
+    const lineage = await s.tessera.ctx.stores.sessions.listTokens(sid);
     assert.ok(!lineage.some((t) => t.generation === 0), 'generation 0 was pruned');
     const replay = await s.refresh(login.refresh_token!);
     assert.equal(replay.body.error_code, 'token_reused');
@@ -198,11 +198,11 @@ describe('refresh-token lifecycle (SPEC §3.3)', () => {
     const login = await s.login();
     const first = await s.refresh(login.refresh_token!);
     const sid = (await s.introspect(first.body.access_token)).sid;
-    const before = await s.tessera.ctx.stores.tokens.listTokens(sid);
+    const before = await s.tessera.ctx.stores.sessions.listTokens(sid);
     assert.ok(before[0]!.graceResponse);
     s.clock.advance(6 * MIN);
     await cleanup(s.tessera.ctx);
-    const afterCleanup = await s.tessera.ctx.stores.tokens.listTokens(sid);
+    const afterCleanup = await s.tessera.ctx.stores.sessions.listTokens(sid);
     assert.equal(afterCleanup[0]!.graceResponse, null);
   });
 
@@ -273,7 +273,7 @@ describe('refresh-token lifecycle (SPEC §3.3)', () => {
     await s.tessera.ctx.stores.directory.updateUser({ ...bob, disabled: true });
     const r = await s.refresh(rt);
     assert.equal(r.body.error_code, 'session_expired');
-    const families = await s.tessera.ctx.stores.tokens.listFamilies({ userId: bob.id });
+    const families = await s.tessera.ctx.stores.sessions.listFamilies({ userId: bob.id });
     assert.equal(families[0]?.status, 'revoked');
   });
 });

@@ -748,7 +748,7 @@ describe('store down', () => {
     const s = await startTestServer();
     try {
       const tokens = await signIn(s);
-      const store = s.tessera.ctx.stores.tokens as any;
+      const store = s.tessera.ctx.stores.sessions as any;
       const down = async () => {
         throw new StoreUnavailableError('token store unreachable');
       };

@@ -40,7 +40,7 @@ function post(
 
 async function familyOf(s: TestServer, accessToken: string) {
   const sid = (await s.introspect(accessToken)).sid as string;
-  return s.tessera.ctx.stores.tokens.listTokens(sid);
+  return s.tessera.ctx.stores.sessions.listTokens(sid);
 }
 
 describe('concurrent refreshes coalesce', () => {

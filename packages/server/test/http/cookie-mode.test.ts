@@ -61,7 +61,7 @@ async function refresh(srv: TestServer, cookie: string, headers: Record<string, 
 
 async function familyOf(srv: TestServer, accessToken: string) {
   const claims = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString());
-  return srv.tessera.ctx.stores.tokens.findFamily(claims.sid);
+  return srv.tessera.ctx.stores.sessions.findFamily(claims.sid);
 }
 
 describe('cookie mode over plain http on loopback', () => {

@@ -62,7 +62,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
     async function seeded() {
       const f = family();
       const t = token(f);
-      await stores.tokens.createFamily(f, t);
+      await stores.sessions.createFamily(f, t);
       return { f, t };
     }
     const childOf = (f: FamilyRecord, parent: RefreshTokenRecord) =>
@@ -70,24 +70,24 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
 
     it('creates a family with its first token and finds both', async () => {
       const { f, t } = await seeded();
-      const found = await stores.tokens.findToken(f.id, t.hash);
+      const found = await stores.sessions.findToken(f.id, t.hash);
       assert.deepEqual(found?.family, f);
       assert.deepEqual({ ...found?.token, graceResponse: null }, t);
-      assert.equal(await stores.tokens.findToken(f.id, 'nope'), null);
-      assert.deepEqual(await stores.tokens.findFamily(f.id), f);
+      assert.equal(await stores.sessions.findToken(f.id, 'nope'), null);
+      assert.deepEqual(await stores.sessions.findFamily(f.id), f);
     });
 
     it('findToken looks within the named family only, and finds any generation of it', async () => {
       const { f, t } = await seeded();
       const other = await seeded();
-      assert.equal(await stores.tokens.findToken(other.f.id, t.hash), null, "another family's name");
-      assert.equal(await stores.tokens.findToken('no-such-family', t.hash), null);
+      assert.equal(await stores.sessions.findToken(other.f.id, t.hash), null, "another family's name");
+      assert.equal(await stores.sessions.findToken('no-such-family', t.hash), null);
       // Five rotations: the first token is now an old ancestor, found all the same.
       const lineage = [t];
       for (let g = 0; g < 5; g++) {
         const parent = lineage.at(-1)!;
         const child = childOf(f, parent);
-        const r = await stores.tokens.rotate({
+        const r = await stores.sessions.rotate({
           parentHash: parent.hash,
           parentGeneration: parent.generation,
           child,
@@ -98,7 +98,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         lineage.push(child);
       }
       for (const [g, tok] of lineage.entries()) {
-        const found = await stores.tokens.findToken(f.id, tok.hash);
+        const found = await stores.sessions.findToken(f.id, tok.hash);
         assert.equal(found?.token.generation, g);
         assert.equal(found?.token.status, g === 5 ? 'active' : 'rotated');
         assert.equal(found?.family.generation, 5);
@@ -111,7 +111,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       const { f, t } = await seeded();
       const child = childOf(f, t);
       const box = new Uint8Array([1, 2, 3, 4]);
-      const r = await stores.tokens.rotate({
+      const r = await stores.sessions.rotate({
         parentHash: t.hash,
         parentGeneration: 0,
         child,
@@ -119,20 +119,20 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         now: T0 + 1000,
       });
       assert.deepEqual(r, { outcome: 'rotated' });
-      const parent = await stores.tokens.findToken(f.id, t.hash);
+      const parent = await stores.sessions.findToken(f.id, t.hash);
       assert.equal(parent?.token.status, 'rotated');
       assert.equal(parent?.token.rotatedAt, T0 + 1000);
       assert.deepEqual(Buffer.from(parent!.token.graceResponse!), Buffer.from(box));
       assert.equal(parent?.family.generation, 1);
       assert.equal(parent?.family.lastRefreshAt, T0 + 1000);
-      assert.equal((await stores.tokens.findToken(f.id, child.hash))?.token.status, 'active');
+      assert.equal((await stores.sessions.findToken(f.id, child.hash))?.token.status, 'active');
     });
 
     it('rotate: only one of many concurrent rotations of one parent wins', async () => {
       const { f, t } = await seeded();
       const results = await Promise.all(
         Array.from({ length: 20 }, () =>
-          stores.tokens.rotate({
+          stores.sessions.rotate({
             parentHash: t.hash,
             parentGeneration: 0,
             child: childOf(f, t),
@@ -142,7 +142,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         ),
       );
       assert.equal(results.filter((r) => r.outcome === 'rotated').length, 1);
-      assert.equal((await stores.tokens.listTokens(f.id)).length, 2);
+      assert.equal((await stores.sessions.listTokens(f.id)).length, 2);
     });
 
     it('rotate: concurrent rotations of different families are isolated (one failing does not undo the others)', async () => {
@@ -152,7 +152,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       children[2] = { ...children[2]!, status: 'bogus' as RefreshTokenRecord['status'] };
       const results = await Promise.allSettled(
         sessions.map(({ t }, i) =>
-          stores.tokens.rotate({
+          stores.sessions.rotate({
             parentHash: t.hash,
             parentGeneration: 0,
             child: children[i]!,
@@ -167,7 +167,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         ['rotated', 'rotated', 'error', 'rotated', 'rotated'],
       );
       for (const [i, { f }] of sessions.entries()) {
-        const lineage = await stores.tokens.listTokens(f.id);
+        const lineage = await stores.sessions.listTokens(f.id);
         assert.equal(lineage.length, i === 2 ? 1 : 2, `family ${i}`);
         const events = await stores.events.list({ familyId: f.id, type: 'token.refreshed' });
         assert.equal(events.length, i === 2 ? 0 : 1, 'the event is written if and only if the rotation is');
@@ -176,14 +176,14 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
 
     it('rotate: conflicts change nothing (parent rotated, generation moved, family revoked)', async () => {
       const { f, t } = await seeded();
-      await stores.tokens.rotate({
+      await stores.sessions.rotate({
         parentHash: t.hash,
         parentGeneration: 0,
         child: childOf(f, t),
         graceResponse: new Uint8Array(4),
         now: T0 + 1,
       });
-      const again = await stores.tokens.rotate({
+      const again = await stores.sessions.rotate({
         parentHash: t.hash,
         parentGeneration: 0,
         child: childOf(f, t),
@@ -191,11 +191,11 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         now: T0 + 2,
       });
       assert.deepEqual(again, { outcome: 'conflict' });
-      assert.equal((await stores.tokens.listTokens(f.id)).length, 2);
+      assert.equal((await stores.sessions.listTokens(f.id)).length, 2);
 
       const other = await seeded();
-      await stores.tokens.revokeFamily(other.f.id, { reason: 'admin', now: T0, noticeUntil: T0 + 1000 });
-      const revoked = await stores.tokens.rotate({
+      await stores.sessions.revokeFamily(other.f.id, { reason: 'admin', now: T0, noticeUntil: T0 + 1000 });
+      const revoked = await stores.sessions.rotate({
         parentHash: other.t.hash,
         parentGeneration: 0,
         child: childOf(other.f, other.t),
@@ -203,13 +203,13 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         now: T0 + 2,
       });
       assert.deepEqual(revoked, { outcome: 'conflict' });
-      assert.equal((await stores.tokens.listTokens(other.f.id)).length, 1);
+      assert.equal((await stores.sessions.listTokens(other.f.id)).length, 1);
     });
 
     it('rotate keeps only the newest sealed answer of a family', async () => {
       const { f, t } = await seeded();
       const c1 = childOf(f, t);
-      await stores.tokens.rotate({
+      await stores.sessions.rotate({
         parentHash: t.hash,
         parentGeneration: 0,
         child: c1,
@@ -217,14 +217,14 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         now: T0 + 1,
       });
       const c2 = childOf(f, c1);
-      await stores.tokens.rotate({
+      await stores.sessions.rotate({
         parentHash: c1.hash,
         parentGeneration: 1,
         child: c2,
         graceResponse: new Uint8Array(4),
         now: T0 + 2,
       });
-      const lineage = await stores.tokens.listTokens(f.id);
+      const lineage = await stores.sessions.listTokens(f.id);
       assert.deepEqual(
         lineage.map((x) => [x.generation, x.status, x.graceResponse !== null]),
         [
@@ -237,76 +237,76 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
 
     it('revokeFamily ends the family and all its tokens once, and publishes a notice', async () => {
       const { f, t } = await seeded();
-      const before = await stores.tokens.listRevocations(0, T0);
+      const before = await stores.revocationFeed.listRevocations(0, T0);
       const lastSeq = before.at(-1)?.seq ?? 0;
       assert.equal(
-        await stores.tokens.revokeFamily(f.id, { reason: 'logout', now: T0 + 5, noticeUntil: T0 + 60_000 }),
+        await stores.sessions.revokeFamily(f.id, { reason: 'logout', now: T0 + 5, noticeUntil: T0 + 60_000 }),
         true,
       );
       assert.equal(
-        await stores.tokens.revokeFamily(f.id, { reason: 'logout', now: T0 + 6, noticeUntil: T0 + 60_000 }),
+        await stores.sessions.revokeFamily(f.id, { reason: 'logout', now: T0 + 6, noticeUntil: T0 + 60_000 }),
         false,
       );
-      const found = await stores.tokens.findToken(f.id, t.hash);
+      const found = await stores.sessions.findToken(f.id, t.hash);
       assert.equal(found?.family.status, 'revoked');
       assert.equal(found?.family.endReason, 'logout');
       assert.equal(found?.family.endedAt, T0 + 5);
       assert.equal(found?.token.status, 'revoked');
-      const notices = await stores.tokens.listRevocations(lastSeq, T0);
+      const notices = await stores.revocationFeed.listRevocations(lastSeq, T0);
       assert.deepEqual(
         notices.map((x) => [x.kind, x.value, x.expiresAt]),
         [['family', f.id, T0 + 60_000]],
       );
-      assert.deepEqual(await stores.tokens.listRevocations(lastSeq, T0 + 60_000), []);
+      assert.deepEqual(await stores.revocationFeed.listRevocations(lastSeq, T0 + 60_000), []);
     });
 
     it('revokeFamilies ends every active family of a user, or of a client', async () => {
       const user = id('user');
       const a = family({ userId: user });
       const b = family({ userId: user, clientId: 'mobile' });
-      await stores.tokens.createFamily(a, token(a));
-      await stores.tokens.createFamily(b, token(b));
-      const ended = await stores.tokens.revokeFamilies(
+      await stores.sessions.createFamily(a, token(a));
+      await stores.sessions.createFamily(b, token(b));
+      const ended = await stores.sessions.revokeFamilies(
         { userId: user },
         { reason: 'admin', now: T0, noticeUntil: T0 + 1 },
       );
       assert.deepEqual(ended.sort(), [a.id, b.id].sort());
-      assert.deepEqual(await stores.tokens.listFamilies({ userId: user, status: 'active' }), []);
-      assert.equal((await stores.tokens.listFamilies({ userId: user })).length, 2);
+      assert.deepEqual(await stores.sessions.listFamilies({ userId: user, status: 'active' }), []);
+      assert.equal((await stores.sessions.listFamilies({ userId: user })).length, 2);
     });
 
     it('opaque access tokens: found by hash until they expire, then cleaned up', async () => {
       const hash = id('at');
-      await stores.tokens.saveAccessToken(hash, '{"sub":"u"}', T0 + 1000);
-      assert.equal(await stores.tokens.findAccessToken(hash, T0), '{"sub":"u"}');
-      assert.equal(await stores.tokens.findAccessToken(hash, T0 + 1000), null);
-      assert.equal(await stores.tokens.findAccessToken(id('at'), T0), null);
+      await stores.accessTokens.saveAccessToken(hash, '{"sub":"u"}', T0 + 1000);
+      assert.equal(await stores.accessTokens.findAccessToken(hash, T0), '{"sub":"u"}');
+      assert.equal(await stores.accessTokens.findAccessToken(hash, T0 + 1000), null);
+      assert.equal(await stores.accessTokens.findAccessToken(id('at'), T0), null);
     });
 
     it('revoked access-token ids are remembered until they expire', async () => {
       const jti = id('jti');
-      await stores.tokens.revokeJti(jti, T0 + 1000);
-      assert.equal(await stores.tokens.isJtiRevoked(jti, T0), true);
-      assert.equal(await stores.tokens.isJtiRevoked(jti, T0 + 1000), false);
-      assert.equal(await stores.tokens.isJtiRevoked(id('jti'), T0), false);
+      await stores.accessTokens.revokeJti(jti, T0 + 1000);
+      assert.equal(await stores.accessTokens.isJtiRevoked(jti, T0), true);
+      assert.equal(await stores.accessTokens.isJtiRevoked(jti, T0 + 1000), false);
+      assert.equal(await stores.accessTokens.isJtiRevoked(id('jti'), T0), false);
     });
 
     it('cleanup: expires lapsed families, deletes expired rows, keeps the family row as a tombstone', async () => {
       const idle = family({ createdAt: T0 });
       const idleToken = token(idle, { expiresAt: T0 + 1000 });
-      await stores.tokens.createFamily(idle, idleToken);
+      await stores.sessions.createFamily(idle, idleToken);
       const short = family({ expiresAt: T0 + 2000 });
-      await stores.tokens.createFamily(short, token(short, { expiresAt: T0 + 2000 }));
-      const result = await stores.tokens.cleanup({ now: T0 + 1500, graceHorizon: T0 });
+      await stores.sessions.createFamily(short, token(short, { expiresAt: T0 + 2000 }));
+      const result = await stores.cleanup.sweep({ now: T0 + 1500, graceHorizon: T0 });
       assert.ok(result.tokensDeleted >= 1);
-      const tomb = await stores.tokens.findFamily(idle.id);
+      const tomb = await stores.sessions.findFamily(idle.id);
       assert.equal(tomb?.status, 'expired');
       assert.equal(tomb?.endReason, 'idle_timeout');
-      assert.equal(await stores.tokens.findToken(idle.id, idleToken.hash), null);
-      await stores.tokens.cleanup({ now: T0 + 2500, graceHorizon: T0 });
-      assert.equal(await stores.tokens.findFamily(short.id), null, 'deleted at its absolute expiry');
+      assert.equal(await stores.sessions.findToken(idle.id, idleToken.hash), null);
+      await stores.cleanup.sweep({ now: T0 + 2500, graceHorizon: T0 });
+      assert.equal(await stores.sessions.findFamily(short.id), null, 'deleted at its absolute expiry');
       assert.equal(
-        (await stores.tokens.findFamily(idle.id))?.status,
+        (await stores.sessions.findFamily(idle.id))?.status,
         'expired',
         'tombstone kept until absolute expiry',
       );

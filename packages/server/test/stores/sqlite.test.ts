@@ -34,16 +34,88 @@ describe('sqlite specifics', () => {
   it('reports an unusable database as StoreUnavailableError (fail closed), and a bug as itself', async () => {
     const stores = openSqliteStores({ path: ':memory:' });
     const { family, token } = newSession('f1', 'h1', 0, 1);
-    await stores.tokens.createFamily(family, token);
-    const duplicate = await stores.tokens.createFamily(family, token).catch((err: unknown) => err);
+    await stores.sessions.createFamily(family, token);
+    const duplicate = await stores.sessions.createFamily(family, token).catch((err: unknown) => err);
     assert.ok(
       duplicate instanceof Error && !(duplicate instanceof StoreUnavailableError),
       'a constraint bug stays a bug',
     );
     stores.db.close();
-    await assert.rejects(stores.tokens.findToken('f1', 'h1'), StoreUnavailableError);
+    await assert.rejects(stores.sessions.findToken('f1', 'h1'), StoreUnavailableError);
     await assert.rejects(stores.replay.insertIfAbsent('k', 2, 1), StoreUnavailableError);
     await assert.rejects(stores.ping(), StoreUnavailableError);
+  });
+
+  it('every port fails closed once the database is gone', async () => {
+    const stores = openSqliteStores({ path: ':memory:' });
+    stores.db.close();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['sessions', () => stores.sessions.findFamily('f')],
+      ['accessTokens', () => stores.accessTokens.findAccessToken('h', 1)],
+      ['revocationFeed', () => stores.revocationFeed.listRevocations(0, 1)],
+      ['cleanup', () => stores.cleanup.sweep({ now: 1, graceHorizon: 0 })],
+      ['directory', () => stores.directory.listClients()],
+      ['keys', () => stores.keys.listKeys('jwt')],
+      ['events', () => stores.events.list({})],
+      ['replay', () => stores.replay.insertIfAbsent('k', 2, 1)],
+    ];
+    for (const [port, call] of calls) await assert.rejects(call(), StoreUnavailableError, port);
+  });
+
+  it('prepares every statement once: a query whose filters repeat is not prepared again', async () => {
+    const stores = openSqliteStores({ path: ':memory:' });
+    const prepared: string[] = [];
+    const prepare = stores.db.prepare.bind(stores.db);
+    stores.db.prepare = ((sql: string) => {
+      prepared.push(sql);
+      return prepare(sql);
+    }) as typeof stores.db.prepare;
+    try {
+      const { family, token } = newSession('f1', 'h1', 0, 9e12);
+      const end = { reason: 'admin', now: 1, noticeUntil: 2 };
+      for (let i = 0; i < 2; i++) {
+        await stores.sessions.createFamily({ ...family, id: `f${i}` }, { ...token, familyId: `f${i}` });
+        await stores.sessions.rotate({ ...firstRotation({ ...token, familyId: `f${i}` }, 1) });
+        await stores.sessions.findToken(`f${i}`, token.hash);
+        await stores.sessions.listFamilies({});
+        await stores.sessions.listFamilies({ userId: 'u', status: 'active' });
+        await stores.sessions.revokeFamilies({ clientId: 'web' }, end);
+        await stores.sessions.revokeFamily(`f${i}`, end);
+        await stores.accessTokens.saveAccessToken(`a${i}`, '{}', 9e12);
+        await stores.accessTokens.revokeJti(`j${i}`, 9e12);
+        await stores.revocationFeed.listRevocations(0, 1);
+        await stores.cleanup.sweep({ now: 1, graceHorizon: 0 });
+        await stores.events.list({ familyId: 'f0', afterId: 0 });
+        await stores.events.list({});
+        await stores.keys.initKeys(`ring${i}`, []);
+        await stores.keys.rotateKeys({
+          ring: 'jwt',
+          newNext: {
+            kid: `k${i}`,
+            alg: 'ES256',
+            state: 'next',
+            publicJwk: {},
+            privateJwkSealed: new Uint8Array(1),
+            createdAt: 1,
+            activatedAt: null,
+            retiredAt: null,
+          },
+          now: 1,
+          expectedCurrentKid: 'none',
+          dropRetiredBefore: 0,
+        });
+        await stores.replay.insertIfAbsent(`n${i}`, 2, 1);
+        await stores.ping();
+      }
+      const twice = prepared.filter((sql, i) => prepared.indexOf(sql) !== i);
+      assert.deepEqual(twice, [], 'statements prepared again on a later call');
+      assert.ok(
+        prepared.length > 0,
+        'the queries whose WHERE clause depends on their filters are prepared on first use',
+      );
+    } finally {
+      await stores.close();
+    }
   });
 
   it("migrations 3 to 5: each family's newest sealed answer in its row, event ids kept, tokens in family order, found in their family", async () => {
@@ -67,7 +139,7 @@ describe('sqlite specifics', () => {
 
     const stores = openSqliteStores({ path });
     assert.equal(stores.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
-    const lineage = await stores.tokens.listTokens('f1');
+    const lineage = await stores.sessions.listTokens('f1');
     assert.deepEqual(
       lineage.map((t) => [t.hash, t.graceResponse && Buffer.from(t.graceResponse).toString()]),
       [
@@ -77,10 +149,10 @@ describe('sqlite specifics', () => {
       ],
     );
     assert.equal(
-      Buffer.from((await stores.tokens.findToken('f1', 'h1'))!.token.graceResponse!).toString(),
+      Buffer.from((await stores.sessions.findToken('f1', 'h1'))!.token.graceResponse!).toString(),
       'newest box',
     );
-    assert.equal((await stores.tokens.findToken('f2', 'g0'))!.token.graceResponse, null);
+    assert.equal((await stores.sessions.findToken('f2', 'g0'))!.token.graceResponse, null);
     const events = await stores.events.list({ familyId: 'f1' });
     assert.deepEqual(
       events.map((e) => [e.id, e.type]),
@@ -97,9 +169,9 @@ describe('sqlite specifics', () => {
       .sort((a, b) => a.pk - b.pk)
       .map((c) => c.name);
     assert.deepEqual(key, ['family_id', 'generation']);
-    assert.equal((await stores.tokens.findToken('f1', 'h2'))?.token.generation, 2);
-    const h2 = (await stores.tokens.findToken('f1', 'h2'))!.token;
-    const rotated = await stores.tokens.rotate({
+    assert.equal((await stores.sessions.findToken('f1', 'h2'))?.token.generation, 2);
+    const h2 = (await stores.sessions.findToken('f1', 'h2'))!.token;
+    const rotated = await stores.sessions.rotate({
       parentHash: 'h2',
       parentGeneration: 2,
       child: { ...h2, hash: 'h3', generation: 3, parentHash: 'h2' },
@@ -108,7 +180,7 @@ describe('sqlite specifics', () => {
     });
     assert.deepEqual(rotated, { outcome: 'rotated' });
     assert.deepEqual(
-      (await stores.tokens.listTokens('f1')).map((t) => [t.hash, t.status]),
+      (await stores.sessions.listTokens('f1')).map((t) => [t.hash, t.status]),
       [
         ['h0', 'rotated'],
         ['h1', 'rotated'],
@@ -121,8 +193,8 @@ describe('sqlite specifics', () => {
       (stores.db.pragma(`index_info(${i.name})`) as { name: string }[]).map((c) => c.name),
     );
     assert.ok(!indexed.includes('hash'), `indexed columns: ${indexed.join(', ')}`);
-    assert.equal(await stores.tokens.findToken('f2', 'h3'), null, 'not under another family');
-    assert.equal((await stores.tokens.findToken('f1', 'h0'))?.token.generation, 0, 'an old ancestor');
+    assert.equal(await stores.sessions.findToken('f2', 'h3'), null, 'not under another family');
+    assert.equal((await stores.sessions.findToken('f1', 'h0'))?.token.generation, 0, 'an old ancestor');
     const plan = (
       stores.db
         .prepare(`EXPLAIN QUERY PLAN SELECT generation FROM refresh_tokens WHERE family_id = ? AND hash = ?
@@ -143,22 +215,23 @@ describe('sqlite specifics', () => {
       const hashes = Array.from({ length: 50 }, () => randomBytes(32).toString('base64url'));
       let answered = 0;
       const saves = hashes.map((h) =>
-        stores.tokens.saveAccessToken(h, '{"sub":"u"}', Date.now() + 60_000).then(() => answered++),
+        stores.accessTokens.saveAccessToken(h, '{"sub":"u"}', Date.now() + 60_000).then(() => answered++),
       );
       assert.equal(answered, 0, 'nobody is answered before the commit');
       await Promise.all(saves);
       // One commit writes each touched page once; 50 commits of their own wrote about 100 frames.
       assert.ok(frames() <= 10, `${frames()} WAL frames for 50 tokens`);
-      for (const h of hashes) assert.equal(await stores.tokens.findAccessToken(h, Date.now()), '{"sub":"u"}');
+      for (const h of hashes)
+        assert.equal(await stores.accessTokens.findAccessToken(h, Date.now()), '{"sub":"u"}');
       // A failing insert (the same hash twice) fails alone; the rest of its batch commits.
       const again = randomBytes(32).toString('base64url');
       const results = await Promise.allSettled([
-        stores.tokens.saveAccessToken(hashes[0]!, '{}', Date.now() + 60_000),
-        stores.tokens.saveAccessToken(again, '{"sub":"v"}', Date.now() + 60_000),
+        stores.accessTokens.saveAccessToken(hashes[0]!, '{}', Date.now() + 60_000),
+        stores.accessTokens.saveAccessToken(again, '{"sub":"v"}', Date.now() + 60_000),
       ]);
       assert.equal(results[0]!.status, 'rejected');
       assert.equal(results[1]!.status, 'fulfilled');
-      assert.equal(await stores.tokens.findAccessToken(again, Date.now()), '{"sub":"v"}');
+      assert.equal(await stores.accessTokens.findAccessToken(again, Date.now()), '{"sub":"v"}');
     } finally {
       await stores.close();
     }
@@ -174,7 +247,7 @@ describe('sqlite specifics', () => {
       const sessions = Array.from({ length: 1000 }, () =>
         newSession(randomBytes(16).toString('base64url'), randomBytes(32).toString('base64url'), 0, 9e12),
       );
-      for (const { family, token } of sessions) await stores.tokens.createFamily(family, token);
+      for (const { family, token } of sessions) await stores.sessions.createFamily(family, token);
       stores.db.pragma('wal_checkpoint(TRUNCATE)');
       const frames = () => (stores.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
       const writes = () => Number(/syscw: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
@@ -182,7 +255,7 @@ describe('sqlite specifics', () => {
       // 64 rotations in one turn: one transaction, each rotation in its own savepoint.
       const results = await Promise.all(
         sessions.slice(0, 64).map(({ token }) =>
-          stores.tokens.rotate({
+          stores.sessions.rotate({
             ...firstRotation(token, 1),
             events: [{ at: 1, type: 'token.refreshed', familyId: token.familyId, userId: 'u', data: {} }],
           }),
@@ -241,8 +314,8 @@ async function steadyRotations(restartIntervalMs: number, maxRotations: number, 
   });
   // Counts the checkpointer's holds (the gate is looked up on every hold).
   let holds = 0;
-  const gate = (stores.tokens as unknown as { writeGate: { pause(): void } }).writeGate;
-  const pause = gate.pause;
+  const gate = stores.writeQueue;
+  const pause = gate.pause.bind(gate);
   gate.pause = () => {
     holds++;
     pause();
@@ -273,8 +346,8 @@ async function steadyRotations(restartIntervalMs: number, maxRotations: number, 
     );
     await Promise.all(
       batch.map(async ({ family, token }) => {
-        await stores.tokens.createFamily(family, token);
-        const r = await stores.tokens.rotate(firstRotation(token, now));
+        await stores.sessions.createFamily(family, token);
+        const r = await stores.sessions.rotate(firstRotation(token, now));
         assert.equal(r.outcome, 'rotated');
         rotations++;
       }),

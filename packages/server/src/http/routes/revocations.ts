@@ -42,7 +42,7 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
     if (subscribers.size === 0) return;
     const from = Math.min(...[...subscribers].map((s) => s.lastSeq));
     try {
-      const fresh = await ctx.stores.tokens.listRevocations(
+      const fresh = await ctx.stores.revocationFeed.listRevocations(
         from,
         ctx.clock.now(),
         LIMITS.revocationPollBatch,
@@ -81,7 +81,7 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
       throw new TesseraError('forbidden', 'Only resource-server clients may read the revocation feed');
     }
     const after = lastEventId(request);
-    const backlog = await ctx.stores.tokens.listRevocations(
+    const backlog = await ctx.stores.revocationFeed.listRevocations(
       after,
       ctx.clock.now(),
       LIMITS.revocationBacklogMax,

@@ -1,11 +1,11 @@
 import type { EventInput } from './event-store.js';
 
-/** Times are milliseconds since the epoch. No record ever holds a token value, only its hash. */
+// Times are milliseconds since the epoch. No record ever holds a token value, only its hash.
 
 export type FamilyStatus = 'active' | 'revoked' | 'expired';
 export type RefreshTokenStatus = 'active' | 'rotated' | 'revoked';
 
-/** One sign-in = one session = one family of refresh tokens (SPEC §3.2). */
+/** One sign-in = one session = one family of refresh tokens. */
 export interface FamilyRecord {
   id: string;
   clientId: string;
@@ -73,45 +73,34 @@ export interface FamilyFilter {
   limit?: number;
 }
 
-export interface CleanupInput {
-  now: number;
-  /** Sealed grace responses of tokens rotated before this time are erased. */
-  graceHorizon: number;
-}
-
-export interface CleanupResult {
-  tokensDeleted: number;
-  familiesDeleted: number;
-  familiesExpired: number;
-}
-
-/** Notice of a revoked family or access token, for the revocation feed (SPEC §5). */
-export interface RevocationRecord {
-  seq: number;
-  kind: 'family' | 'jti';
-  value: string;
-  /** Milliseconds; after this, every token the notice concerns has expired. */
-  expiresAt: number;
-}
-
 /**
- * The durable state of sessions and refresh tokens. `rotate` and `revokeFamily` must be atomic
- * across every process sharing the store: they are what make SPEC §3.3 hold across instances.
+ * Sessions: token families and their refresh tokens. The refresh grant, sign-in, logout,
+ * revocation and introspection use it; see docs/architecture.md ("Storage").
+ *
+ * What an adapter guarantees:
+ * - `rotate` and `revokeFamily` are atomic across every process sharing the store. They are what
+ *   makes one child per parent, and a revocation that beats a racing refresh, hold across
+ *   instances.
+ * - A write is acknowledged only once it is durable: a rotation answered `rotated` survives a
+ *   crash, and one that was not answered either happened completely or not at all.
+ * - Ending a family publishes a notice on the revocation feed in the same transaction.
  */
-export interface TokenStore {
+export interface SessionStore {
   /** Creates a family with its first token (and `events`, in the same transaction). */
   createFamily(family: FamilyRecord, token: RefreshTokenRecord, events?: EventInput[]): Promise<void>;
   /**
    * The token of family `familyId` whose hash is `hash`, with its family. The family id is read
    * from the token itself (after its tag is checked), so a store finds a token within its family
-   * and needs no index over every token's hash.
+   * and needs no index over every token's hash. Only the parent of the family's current token
+   * carries its `graceResponse`.
    */
   findToken(familyId: string, hash: string): Promise<TokenAndFamily | null>;
   findFamily(id: string): Promise<FamilyRecord | null>;
   /**
    * Atomically: if the parent is `active`, its family is `active` and the family's generation is
-   * still `parentGeneration`, mark the parent `rotated` (keeping `graceResponse`), insert the child
-   * and move the family to the child's generation; else change nothing and answer `conflict`.
+   * still `parentGeneration`, mark the parent `rotated` (keeping `graceResponse`, which replaces
+   * the family's previous one), insert the child, write `events`, and move the family to the
+   * child's generation; else change nothing and answer `conflict`.
    */
   rotate(input: RotateInput): Promise<RotateResult>;
   /**
@@ -119,20 +108,10 @@ export interface TokenStore {
    * kept until `end.noticeUntil`; false when the family was not active.
    */
   revokeFamily(id: string, end: FamilyEnd): Promise<boolean>;
-  /** Ends every active family of a user or of a client; returns the ids it ended. */
+  /** Ends every active family of a user or of a client (one is required); returns the ids it ended. */
   revokeFamilies(filter: { userId?: string; clientId?: string }, end: FamilyEnd): Promise<string[]>;
+  /** Families matching the filter, newest first (`limit` defaults to 100, at most 10,000). */
   listFamilies(filter: FamilyFilter): Promise<FamilyRecord[]>;
   /** The lineage of a family, oldest first. */
   listTokens(familyId: string): Promise<RefreshTokenRecord[]>;
-  /** Records a revoked access token id until `expiresAt`, and publishes a notice. */
-  revokeJti(jti: string, expiresAt: number): Promise<void>;
-  isJtiRevoked(jti: string, now: number): Promise<boolean>;
-  /** Stores an opaque access token's claims (JSON) under the token's hash until `expiresAt`. */
-  saveAccessToken(hash: string, claims: string, expiresAt: number): Promise<void>;
-  /** The claims JSON of an unexpired opaque access token, or null. */
-  findAccessToken(hash: string, now: number): Promise<string | null>;
-  /** Revocation notices after `afterSeq`, oldest first. */
-  listRevocations(afterSeq: number, now: number, limit?: number): Promise<RevocationRecord[]>;
-  /** Marks lapsed families expired, deletes expired token rows and erases stale grace responses. */
-  cleanup(input: CleanupInput): Promise<CleanupResult>;
 }

@@ -1,0 +1,49 @@
+import type Database from 'better-sqlite3';
+import { LIMITS } from '../../config/limits.js';
+import type { EventInput, EventStore } from '../../ports/index.js';
+import { type EventRow, toEvent } from './rows.js';
+import { StatementCache, whereOf } from './statement-cache.js';
+
+/** Inserts one event row; shared with the session store, which writes events in its transactions. */
+export type InsertEvent = (event: EventInput) => void;
+
+export function prepareEventInsert(db: Database.Database): InsertEvent {
+  const insert = db.prepare(`INSERT INTO events (at, type, family_id, user_id, client_id, reason, data)
+    VALUES (@at, @type, @familyId, @userId, @clientId, @reason, @data)`);
+  return (e) => {
+    insert.run({
+      at: e.at,
+      type: e.type,
+      familyId: e.familyId ?? null,
+      userId: e.userId ?? null,
+      clientId: e.clientId ?? null,
+      reason: e.reason ?? null,
+      data: e.data ? JSON.stringify(e.data) : null,
+    });
+  };
+}
+
+/** The lifecycle record in the `events` table. */
+export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent): EventStore {
+  const appendAll = db.transaction((events: EventInput[]) => {
+    for (const e of events) insertEvent(e);
+  });
+  const queries = new StatementCache(db);
+  return {
+    async append(events) {
+      if (events.length > 0) appendAll(events);
+    },
+    async list(filter) {
+      const { where, args } = whereOf([
+        ['family_id = ?', filter.familyId],
+        ['user_id = ?', filter.userId],
+        ['client_id = ?', filter.clientId],
+        ['type = ?', filter.type],
+        ['id > ?', filter.afterId],
+      ]);
+      const limit = Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
+      const rows = queries.get(`SELECT * FROM events ${where} ORDER BY id LIMIT ?`).all(...args, limit);
+      return (rows as EventRow[]).map(toEvent);
+    },
+  };
+}
