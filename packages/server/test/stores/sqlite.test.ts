@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
+import { describeReplayStoreConformance, describeStoreConformance } from '@tessera/server/testing';
 import Database from 'better-sqlite3';
 import {
   type FamilyRecord,
@@ -14,12 +15,15 @@ import {
 } from '../../src/index.js';
 import { startCheckpointer } from '../../src/stores/sqlite/checkpointer.js';
 import { MIGRATIONS } from '../../src/stores/sqlite/migrations.js';
-import { describeStoreConformance } from './conformance.js';
 
 describeStoreConformance('sqlite (file)', async () =>
   openSqliteStores({ path: join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 't.db') }),
 );
 describeStoreConformance('sqlite (memory)', async () => openSqliteStores({ path: ':memory:' }));
+describeReplayStoreConformance('sqlite (memory, the replay port alone)', async () => {
+  const stores = openSqliteStores({ path: ':memory:' });
+  return { store: stores.replay, close: () => stores.close() };
+});
 
 describe('sqlite specifics', () => {
   it('uses WAL, and refuses a database newer than this code', () => {
