@@ -42,8 +42,8 @@ export interface DemoOptions {
   env?: Record<string, string | undefined>;
   /** The 32-byte master secret; default `TESSERA_SECRET` or the key file beside the database. */
   masterSecret?: Uint8Array;
-  /** Test-only fault injection at rotation points (see `tessera serve`). */
-  fault?: CreateTesseraOptions['fault'];
+  /** Stores to serve with instead of SQLite at the configured `db` (opened on that file by the caller). */
+  stores?: CreateTesseraOptions['stores'];
   /** Receives start-up notices instead of the log (`tessera demo` prints them in its banner). */
   onNotice?: CreateTesseraOptions['onNotice'];
 }
@@ -77,7 +77,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   const tessera = await createTessera({
     config,
     masterSecret: options.masterSecret ?? loadMasterSecret(db, options.env ?? process.env),
-    ...(options.fault ? { fault: options.fault } : {}),
+    ...(options.stores ? { stores: options.stores } : {}),
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
   });
   try {

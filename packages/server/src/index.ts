@@ -14,8 +14,6 @@ export {
 export { formatDuration, parseSecret, parseSetting } from './config/parse-setting.js';
 export {
   type ConfigKey,
-  FAULT_POINTS,
-  type FaultPoint,
   flagOf,
   LOG_LEVELS,
   type LogLevel,

@@ -38,8 +38,6 @@ export interface CreateTesseraOptions {
   formats?: (ctx: Pick<TesseraContext, 'keyRing' | 'config' | 'stores' | 'keys' | 'clock'>) => TokenFormat[];
   /** Run cleanup, key-ring refresh and scheduled key rotation on timers (default true). */
   background?: boolean;
-  /** Test-only fault injection at rotation points. */
-  fault?: TesseraContext['fault'];
   /** Receives start-up notices (e.g. cookie mode over plain http) instead of the log. */
   onNotice?: BuildAppOptions['onNotice'];
 }
@@ -142,7 +140,6 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     metrics: createMetrics({ defaultMetrics: options.background !== false }),
     refreshFlights: new SingleFlight<TokenResponse>(options.setTimer),
     recentRefreshes: new RecentRefreshes(),
-    ...(options.fault ? { fault: options.fault } : {}),
   };
   const app = await buildApp(ctx, options.onNotice ? { onNotice: options.onNotice } : {});
 

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 
 const ROOT = new URL('../../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'packages/cli/src/bin.ts');
+/** `tessera demo` with stores that kill the process at one point of a rotation. */
+const FAULTY = join(ROOT, 'apps/demo/test/support/demo-with-fault.ts');
 const START_TIMEOUT = 20_000;
 
 export async function freePort(): Promise<number> {
@@ -66,36 +68,31 @@ export class DemoServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Starts (or restarts, on the same port) and resolves once it listens. */
+  /**
+   * Starts (or restarts, on the same port) and resolves once it listens; with a `fault`, the same
+   * demo whose every rotation kills it (SIGKILL) at that point.
+   */
   async start(options: { fault?: 'before-commit' | 'after-commit' } = {}): Promise<void> {
     this.port ||= await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=@tessera/source',
-        BIN,
-        'demo',
-        '--port',
-        String(this.port),
-        '--db',
-        this.db,
-        '--access-token-ttl',
-        `${this.accessTokenTtl}s`,
-        '--log-level',
-        'error',
-      ],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH,
-          ...this.env,
-          ...(options.fault ? { TESSERA_FAULT_INJECTION: options.fault } : {}),
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
+    const command = options.fault
+      ? [FAULTY, options.fault, this.db, String(this.port), String(this.accessTokenTtl)]
+      : [
+          BIN,
+          'demo',
+          '--port',
+          String(this.port),
+          '--db',
+          this.db,
+          '--access-token-ttl',
+          `${this.accessTokenTtl}s`,
+          '--log-level',
+          'error',
+        ];
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@tessera/source', ...command], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...this.env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.child = child;
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
     await new Promise<void>((resolve, reject) => {

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { assertPortFree, newFiles } from '../listen-guard.js';
 import { addSettingOptions, flagValues } from '../setting-options.js';
-import { faultAt, noticeLines, stopOnSignals } from './serve.js';
+import { noticeLines, stopOnSignals } from './serve.js';
 
 /**
  * `tessera demo`: the authorization server on SQLite, the demo page and a protected API on one
@@ -34,7 +34,6 @@ export function demoCommand(program: Command, io: CliIO): void {
           config,
           env: io.env,
           onNotice: (n) => notices.push(n),
-          ...(config.faultInjection ? { fault: faultAt(config.faultInjection) } : {}),
         });
       } catch (err) {
         created.undo();

@@ -1,11 +1,5 @@
 import { ENDPOINTS } from '@tessera/protocol';
-import {
-  createTessera,
-  type FaultPoint,
-  loadConfig,
-  type StartupNotice,
-  type Tessera,
-} from '@tessera/server';
+import { createTessera, loadConfig, type StartupNotice, type Tessera } from '@tessera/server';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { assertPortFree, newFiles } from '../listen-guard.js';
@@ -34,7 +28,6 @@ export function serveCommand(program: Command, io: CliIO): void {
           config,
           masterSecret: masterSecretOf(io, config.db),
           onNotice: (n) => notices.push(n),
-          ...(config.faultInjection ? { fault: faultAt(config.faultInjection) } : {}),
         });
         await tessera.listen();
       } catch (err) {
@@ -103,14 +96,4 @@ export function stopOnSignals(io: CliIO, close: () => Promise<void>): void {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-}
-
-/**
- * Test-only fault injection (`TESSERA_FAULT_INJECTION`, crash-safety tests): the process kills
- * itself with SIGKILL at that point of its first rotation.
- */
-export function faultAt(point: FaultPoint) {
-  return (at: FaultPoint) => {
-    if (at === point) process.kill(process.pid, 'SIGKILL');
-  };
 }

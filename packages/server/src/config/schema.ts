@@ -15,8 +15,6 @@ export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export const FAULT_POINTS = ['before-commit', 'after-commit'] as const;
-export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 /** Headings that group settings in `--help` and in the README. */
 export const SETTING_GROUPS = {
@@ -26,7 +24,6 @@ export const SETTING_GROUPS = {
   limits: 'Limits',
   feed: 'Revocation feed and caches',
   logging: 'Logging',
-  testing: 'Testing',
 } as const;
 export type SettingGroup = keyof typeof SETTING_GROUPS;
 
@@ -372,17 +369,6 @@ export const SCHEMA = {
     group: 'logging',
     doc: 'pino level; `info` logs each request (never tokens, secrets, cookies or passwords); the demo and admin commands use `warn`.',
   },
-  // --- Testing
-  faultInjection: {
-    kind: 'enum',
-    values: FAULT_POINTS,
-    default: undefined,
-    flag: false,
-    file: false,
-    env: 'TESSERA_FAULT_INJECTION',
-    group: 'testing',
-    doc: 'Tests only: the process kills itself (SIGKILL) at this point of its first rotation, to prove crash safety.',
-  },
 } as const satisfies Record<string, Setting>;
 
 export type Schema = typeof SCHEMA;
@@ -420,7 +406,7 @@ export type TesseraConfig = {
 /** Every setting key, in the table's order. */
 export const SETTING_KEYS = Object.keys(SCHEMA) as SettingKey[];
 
-/** The keys of `TesseraConfig` (what a JSON file may hold, plus env-only settings such as fault injection). */
+/** The keys of `TesseraConfig`: every setting but the secret and the file the settings come from. */
 export const CONFIG_KEYS = SETTING_KEYS.filter((k) => {
   const role = (SCHEMA[k] as Setting).role;
   return role === undefined;

@@ -33,8 +33,6 @@ export interface TesseraContext<P extends StoreName = StoreName> {
   metrics: Metrics;
   refreshFlights: SingleFlight<TokenResponse>;
   recentRefreshes: RecentRefreshes;
-  /** Test-only fault injection (SPEC §3.3 rule 8): called at named points of a rotation. */
-  fault?: (point: 'before-commit' | 'after-commit') => void;
 }
 
 /** A client's effective lifetimes in milliseconds: its own settings, else the server's. */

@@ -174,10 +174,8 @@ async function rotate(
         data: { generation: child.generation, jti: access.claims.jti },
       },
     ],
-    ...(ctx.fault ? { beforeCommit: () => ctx.fault?.('before-commit') } : {}),
   });
   if (result.outcome === 'conflict') return undefined;
-  ctx.fault?.('after-commit');
   ctx.metrics.refreshes.inc({ result: 'rotated' });
   ctx.metrics.tokensIssued.inc({ grant: 'refresh_token' });
   return toTokenResponse(ctx, issued, now);

@@ -53,8 +53,6 @@ export interface RotateInput {
   now: number;
   /** Events written in the same transaction: recorded if and only if the rotation is. */
   events?: EventInput[];
-  /** Fault injection for crash tests: called inside the transaction after every write, before commit. */
-  beforeCommit?: () => void;
 }
 
 export type RotateResult = { outcome: 'rotated' } | { outcome: 'conflict' };

@@ -1,3 +1,4 @@
-// `@tessera/server/testing`: what store adapters import to prove themselves. Node only (`node:test`).
+// `@tessera/server/testing`: what store adapters and crash tests import. Node only (`node:test`).
 export { describeReplayStoreConformance, type OpenedPort } from './replay-store-conformance.js';
+export { type RotationFaultPoint, withRotationFault } from './rotation-fault.js';
 export { describeStoreConformance } from './store-conformance.js';

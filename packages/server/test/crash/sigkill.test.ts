@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ENDPOINTS } from '@tessera/protocol';
+import type { RotationFaultPoint as FaultPoint } from '@tessera/server/testing';
 import Database from 'better-sqlite3';
 import { createTessera, createUser, loadConfig, saveClient } from '../../src/index.js';
 import { freePort, PASSWORD } from '../helpers/test-server.js';
 
 const ROOT = new URL('../../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'packages/cli/src/bin.ts');
+/** `tessera serve` with stores that kill the process at one point of a rotation. */
+const FAULTY = join(ROOT, 'packages/server/test/crash/serve-with-fault.ts');
 
 interface Running {
   child: ChildProcess;
@@ -19,23 +22,24 @@ interface Running {
   exited: Promise<NodeJS.Signals | number | null>;
 }
 
-/** Starts `tessera serve` as a real process (from source) and waits until it listens. */
-async function serve(db: string, secret: string, port: number, fault?: string): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@tessera/source', BIN, 'serve', '--db', db, '--port', String(port)],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        TESSERA_SECRET: secret,
-        TESSERA_LOG_LEVEL: 'warn',
-        TESSERA_PASSWORD_HASH_COST: '10',
-        ...(fault ? { TESSERA_FAULT_INJECTION: fault } : {}),
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+/**
+ * Starts `tessera serve` as a real process (from source) and waits until it listens; with a
+ * `fault`, the same server whose every rotation kills it (SIGKILL) at that point.
+ */
+async function serve(db: string, secret: string, port: number, fault?: FaultPoint): Promise<Running> {
+  const command = fault
+    ? [FAULTY, fault, db, String(port)]
+    : [BIN, 'serve', '--db', db, '--port', String(port)];
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@tessera/source', ...command], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      TESSERA_SECRET: secret,
+      TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_PASSWORD_HASH_COST: '10',
     },
-  );
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
     child.on('exit', (code, signal) => resolve(signal ?? code)),
   );
@@ -103,7 +107,7 @@ function inspect(db: string) {
   }
 }
 
-describe('crash safety: SIGKILL inside a rotation (SPEC §3.3 rule 8)', () => {
+describe('crash safety: SIGKILL inside a rotation (a rotation is one transaction)', () => {
   let dir: string;
   const secret = randomBytes(32).toString('base64url');
 
@@ -114,7 +118,7 @@ describe('crash safety: SIGKILL inside a rotation (SPEC §3.3 rule 8)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function scenario(point: 'before-commit' | 'after-commit') {
+  async function scenario(point: FaultPoint) {
     const db = join(dir, `${point}.db`);
     const seed = await createTessera({
       config: loadConfig({ env: {}, overrides: { db, logLevel: 'silent', passwordHashCost: 10 } }),

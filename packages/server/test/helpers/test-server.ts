@@ -102,7 +102,6 @@ export async function startTestServer(
     masterSecret,
     background: false,
     logDestination: destination,
-    ...(options.fault ? { fault: options.fault } : {}),
     ...(options.formats ? { formats: options.formats } : {}),
     ...(options.stores ? { stores: options.stores } : {}),
   });

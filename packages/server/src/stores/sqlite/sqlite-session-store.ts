@@ -104,7 +104,6 @@ export function sqliteSessionStore(
     if (marked.changes !== 1) throw new RotationConflict();
     s.insertToken.run(child);
     for (const e of input.events ?? []) insertEvent(e);
-    input.beforeCommit?.();
     return { outcome: 'rotated' };
   });
 
