@@ -43,6 +43,7 @@ export interface ClientPolicy {
   absoluteMs: number;
 }
 
+/** The policy of `client`; an operation computes it once per request and hands it down. */
 export function clientPolicy(config: Readonly<TesseraConfig>, client: ClientRecord): ClientPolicy {
   return {
     accessTokenTtlMs: (client.accessTokenTtl ?? config.accessTokenTtl) * 1000,

@@ -1,7 +1,7 @@
 import { randomBytesFast } from '../crypto/random.js';
 import type { ClientRecord, UserRecord } from '../ports/index.js';
 import type { AccessTokenClaims, TokenFormat } from '../tokens/token-format.js';
-import { clientPolicy, type TesseraContext } from './context.js';
+import type { TesseraContext } from './context.js';
 
 export interface AccessTokenInput {
   client: ClientRecord;
@@ -38,10 +38,10 @@ export async function issueAccessToken(
   return { token, expiresAt: exp * 1000, claims };
 }
 
-/** The access token of a user's session: the client's lifetime, the user's roles, the session as `sid`. */
+/** The access token of a user's session: the user's roles, the session as `sid`; `ttlMs` from the client's policy. */
 export function issueSessionAccessToken(
   ctx: TesseraContext<never>,
-  input: { client: ClientRecord; user: UserRecord; sid: string; scope: string; now: number },
+  input: { client: ClientRecord; user: UserRecord; sid: string; scope: string; now: number; ttlMs: number },
 ) {
   return issueAccessToken(ctx, {
     client: input.client,
@@ -50,7 +50,7 @@ export function issueSessionAccessToken(
     sid: input.sid,
     roles: input.user.roles,
     now: input.now,
-    ttlMs: clientPolicy(ctx.config, input.client).accessTokenTtlMs,
+    ttlMs: input.ttlMs,
   });
 }
 

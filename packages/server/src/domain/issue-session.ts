@@ -52,7 +52,14 @@ export async function issueSession(
     rotatedAt: null,
     graceResponse: null,
   };
-  const access = await issueSessionAccessToken(ctx, { client: client, user, sid: familyId, scope, now });
+  const access = await issueSessionAccessToken(ctx, {
+    client,
+    user,
+    sid: familyId,
+    scope,
+    now,
+    ttlMs: policy.accessTokenTtlMs,
+  });
   await ctx.stores.sessions.createFamily(family, token, [
     {
       at: now,

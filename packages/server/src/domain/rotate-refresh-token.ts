@@ -1,12 +1,11 @@
-import { createHmac } from 'node:crypto';
 import { TesseraError, type TokenResponse } from '@tessera/protocol';
 import { LIMITS } from '../config/limits.js';
 import { hashToken, mintRefreshToken, parseRefreshToken } from '../crypto/refresh-token.js';
-import { open, seal } from '../crypto/seal.js';
 import { hmac } from '../crypto/secrets.js';
 import type { ClientRecord, RefreshTokenRecord, TokenAndFamily } from '../ports/index.js';
-import { clientPolicy, recordEvents, type TesseraContext } from './context.js';
+import { type ClientPolicy, clientPolicy, recordEvents, type TesseraContext } from './context.js';
 import { decideRefresh } from './decide-refresh.js';
+import { openGraceBox, sealGraceBox } from './grace-box.js';
 import { issueSessionAccessToken } from './issue-access-token.js';
 import { narrowScope } from './resolve-scope.js';
 import { revokeFamily } from './revoke-family.js';
@@ -20,14 +19,39 @@ export interface RefreshInput {
   scope?: string | undefined;
 }
 
+/** The ports a refresh reaches. */
+type RefreshContext = TesseraContext<'sessions' | 'replay' | 'directory' | 'events'>;
+
+/** One refresh, as parsed once: the request, its token's family and hash, the client's policy. */
+interface Refresh extends RefreshInput {
+  familyId: string;
+  hash: string;
+  policy: ClientPolicy;
+}
+
 /**
- * The refresh grant (SPEC §3.3): rotate, or hand back the same child within the grace period,
- * or detect reuse and revoke the family. Concurrent refreshes of one token in this process share
- * one rotation; across processes the store's atomic `rotate` and the grace period give every
- * caller the same child.
+ * The refresh grant: rotate, or hand back the same child within the grace period, or detect reuse
+ * and revoke the family (the rules are `decideRefresh`'s). Concurrent refreshes of one token in
+ * this process share one rotation; across processes the store's atomic `rotate` and the grace
+ * period give every caller the same child.
+ *
+ * The path, top to bottom: parse → nonce → single flight → find → decide → rotate | grace | reuse | fail.
  */
-export async function refreshTokens(ctx: TesseraContext, input: RefreshInput): Promise<TokenResponse> {
-  const parsed = parseRefreshToken(ctx.keys, input.refreshToken);
+export async function refreshTokens(ctx: RefreshContext, input: RefreshInput): Promise<TokenResponse> {
+  const familyId = familyOf(ctx, input.refreshToken);
+  await checkNonce(ctx, input.client, input.nonce);
+  const refresh: Refresh = {
+    ...input,
+    familyId,
+    hash: hashToken(ctx.keys, input.refreshToken),
+    policy: clientPolicy(ctx.config, input.client),
+  };
+  return singleFlight(ctx, refresh);
+}
+
+/** The family named inside the token, once its tag proves we issued it. */
+function familyOf(ctx: RefreshContext, refreshToken: string): string {
+  const parsed = parseRefreshToken(ctx.keys, refreshToken);
   if (!parsed) {
     ctx.metrics.refreshes.inc({ result: 'invalid_token' });
     throw new TesseraError(
@@ -35,33 +59,11 @@ export async function refreshTokens(ctx: TesseraContext, input: RefreshInput): P
       'The refresh token is malformed or was not issued by this server',
     );
   }
-  await checkNonce(ctx, input.client, input.nonce);
-  const hash = hashToken(ctx.keys, input.refreshToken);
-  const key = `${hash}|${input.client.id}|${input.scope ?? ''}`;
-  const now = ctx.clock.now();
-  ctx.recentRefreshes.mark(hash, now + ctx.config.coalesceTimeout * 1000);
-  let response: TokenResponse;
-  try {
-    response = await ctx.refreshFlights.run(
-      key,
-      () => refreshOnce(ctx, input, hash, parsed.familyId),
-      ctx.config.coalesceTimeout * 1000,
-    );
-  } catch (err) {
-    ctx.recentRefreshes.forget(hash);
-    throw err;
-  }
-  ctx.recentRefreshes.mark(hash, now + clientPolicy(ctx.config, input.client).graceMs);
-  return response;
-}
-
-/** True while this token is being rotated or was rotated within its grace period (rate-limit exemption). */
-export function isRecentRefresh(ctx: TesseraContext, refreshToken: string): boolean {
-  return ctx.recentRefreshes.has(hashToken(ctx.keys, refreshToken), ctx.clock.now());
+  return parsed.familyId;
 }
 
 async function checkNonce(
-  ctx: TesseraContext,
+  ctx: RefreshContext,
   client: ClientRecord,
   nonce: string | undefined,
 ): Promise<void> {
@@ -88,50 +90,68 @@ async function checkNonce(
   }
 }
 
-async function refreshOnce(
-  ctx: TesseraContext,
-  input: RefreshInput,
-  hash: string,
-  familyId: string,
-): Promise<TokenResponse> {
+/**
+ * Concurrent refreshes of one token, by one client, for one scope, share one answer. The token
+ * counts as a recent refresh (exempt from the rate limit) while it is rotated and, once it is,
+ * for the grace period.
+ */
+async function singleFlight(ctx: RefreshContext, refresh: Refresh): Promise<TokenResponse> {
+  const key = `${refresh.hash}|${refresh.client.id}|${refresh.scope ?? ''}`;
+  const coalesceMs = ctx.config.coalesceTimeout * 1000;
+  const now = ctx.clock.now();
+  ctx.recentRefreshes.mark(refresh.hash, now + coalesceMs);
+  let response: TokenResponse;
+  try {
+    response = await ctx.refreshFlights.run(key, () => findAndDecide(ctx, refresh), coalesceMs);
+  } catch (err) {
+    ctx.recentRefreshes.forget(refresh.hash);
+    throw err;
+  }
+  ctx.recentRefreshes.mark(refresh.hash, now + refresh.policy.graceMs);
+  return response;
+}
+
+/** Reads the token's state and acts on the decision; a rotation that lost a race reads again. */
+async function findAndDecide(ctx: RefreshContext, refresh: Refresh): Promise<TokenResponse> {
   for (let attempt = 0; attempt < LIMITS.rotationAttempts; attempt++) {
     const now = ctx.clock.now();
-    const state = await ctx.stores.sessions.findToken(familyId, hash);
-    if (!state) return failUnknownToken(ctx, input, familyId);
-    const policy = clientPolicy(ctx.config, input.client);
-    const decision = decideRefresh(state, input.client.id, now, policy.graceMs);
+    const state = await ctx.stores.sessions.findToken(refresh.familyId, refresh.hash);
+    if (!state) return failUnknownToken(ctx, refresh);
+    const decision = decideRefresh(state, refresh.client.id, now, refresh.policy.graceMs);
     switch (decision.kind) {
+      case 'rotate': {
+        const response = await rotate(ctx, refresh, state, now);
+        if (response) return response;
+        // Another process rotated first: read again, which lands in the grace path.
+        break;
+      }
       case 'grace':
-        return graceResponse(ctx, input, state, now);
+        return answerFromGrace(ctx, refresh, state, now);
       case 'reuse':
         return failReuse(ctx, state);
       case 'fail':
         return fail(ctx, state, decision.code, decision.reason);
-      case 'rotate': {
-        const response = await rotate(ctx, input, state, now);
-        if (response) return response;
-        // Another process rotated first: read again, which lands in the grace path.
-      }
     }
   }
   throw new TesseraError('rotation_in_progress');
 }
 
+/** Issues the child and its access token, and rotates; `undefined` when another rotation won. */
 async function rotate(
-  ctx: TesseraContext,
-  input: RefreshInput,
+  ctx: RefreshContext,
+  refresh: Refresh,
   state: TokenAndFamily,
   now: number,
 ): Promise<TokenResponse | undefined> {
   const { token, family } = state;
+  const { client, policy } = refresh;
   const user = await ctx.stores.directory.findUserById(family.userId);
   if (!user || user.disabled) {
-    await revokeFamily(ctx, family, 'user_disabled', 'system', input.client);
+    await revokeFamily(ctx, family, 'user_disabled', 'system', client);
     ctx.metrics.refreshes.inc({ result: 'session_expired' });
     throw new TesseraError('session_expired', 'The account of this session is disabled or gone');
   }
-  const policy = clientPolicy(ctx.config, input.client);
-  const scope = narrowScope(family.scope, input.scope);
+  const scope = narrowScope(family.scope, refresh.scope);
   const childToken = mintRefreshToken(ctx.keys, family.id);
   const child: RefreshTokenRecord = {
     hash: hashToken(ctx.keys, childToken),
@@ -145,11 +165,12 @@ async function rotate(
     graceResponse: null,
   };
   const access = await issueSessionAccessToken(ctx, {
-    client: input.client,
+    client,
     user,
     sid: family.id,
     scope,
     now,
+    ttlMs: policy.accessTokenTtlMs,
   });
   const issued: IssuedTokens = {
     accessToken: access.token,
@@ -162,7 +183,7 @@ async function rotate(
     parentHash: token.hash,
     parentGeneration: token.generation,
     child,
-    graceResponse: sealGrace(ctx, input.refreshToken, token.hash, issued),
+    graceResponse: sealGraceBox(ctx.keys, refresh.refreshToken, token.hash, issued),
     now,
     events: [
       {
@@ -181,13 +202,14 @@ async function rotate(
   return toTokenResponse(ctx, issued, now);
 }
 
-async function graceResponse(
-  ctx: TesseraContext,
-  input: RefreshInput,
+/** The immediate parent again, within grace: the same answer as the first time, from the sealed box. */
+async function answerFromGrace(
+  ctx: RefreshContext,
+  refresh: Refresh,
   state: TokenAndFamily,
   now: number,
 ): Promise<TokenResponse> {
-  const issued = openGrace(ctx, input.refreshToken, state.token);
+  const issued = openGraceBox(ctx.keys, refresh.refreshToken, state.token);
   if (!issued) {
     // Only a holder of the parent token can open the box; failing to is a state we never write.
     throw new TesseraError('invalid_token_state', 'The grace-period response cannot be recovered');
@@ -207,7 +229,8 @@ async function graceResponse(
   return toTokenResponse(ctx, issued, now);
 }
 
-async function failReuse(ctx: TesseraContext, state: TokenAndFamily): Promise<never> {
+/** A rotated token presented again outside the rules: the whole family ends. */
+async function failReuse(ctx: RefreshContext, state: TokenAndFamily): Promise<never> {
   const { family, token } = state;
   const now = ctx.clock.now();
   ctx.metrics.refreshes.inc({ result: 'token_reused' });
@@ -227,8 +250,9 @@ async function failReuse(ctx: TesseraContext, state: TokenAndFamily): Promise<ne
   throw new TesseraError('token_reused');
 }
 
+/** A refusal that changes nothing (revoked, expired, another client's), recorded with its reason. */
 async function fail(
-  ctx: TesseraContext,
+  ctx: RefreshContext,
   state: TokenAndFamily,
   code: TesseraError['code'],
   reason: string,
@@ -248,15 +272,15 @@ async function fail(
   throw new TesseraError(code, failureDescription(code, reason));
 }
 
-/** No row for this token: cleanup pruned it, or its family is gone (SPEC §3.3 rule 7). */
-async function failUnknownToken(ctx: TesseraContext, input: RefreshInput, familyId: string): Promise<never> {
-  const family = await ctx.stores.sessions.findFamily(familyId);
+/** No row for this token: cleanup pruned it, or its family is gone. */
+async function failUnknownToken(ctx: RefreshContext, refresh: Refresh): Promise<never> {
+  const family = await ctx.stores.sessions.findFamily(refresh.familyId);
   if (!family) {
     // The tag proves we issued it; its family outlived its absolute lifetime and was deleted.
     ctx.metrics.refreshes.inc({ result: 'token_expired' });
     throw new TesseraError('token_expired', 'The session this token belongs to has expired');
   }
-  if (family.clientId !== input.client.id) {
+  if (family.clientId !== refresh.client.id) {
     ctx.metrics.refreshes.inc({ result: 'client_mismatch' });
     throw new TesseraError('client_mismatch');
   }
@@ -269,6 +293,7 @@ async function failUnknownToken(ctx: TesseraContext, input: RefreshInput, family
   return failReuse(ctx, tombstone(family));
 }
 
+/** A pruned token, as far as its family row still tells. */
 function tombstone(family: TokenAndFamily['family']): TokenAndFamily {
   return {
     family,
@@ -294,31 +319,4 @@ function failureDescription(code: string, reason: string): string | undefined {
   }
   if (code === 'token_revoked') return `The session was ended (${reason})`;
   return undefined;
-}
-
-// The grace-period box: the response of a rotation, sealed under a key that only the holder of the
-// parent token can derive (HMAC of the parent with a server key), so the database alone never
-// yields a usable token (SPEC §3.3 rule 3: nothing stored in plaintext).
-
-function graceKey(ctx: TesseraContext, parentToken: string): Buffer {
-  return createHmac('sha256', ctx.keys.grace).update(parentToken).digest();
-}
-
-function sealGrace(
-  ctx: TesseraContext,
-  parentToken: string,
-  parentHash: string,
-  issued: IssuedTokens,
-): Buffer {
-  return seal(graceKey(ctx, parentToken), Buffer.from(JSON.stringify(issued)), `grace:${parentHash}`);
-}
-
-function openGrace(
-  ctx: TesseraContext,
-  parentToken: string,
-  parent: RefreshTokenRecord,
-): IssuedTokens | undefined {
-  if (!parent.graceResponse) return undefined;
-  const plain = open(graceKey(ctx, parentToken), parent.graceResponse, `grace:${parent.hash}`);
-  return plain ? (JSON.parse(plain.toString('utf8')) as IssuedTokens) : undefined;
 }

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { TesseraContext } from '../domain/context.js';
-import { isRecentRefresh } from '../domain/rotate-refresh-token.js';
+import { isRecentRefresh } from '../domain/is-recent-refresh.js';
 
 /**
  * The refresh rate limit's exemption: a request that presents a refresh token being rotated
