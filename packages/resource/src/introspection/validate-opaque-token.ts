@@ -97,11 +97,11 @@ function toEntry(b: Record<string, unknown>, o: OpaqueValidatorOptions, now: num
   // A refresh token is not an access token, however active it is.
   if (b.token_type === 'refresh_token') return { active: false };
   if (b.iss !== o.issuer) return { active: false };
+  // The configured audience is required for opaque tokens as for JWTs: an answer without `aud`
+  // does not say the token is for this API, so it is not accepted for any.
   const aud = b.aud;
-  if (aud !== undefined) {
-    const list = typeof aud === 'string' ? [aud] : (aud as string[]);
-    if (!list.some((a) => o.audiences.includes(a))) return { active: false };
-  }
+  const list = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? (aud as string[]) : [];
+  if (!list.some((a) => o.audiences.includes(a))) return { active: false };
   const exp = b.exp as number;
   if (exp * 1000 <= now) return { active: false };
   if (b.cnf !== undefined) return { active: false };

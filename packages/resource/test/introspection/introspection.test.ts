@@ -83,6 +83,19 @@ describe('opaque tokens (introspection)', () => {
     }
   });
 
+  it('introspection answer without aud: not accepted for the configured audience', async () => {
+    const { aud: _, ...withoutAud } = active({ jti: 'op-noaud' });
+    fake.introspection.set('tsa_noaud', withoutAud);
+    fake.introspection.set('tsa_emptyaud', active({ aud: [] }));
+    fake.introspection.set('tsa_listaud', active({ aud: ['https://other.test', AUDIENCE] }));
+    for (const token of ['tsa_noaud', 'tsa_emptyaud']) {
+      const result = await rs.authenticate(bearer(token));
+      assert.ok(!result.ok && result.status === 401 && result.error.error === 'invalid_token', token);
+    }
+    // A list that names this API is still accepted.
+    assert.ok((await rs.authenticate(bearer('tsa_listaud'))).ok);
+  });
+
   it('answers 503 when introspection fails, and refuses opaque tokens when introspection is off', async () => {
     const badCreds = createResourceServer({
       issuer: fake.issuer,
