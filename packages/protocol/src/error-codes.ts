@@ -241,6 +241,20 @@ export const ERROR_CODES = {
     endsSession: true,
     message: 'Sign in again: the upstream provider no longer accepts this session',
   },
+  headers_too_large: {
+    status: 431,
+    error: 'invalid_request',
+    retryable: false,
+    endsSession: false,
+    message: 'The request headers are larger than allowed',
+  },
+  request_timeout: {
+    status: 408,
+    error: 'invalid_request',
+    retryable: true,
+    endsSession: false,
+    message: 'The request did not arrive in time',
+  },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export interface ErrorDefinition {
