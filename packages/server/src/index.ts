@@ -39,6 +39,7 @@ export {
   saveClient,
 } from './domain/manage-directory.js';
 export { readAccessToken } from './domain/read-access-token.js';
+export { requestableScopes } from './domain/resolve-scope.js';
 export { revokeFamily } from './domain/revoke-family.js';
 export { revokeToken } from './domain/revoke-token.js';
 export { refreshTokens } from './domain/rotate-refresh-token.js';

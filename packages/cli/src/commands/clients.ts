@@ -1,4 +1,4 @@
-import { parseDuration, saveClient } from '@tessera/server';
+import { parseDuration, requestableScopes, saveClient } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
 import { type CommonOptions, createOption, withServer } from '../open-server.js';
@@ -51,8 +51,16 @@ export function clientsCommand(program: Command, io: CliIO): void {
       collect,
       [],
     )
-    .option('--scope <scope>', 'a scope the client may request (repeatable; none = any)', collect, [])
-    .option('--default-scope <scope>', 'scope granted when a request names none')
+    .option(
+      '--scope <scope>',
+      'a scope the client may request besides its default scope (repeatable; without it: only the default scope)',
+      collect,
+      [],
+    )
+    .option(
+      '--default-scope <scope>',
+      'scope granted when a request names none, and always requestable (default: none)',
+    )
     .option('--access-token-ttl <duration>', 'override the access-token lifetime (e.g. 15m)')
     .option('--refresh-grace-period <duration>', 'override the grace period (e.g. 5m)')
     .option('--refresh-idle-ttl <duration>', 'override the refresh-token idle lifetime (e.g. 14d)')
@@ -92,16 +100,23 @@ export function clientsCommand(program: Command, io: CliIO): void {
           cookieMode: opts.cookie === true,
         }),
       );
+      const scopes = requestableScopes(client);
       const shown = {
         id: client.id,
         public: client.public,
         grantTypes: client.grantTypes,
         cookieMode: client.cookieMode === true,
+        // What the client may request; anything else is refused with invalid_scope.
+        scopes,
+        defaultScope: client.defaultScope,
         ...(secret ? { secret } : {}),
       };
       print(io, opts.json === true, shown, () =>
         [
           `saved ${client.public ? 'public' : 'confidential'} client ${client.id} (grants: ${client.grantTypes.join(', ')}${client.cookieMode ? '; cookie mode' : ''})`,
+          scopes.length === 0
+            ? 'scopes: none (it may request no scope; add --scope or --default-scope to allow some)'
+            : `scopes it may request: ${scopes.join(' ')}${client.defaultScope ? ` (granted when it names none: ${client.defaultScope})` : ' (granted when it names none: no scope)'}`,
           ...(secret && opts.secret === undefined ? [`client secret (shown once): ${secret}`] : []),
         ].join('\n'),
       );

@@ -13,14 +13,31 @@ export function parseScope(scope: string): string[] {
   return [...new Set(parts)];
 }
 
-/** The scope granted for a new session: the requested one if the client may have it, else its default. */
+/**
+ * What a client may request: its allowed scopes and its default scope, nothing else. A client
+ * registered without scopes may request only its default scope (none unless one is set): least
+ * privilege by default.
+ */
+export function requestableScopes(client: Pick<ClientRecord, 'allowedScopes' | 'defaultScope'>): string[] {
+  return [...new Set([...client.allowedScopes, ...parseScope(client.defaultScope)])];
+}
+
+/**
+ * The scope granted for a new session: the client's default scope when the request names none,
+ * else the requested one, which must lie within what the client may request; anything else is
+ * `invalid_scope` (RFC 6749 §5.2). The answer names no scope: it echoes nothing the client sent.
+ */
 export function resolveScope(client: ClientRecord, requested: string | undefined): string {
   if (requested === undefined) return client.defaultScope;
   const scopes = parseScope(requested);
-  if (client.allowedScopes.length > 0) {
-    const denied = scopes.filter((s) => !client.allowedScopes.includes(s));
-    if (denied.length > 0)
-      throw new TesseraError('invalid_scope', `The client may not request: ${denied.join(' ')}`);
+  const allowed = new Set(requestableScopes(client));
+  if (scopes.some((s) => !allowed.has(s))) {
+    throw new TesseraError(
+      'invalid_scope',
+      allowed.size === 0
+        ? 'This client may not request any scope'
+        : 'The requested scope is unknown or not allowed for this client',
+    );
   }
   return scopes.join(' ');
 }
@@ -30,8 +47,7 @@ export function narrowScope(granted: string, requested: string | undefined): str
   if (requested === undefined) return granted;
   const have = new Set(granted.split(' '));
   const want = parseScope(requested);
-  const extra = want.filter((s) => !have.has(s));
-  if (extra.length > 0)
-    throw new TesseraError('invalid_scope', `The scope exceeds what was granted: ${extra.join(' ')}`);
+  if (want.some((s) => !have.has(s)))
+    throw new TesseraError('invalid_scope', 'The requested scope exceeds what the session was granted');
   return want.join(' ');
 }

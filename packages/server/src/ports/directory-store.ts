@@ -10,7 +10,7 @@ export interface ClientRecord {
   /** HMAC of the client secret; `null` for public clients. */
   secretHash: string | null;
   grantTypes: GrantType[];
-  /** Scopes the client may be granted; empty means any. */
+  /** Scopes the client may request besides its default scope; empty: only the default scope. */
   allowedScopes: string[];
   /** Scope granted when a request names none. */
   defaultScope: string;
