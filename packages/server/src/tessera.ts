@@ -10,12 +10,13 @@ import type { TesseraContext } from './domain/context.js';
 import { RecentRefreshes } from './domain/recent-refreshes.js';
 import { type SetTimer, SingleFlight } from './domain/single-flight.js';
 import { ConfigError } from './errors.js';
-import { type BuildAppOptions, buildApp } from './http/build-app.js';
+import { type BuildAppOptions, buildApp, buildMetricsApp } from './http/build-app.js';
 import { KeyRing } from './keys/key-ring.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import type { Stores } from './ports/index.js';
+import type { RateLimitStore, Stores } from './ports/index.js';
 import { cachedDirectory } from './stores/cached-directory.js';
+import { MemoryRateLimitStore } from './stores/memory/memory-rate-limit-store.js';
 import { openSqliteStores } from './stores/sqlite/open-sqlite-stores.js';
 import { jwtFormat } from './tokens/jwt-format.js';
 import { opaqueFormat } from './tokens/opaque-format.js';
@@ -27,6 +28,11 @@ export interface CreateTesseraOptions {
   config?: Readonly<TesseraConfig> | LoadConfigOptions;
   /** Stores to use; defaults to SQLite at `config.db`. */
   stores?: Stores;
+  /**
+   * Counters of the rate limits and lockouts; defaults to this process's memory. Instances behind
+   * one load balancer share a store so that they count against one budget.
+   */
+  rateLimitStore?: RateLimitStore;
   /** The 32-byte master secret; defaults to `TESSERA_SECRET` or the key file beside the database. */
   masterSecret?: Uint8Array;
   clock?: Clock;
@@ -45,7 +51,9 @@ export interface CreateTesseraOptions {
 export interface Tessera {
   ctx: TesseraContext;
   app: FastifyInstance;
-  /** Listens on the configured host and port; resolves with the address. */
+  /** The listener of `/metrics` when `metricsPort` is set (the main app then has no `/metrics`). */
+  metricsApp: FastifyInstance | undefined;
+  /** Listens on the configured host and port (and the metrics port, if set); resolves with the address. */
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -140,8 +148,10 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     metrics: createMetrics({ defaultMetrics: options.background !== false }),
     refreshFlights: new SingleFlight<TokenResponse>(options.setTimer),
     recentRefreshes: new RecentRefreshes(),
+    rateLimits: options.rateLimitStore ?? new MemoryRateLimitStore(),
   };
   const app = await buildApp(ctx, options.onNotice ? { onNotice: options.onNotice } : {});
+  const metricsApp = config.metricsPort === undefined ? undefined : await buildMetricsApp(ctx);
 
   const stops: (() => void)[] = [];
   if (options.background !== false) {
@@ -173,8 +183,18 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
   return {
     ctx,
     app,
+    metricsApp,
     async listen() {
-      return app.listen({ host: config.host, port: config.port });
+      const address = await app.listen({ host: config.host, port: config.port });
+      if (metricsApp) {
+        try {
+          await metricsApp.listen({ host: config.metricsHost, port: config.metricsPort });
+        } catch (err) {
+          await app.close();
+          throw err;
+        }
+      }
+      return address;
     },
     async close() {
       for (const stop of stops) stop();
@@ -183,7 +203,7 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
       const force = setTimeout(() => app.server.closeAllConnections(), LIMITS.shutdownTimeoutMs);
       force.unref();
       try {
-        await app.close();
+        await Promise.all([app.close(), metricsApp?.close()]);
       } finally {
         clearTimeout(force);
       }

@@ -67,11 +67,11 @@ export const LIMIT_TABLE = {
   // --- Rate limits and memory bounds
   rateLimitWindowMs: {
     value: 60_000,
-    doc: 'The per-IP rate limits (`rateLimitLogin`, `rateLimitRefresh`) count requests per minute.',
+    doc: 'The per-IP rate limits (`rateLimitLogin`, `rateLimitRefresh`) and `rateLimitClientAuth` count per minute.',
   },
-  loginThrottleEntries: {
+  rateLimitEntries: {
     value: 100_000,
-    doc: 'Usernames with recent failed logins kept in memory before expired entries are pruned.',
+    doc: 'Rate-limit and lockout counters (IPs, client ids, usernames) kept in memory; past it, ended windows and then the oldest go.',
   },
   recentRefreshEntries: {
     value: 50_000,
@@ -101,6 +101,10 @@ export const LIMIT_TABLE = {
   feedRetryMs: {
     value: 2000,
     doc: 'SSE `retry:` hint of the revocation feed; the middleware uses its own backoff anyway.',
+  },
+  requestTimeoutMs: {
+    value: 30_000,
+    doc: 'A request (headers and body) must arrive whole within this time, or it is refused 408 (slow-loris).',
   },
   shutdownTimeoutMs: {
     value: 10_000,

@@ -74,7 +74,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<TesseraCon
       value = parseSetting(spec, raw);
     } catch (err) {
       // A secret is never repeated, not even a wrong one.
-      const got = spec.role === 'secret' ? '' : `, got ${JSON.stringify(raw)}`;
+      const got = spec.role === 'secret' || spec.kind === 'secret' ? '' : `, got ${JSON.stringify(raw)}`;
       throw new ConfigError(`Invalid configuration: ${source}: ${(err as Error).message}${got}`);
     }
     if (inConfig) out[key] = value;

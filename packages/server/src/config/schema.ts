@@ -24,6 +24,7 @@ export const SETTING_GROUPS = {
   limits: 'Limits',
   feed: 'Revocation feed and caches',
   logging: 'Logging',
+  metrics: 'Metrics',
 } as const;
 export type SettingGroup = keyof typeof SETTING_GROUPS;
 
@@ -305,6 +306,15 @@ export const SCHEMA = {
     group: 'limits',
     doc: 'Refresh requests per minute per IP (0: off); coalesced and grace-period retries are not counted.',
   },
+  rateLimitClientAuth: {
+    kind: 'int',
+    default: 10,
+    min: 0,
+    unit: 'per minute',
+    env: 'TESSERA_RATE_LIMIT_CLIENT_AUTH',
+    group: 'limits',
+    doc: 'Failed client authentications per minute per client id and per IP, on every endpoint (0: off); a right secret never fails.',
+  },
   loginFailuresPerUser: {
     kind: 'int',
     default: 10,
@@ -368,6 +378,31 @@ export const SCHEMA = {
     env: 'TESSERA_LOG_LEVEL',
     group: 'logging',
     doc: 'pino level; `info` logs each request (never tokens, secrets, cookies or passwords); the demo and admin commands use `warn`.',
+  },
+  // --- Metrics
+  metricsToken: {
+    kind: 'secret',
+    default: undefined,
+    flag: false,
+    file: false,
+    env: 'TESSERA_METRICS_TOKEN',
+    group: 'metrics',
+    doc: 'When set (base64url of 32+ bytes), `/metrics` requires `Authorization: Bearer <it>` from every address; unset, it answers loopback only.',
+  },
+  metricsPort: {
+    kind: 'port',
+    default: undefined,
+    example: 9464,
+    env: 'TESSERA_METRICS_PORT',
+    group: 'metrics',
+    doc: 'Serve `/metrics` on this port of `metricsHost` instead of the main one, which then has no `/metrics`.',
+  },
+  metricsHost: {
+    kind: 'string',
+    default: '127.0.0.1',
+    env: 'TESSERA_METRICS_HOST',
+    group: 'metrics',
+    doc: 'Interface of the separate metrics port; loopback, so only a scraper on this machine reaches it unless opened up.',
   },
 } as const satisfies Record<string, Setting>;
 

@@ -25,10 +25,19 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
-/** A hash of a random password, to spend the same time when the user does not exist. */
-let dummy: Promise<string> | undefined;
+const dummies = new Map<number, Promise<string>>();
+
+/**
+ * A hash of a random password at cost `logN`, to spend the same time when the user does not
+ * exist: one per cost, made once. The server makes it at start, so even the first login for an
+ * unknown user costs one hash, like any other login, not two.
+ */
 export function dummyPasswordHash(logN: number): Promise<string> {
-  dummy ??= hashPassword(randomBytes(16).toString('base64url'), logN);
+  let dummy = dummies.get(logN);
+  if (dummy === undefined) {
+    dummy = hashPassword(randomBytes(16).toString('base64url'), logN);
+    dummies.set(logN, dummy);
+  }
   return dummy;
 }
 

@@ -15,7 +15,7 @@ export async function authenticateUser(
 ): Promise<UserRecord> {
   const key = input.username.normalize('NFC').toLowerCase();
   const now = ctx.clock.now();
-  const wait = throttle.retryAfter(key, now);
+  const wait = await throttle.retryAfter(key, now);
   if (wait > 0) {
     ctx.metrics.logins.inc({ result: 'throttled' });
     throw new TesseraError('rate_limited', 'Too many failed sign-in attempts; try again later', {
@@ -29,7 +29,7 @@ export async function authenticateUser(
     user?.passwordHash ?? (await dummyPasswordHash(ctx.config.passwordHashCost)),
   );
   if (!user || !ok || user.disabled) {
-    throttle.fail(key, now);
+    await throttle.fail(key, now);
     ctx.metrics.logins.inc({ result: 'failed' });
     await recordEvents(ctx, [
       {
@@ -43,7 +43,7 @@ export async function authenticateUser(
     ]);
     throw new TesseraError('invalid_credentials');
   }
-  throttle.succeed(key);
+  await throttle.succeed(key);
   ctx.metrics.logins.inc({ result: 'succeeded' });
   await recordEvents(ctx, [
     {

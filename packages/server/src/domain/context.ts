@@ -5,7 +5,7 @@ import type { TesseraConfig } from '../config/load-config.js';
 import type { ServerKeys } from '../crypto/secrets.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ClientRecord, Stores } from '../ports/index.js';
+import type { ClientRecord, RateLimitStore, Stores } from '../ports/index.js';
 import type { TokenFormat } from '../tokens/token-format.js';
 import type { RecentRefreshes } from './recent-refreshes.js';
 import type { SingleFlight } from './single-flight.js';
@@ -33,6 +33,8 @@ export interface TesseraContext<P extends StoreName = StoreName> {
   metrics: Metrics;
   refreshFlights: SingleFlight<TokenResponse>;
   recentRefreshes: RecentRefreshes;
+  /** Counters of the rate limits and lockouts (in memory unless a shared store is given). */
+  rateLimits: RateLimitStore;
 }
 
 /** A client's effective lifetimes in milliseconds: its own settings, else the server's. */

@@ -34,8 +34,11 @@ export async function logOut(
   if (family && family.userId === read.claims.sub) await revokeFamily(ctx, family, 'logout', 'user');
 }
 
-/** Swallows a refusal of the request (a 4xx TesseraError); anything else, such as a store failure, propagates. */
+/**
+ * Swallows a refusal of the request (a 4xx TesseraError); anything else, such as a store failure
+ * or a rate limit (retryable: the logout did not happen), propagates.
+ */
 function refusedOnly(err: unknown): undefined {
-  if (isTesseraError(err) && err.status < 500) return undefined;
+  if (isTesseraError(err) && err.status < 500 && !err.retryable) return undefined;
   throw err;
 }

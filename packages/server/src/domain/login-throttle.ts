@@ -1,40 +1,36 @@
-import { LIMITS } from '../config/limits.js';
+import type { RateLimitStore } from '../ports/index.js';
 
 /**
- * Failed logins per username, in memory: after `loginFailuresPerUser` failures in the window,
- * further attempts are refused with `rate_limited` without checking the password.
+ * Failed logins per username: after `limit` failures in the window, further attempts are
+ * refused with `rate_limited` without checking the password. The counters live in the rate-limit
+ * store, so instances that share it share the lockout.
  */
 export class LoginThrottle {
-  private readonly failures = new Map<string, { count: number; since: number }>();
-
   constructor(
+    private readonly store: RateLimitStore,
     private readonly limit: number,
     private readonly windowMs: number,
   ) {}
 
   /** Seconds to wait, or 0 when the username may try now. */
-  retryAfter(username: string, now: number): number {
+  async retryAfter(username: string, now: number): Promise<number> {
     if (this.limit === 0) return 0;
-    const entry = this.failures.get(username);
-    if (!entry || now - entry.since >= this.windowMs) return 0;
-    return entry.count >= this.limit ? Math.ceil((entry.since + this.windowMs - now) / 1000) : 0;
+    const window = await this.store.peek(key(username), now);
+    if (window === undefined || window.count < this.limit) return 0;
+    return Math.max(1, Math.ceil((window.resetAt - now) / 1000));
   }
 
   /** Counts a failed attempt; the window starts at the first failure. */
-  fail(username: string, now: number): void {
-    const entry = this.failures.get(username);
-    if (!entry || now - entry.since >= this.windowMs) this.failures.set(username, { count: 1, since: now });
-    else entry.count++;
-    // Bounded memory under a spray of usernames: past this many, entries whose window ended go.
-    if (this.failures.size > LIMITS.loginThrottleEntries) this.prune(now);
+  async fail(username: string, now: number): Promise<void> {
+    if (this.limit === 0) return;
+    await this.store.hit(key(username), this.windowMs, now);
   }
 
   /** Forgets the failures of a username that has just signed in. */
-  succeed(username: string): void {
-    this.failures.delete(username);
-  }
-
-  private prune(now: number): void {
-    for (const [k, v] of this.failures) if (now - v.since >= this.windowMs) this.failures.delete(k);
+  async succeed(username: string): Promise<void> {
+    if (this.limit === 0) return;
+    await this.store.reset(key(username));
   }
 }
+
+const key = (username: string) => `login-user:${username}`;

@@ -92,22 +92,22 @@ async function checkNonce(
 
 /**
  * Concurrent refreshes of one token, by one client, for one scope, share one answer. The token
- * counts as a recent refresh (exempt from the rate limit) while it is rotated and, once it is,
- * for the grace period.
+ * counts as a recent refresh by this client (exempt from the rate limit) while it is rotated and,
+ * once it is, for the grace period.
  */
 async function singleFlight(ctx: RefreshContext, refresh: Refresh): Promise<TokenResponse> {
   const key = `${refresh.hash}|${refresh.client.id}|${refresh.scope ?? ''}`;
   const coalesceMs = ctx.config.coalesceTimeout * 1000;
   const now = ctx.clock.now();
-  ctx.recentRefreshes.mark(refresh.hash, now + coalesceMs);
+  ctx.recentRefreshes.mark(refresh.hash, refresh.client, now + coalesceMs);
   let response: TokenResponse;
   try {
     response = await ctx.refreshFlights.run(key, () => findAndDecide(ctx, refresh), coalesceMs);
   } catch (err) {
-    ctx.recentRefreshes.forget(refresh.hash);
+    ctx.recentRefreshes.forget(refresh.hash, refresh.client.id);
     throw err;
   }
-  ctx.recentRefreshes.mark(refresh.hash, now + refresh.policy.graceMs);
+  ctx.recentRefreshes.mark(refresh.hash, refresh.client, now + refresh.policy.graceMs);
   return response;
 }
 

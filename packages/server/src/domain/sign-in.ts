@@ -1,4 +1,5 @@
 import { isTesseraError, TesseraError, type TokenResponse } from '@tessera/protocol';
+import { LIMITS } from '../config/limits.js';
 import type { ClientRecord } from '../ports/index.js';
 import { authenticateUser } from './authenticate-user.js';
 import type { TesseraContext } from './context.js';
@@ -33,6 +34,13 @@ export async function signIn(
   input: SignInInput,
 ): Promise<TokenResponse> {
   const { client, grant } = input;
+  const wrongCredentials = () =>
+    grant === 'password'
+      ? new TesseraError('invalid_grant', 'Invalid username or password')
+      : new TesseraError('invalid_credentials');
+  // Sizes before anything else: no lookup for a megabyte username, no hash of a huge password.
+  if (input.username.length > LIMITS.maxUsernameLength || input.password.length > LIMITS.maxPasswordLength)
+    throw wrongCredentials();
   const scope = resolveScope(client, input.scope);
   const user = await authenticateUser(ctx, throttle, {
     username: input.username,
@@ -40,9 +48,7 @@ export async function signIn(
     clientId: client.id,
     ip: input.ip,
   }).catch((err: unknown) => {
-    if (grant === 'password' && isTesseraError(err) && err.code === 'invalid_credentials') {
-      throw new TesseraError('invalid_grant', 'Invalid username or password');
-    }
+    if (isTesseraError(err) && err.code === 'invalid_credentials') throw wrongCredentials();
     throw err;
   });
   return issueSession(ctx, { client, user, scope, grant, userAgent: input.userAgent, ip: input.ip });

@@ -1,11 +1,12 @@
 import cookie from '@fastify/cookie';
-import rateLimit from '@fastify/rate-limit';
 import { TesseraError } from '@tessera/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { LIMITS } from '../config/limits.js';
+import { dummyPasswordHash } from '../crypto/password.js';
 import type { TesseraContext } from '../domain/context.js';
 import { LoginThrottle } from '../domain/login-throttle.js';
 import { lazyChildLoggerFactory } from '../observability/request-logger.js';
-import { registerErrorHandling } from './error-handler.js';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './error-handler.js';
 import { tokenBearingRoutes } from './no-store.js';
 import { registerBodyParsers } from './parse-body.js';
 import { rateLimits } from './rate-limits.js';
@@ -13,9 +14,18 @@ import { refreshCookieFor } from './refresh-cookie.js';
 import { authApiRoutes } from './routes/auth-api.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
 import { revokeIntrospectRoutes } from './routes/oauth-revoke-introspect.js';
 import { oauthTokenRoute } from './routes/oauth-token.js';
 import { revocationRoutes } from './routes/revocations.js';
+
+/** Headers that may appear once, by their lower-case name (the value is how messages spell them). */
+const SINGLE_HEADERS = new Map([
+  ['authorization', 'Authorization'],
+  ['content-type', 'Content-Type'],
+  ['host', 'Host'],
+  ['dpop', 'DPoP'],
+]);
 
 /** Something an operator should know at start (cookie mode over plain http, …). */
 export interface StartupNotice {
@@ -43,10 +53,36 @@ export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {
     routerOptions: { ignoreTrailingSlash: true },
     // The per-request logger is made when a request first logs, not for every request.
     childLoggerFactory: lazyChildLoggerFactory,
+    // Refusals before routing and before parsing get the one error shape too.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+    // Node would answer a missing Host with an empty 400 of its own; the hook below answers it.
+    http: { requireHostHeader: false },
+    // A request must have arrived whole within this time (slow-loris); streams answered are not limited.
+    requestTimeout: LIMITS.requestTimeoutMs,
   });
   registerErrorHandling(app);
   registerBodyParsers(app, ctx.config.bodyLimit);
   app.addHook('onRequest', async (request) => {
+    // HTTP/1.1 requires exactly one Host (RFC 9112 §3.2).
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw new TesseraError('invalid_request', 'The Host header is required');
+    }
+    // Node keeps only the first of a repeated Authorization, Content-Type or Host; a request that
+    // sends two is ambiguous (which one did a proxy check?), so it is refused, as the middleware does.
+    const seen = new Set<string>();
+    const raw = request.raw.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]?.toLowerCase();
+      if (name === undefined || !SINGLE_HEADERS.has(name)) continue;
+      if (seen.has(name)) {
+        throw new TesseraError(
+          'invalid_request',
+          `The ${SINGLE_HEADERS.get(name)} header was sent more than once`,
+        );
+      }
+      seen.add(name);
+    }
     // Duplicated query parameters are refused everywhere, before any handler runs.
     const q = request.url.indexOf('?');
     if (q !== -1) {
@@ -66,8 +102,16 @@ export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {
     );
   });
   app.addHook('onReady', async () => warnAboutCookieMode(ctx, options.onNotice));
-  await app.register(rateLimit, { global: false });
-  const throttle = new LoginThrottle(ctx.config.loginFailuresPerUser, ctx.config.loginLockoutWindow * 1000);
+  // The stand-in hash for unknown users is made at start, not by the first such login, which
+  // would otherwise cost two hashes and so tell by its time that the user does not exist.
+  app.addHook('onReady', async () => {
+    await dummyPasswordHash(ctx.config.passwordHashCost);
+  });
+  const throttle = new LoginThrottle(
+    ctx.rateLimits,
+    ctx.config.loginFailuresPerUser,
+    ctx.config.loginLockoutWindow * 1000,
+  );
   const limits = rateLimits(ctx);
   // Every answer of these routes, errors included, is Cache-Control: no-store.
   await tokenBearingRoutes(app, async (tokens) => {
@@ -84,6 +128,27 @@ export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {
   });
   discoveryRoutes(app, ctx);
   healthRoutes(app, ctx);
+  // With a metrics port of its own (`buildMetricsApp`), the main listener has no /metrics.
+  if (ctx.config.metricsPort === undefined) metricsRoute(app, ctx, { loopbackOnly: true });
+  return app;
+}
+
+/**
+ * The listener of `metricsPort`: `/metrics` only (and the one error shape for anything else),
+ * apart from the API, so it can be bound where only the scraper reaches it.
+ */
+export async function buildMetricsApp(ctx: TesseraContext): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    bodyLimit: 1024,
+    childLoggerFactory: lazyChildLoggerFactory,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+    requestTimeout: LIMITS.requestTimeoutMs,
+  });
+  registerErrorHandling(app);
+  app.removeAllContentTypeParsers();
+  metricsRoute(app, ctx, { loopbackOnly: false });
   return app;
 }
 

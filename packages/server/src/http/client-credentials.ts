@@ -19,5 +19,6 @@ export function clientCredentials(
     authorization: basicOnly && !authorization?.startsWith('Basic ') ? undefined : authorization,
     clientId: params.client_id,
     clientSecret: params.client_secret,
+    ip: request.ip,
   };
 }

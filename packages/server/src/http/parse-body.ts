@@ -1,5 +1,5 @@
 import { TesseraError } from '@tessera/protocol';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** Request parameters: string values only, each at most once. */
 export type Params = Readonly<Record<string, string>>;
@@ -37,10 +37,7 @@ export function parseForm(body: string): Params {
   const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(body)) {
     if (seen.has(name))
-      throw new TesseraError(
-        'duplicate_parameter',
-        `The parameter "${safeName(name)}" was sent more than once`,
-      );
+      throw new TesseraError('duplicate_parameter', `${nameOf(name)} was sent more than once`);
     seen.add(name);
     if (value !== '') out[name] = value;
   }
@@ -60,16 +57,12 @@ export function parseJsonParams(body: string): Params {
   }
   const duplicate = findDuplicateKey(body);
   if (duplicate !== undefined) {
-    throw new TesseraError(
-      'duplicate_parameter',
-      `The parameter "${safeName(duplicate)}" was sent more than once`,
-    );
+    throw new TesseraError('duplicate_parameter', `${nameOf(duplicate)} was sent more than once`);
   }
   const out: Record<string, string> = Object.create(null);
   for (const [name, v] of Object.entries(value)) {
     if (v === null || v === undefined || v === '') continue;
-    if (typeof v !== 'string')
-      throw new TesseraError('invalid_request', `The parameter "${safeName(name)}" must be a string`);
+    if (typeof v !== 'string') throw new TesseraError('invalid_request', `${nameOf(name)} must be a string`);
     out[name] = v;
   }
   return out;
@@ -102,9 +95,23 @@ export function findDuplicateKey(text: string): string | undefined {
   return undefined;
 }
 
-/** A parameter name fit to echo in an error message. */
-function safeName(name: string): string {
-  return name.replace(/[^\w.-]/g, '?').slice(0, 64);
+/** The parameters the endpoints read: the only names an error message may repeat. */
+const KNOWN_PARAMETERS = new Set([
+  'grant_type',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'username',
+  'password',
+  'scope',
+  'nonce',
+  'token',
+  'token_type_hint',
+]);
+
+/** How an error names a parameter: by its name when it is one of ours, else not at all (nothing the client chose is repeated). */
+function nameOf(name: string): string {
+  return KNOWN_PARAMETERS.has(name) ? `The parameter "${name}"` : 'A parameter';
 }
 
 /** The value of a required parameter, or a clear `invalid_request`. */
@@ -123,4 +130,24 @@ export function bodyOf(body: unknown): Params {
     );
   }
   return body as Params;
+}
+
+/** The two body types the server reads. */
+export type BodyType = 'application/x-www-form-urlencoded' | 'application/json';
+
+/**
+ * The media type of a `Content-Type` header without its parameters, in lower case: media types
+ * are case-insensitive (RFC 9110 §8.3.1), so `Application/JSON; charset=UTF-8` is JSON.
+ */
+export function mediaTypeOf(contentType: string | undefined): string | undefined {
+  const type = contentType?.split(';', 1)[0]?.trim().toLowerCase();
+  return type === '' ? undefined : type;
+}
+
+/** The parameters of a body that must be of `type`; any other type is `unsupported_media_type`. */
+export function bodyOfType(request: FastifyRequest, type: BodyType): Params {
+  if (mediaTypeOf(request.headers['content-type']) !== type) {
+    throw new TesseraError('unsupported_media_type', `This endpoint takes ${type}`);
+  }
+  return bodyOf(request.body);
 }

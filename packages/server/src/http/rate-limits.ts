@@ -1,34 +1,57 @@
 import { TesseraError } from '@tessera/protocol';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { LIMITS } from '../config/limits.js';
 import type { TesseraContext } from '../domain/context.js';
+import type { Params } from './parse-body.js';
 import { refreshCookieFor } from './refresh-cookie.js';
 import { refreshLimitExemption } from './refresh-limit-exemption.js';
 
-/** Route-level options for @fastify/rate-limit, or `false` when a limit is off. */
+/** The per-IP request limits, as `preHandler` hooks of the routes they guard. */
 export interface RateLimits {
-  login: false | Record<string, unknown>;
-  refresh: false | Record<string, unknown>;
+  /** `POST /api/auth/login`: the login limit. */
+  login: preHandlerAsyncHookHandler;
+  /** `POST /api/auth/refresh`: the refresh limit, with its exemption. */
+  refresh: preHandlerAsyncHookHandler;
+  /**
+   * `POST /oauth/token`: the password grant counts against the login limit (it checks a
+   * password like a login does); every other grant against the refresh limit, with its exemption.
+   */
+  token: preHandlerAsyncHookHandler;
 }
 
 /**
  * Per-IP limits per minute (`TESSERA_RATE_LIMIT_LOGIN`, `TESSERA_RATE_LIMIT_REFRESH`; 0 turns
- * one off), answered `rate_limited` with `Retry-After`. The refresh limit runs after body
- * parsing, with the exemption of `refresh-limit-exemption.ts`.
+ * one off), answered `rate_limited` with `Retry-After`. They run after body parsing, so the
+ * token endpoint can tell its grants apart and the refresh exemption
+ * (`refresh-limit-exemption.ts`) can see the token. Every request counts, refused ones too; the
+ * counters live in `ctx.rateLimits`, shared by instances that share that store.
  */
 export function rateLimits(ctx: TesseraContext): RateLimits {
-  const errorResponseBuilder = (_req: FastifyRequest, context: { ttl: number }) =>
-    new TesseraError('rate_limited', undefined, { retryAfter: Math.ceil(context.ttl / 1000) });
-  const base = { timeWindow: LIMITS.rateLimitWindowMs, errorResponseBuilder, hook: 'preHandler' as const };
-  return {
-    login: ctx.config.rateLimitLogin === 0 ? false : { ...base, max: ctx.config.rateLimitLogin },
-    refresh:
-      ctx.config.rateLimitRefresh === 0
-        ? false
-        : {
-            ...base,
-            max: ctx.config.rateLimitRefresh,
-            allowList: refreshLimitExemption(ctx, refreshCookieFor(ctx.config.issuer).name),
-          },
+  const exempt = refreshLimitExemption(ctx, refreshCookieFor(ctx.config.issuer).name);
+  const charge = async (limit: 'login' | 'refresh', request: FastifyRequest) => {
+    const max = limit === 'login' ? ctx.config.rateLimitLogin : ctx.config.rateLimitRefresh;
+    if (max === 0) return;
+    const now = ctx.clock.now();
+    const { count, resetAt } = await ctx.rateLimits.hit(
+      `${limit}:ip:${request.ip}`,
+      LIMITS.rateLimitWindowMs,
+      now,
+    );
+    if (count > max) throw rateLimited(resetAt - now);
   };
+  return {
+    login: async (request) => charge('login', request),
+    refresh: async (request) => {
+      if (!exempt(request, 'first-party')) await charge('refresh', request);
+    },
+    token: async (request) => {
+      if ((request.body as Params | undefined)?.grant_type === 'password') return charge('login', request);
+      if (!exempt(request, 'token')) await charge('refresh', request);
+    },
+  };
+}
+
+/** `rate_limited` (429) with `Retry-After` in whole seconds, at least 1. */
+export function rateLimited(waitMs: number, description?: string): TesseraError {
+  return new TesseraError('rate_limited', description, { retryAfter: Math.max(1, Math.ceil(waitMs / 1000)) });
 }

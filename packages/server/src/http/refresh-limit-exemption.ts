@@ -1,20 +1,49 @@
+import { decodeBasicCredentials } from '@tessera/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { TesseraContext } from '../domain/context.js';
 import { isRecentRefresh } from '../domain/is-recent-refresh.js';
+import type { Params } from './parse-body.js';
+
+/** Where a refresh arrives: the token endpoint's grant, or the first-party JSON/cookie route. */
+export type RefreshRoute = 'token' | 'first-party';
 
 /**
- * The refresh rate limit's exemption: a request that presents a refresh token being rotated
- * right now, or rotated within its grace period, is coalesced or answered from the grace box,
- * so it costs little and is never counted (many tabs refreshing one token at once is normal).
- * Runs after body parsing, so it sees the token in the body or in the refresh cookie.
+ * The refresh rate limit's exemption. A refresh of a token that is being rotated right now, or
+ * was rotated within its grace period, is coalesced or answered from the grace box, so it costs
+ * little and is never counted (many tabs refreshing one token at once is normal). It holds only
+ * for what it is for: a `refresh_token` grant (or the first-party refresh) that presents that
+ * token, by the client that refreshed it. Any other request — another grant, another client, a
+ * token merely carried along — is counted. Runs after body parsing.
  */
 export function refreshLimitExemption(
   ctx: TesseraContext,
   cookieName: string,
-): (request: FastifyRequest) => boolean {
-  return (request) => {
-    const token =
-      (request.body as Record<string, string> | undefined)?.refresh_token ?? request.cookies?.[cookieName];
-    return typeof token === 'string' && isRecentRefresh(ctx, token);
+): (request: FastifyRequest, route: RefreshRoute) => boolean {
+  return (request, route) => {
+    const params = request.body as Params | undefined;
+    if (route === 'token') {
+      const token = params?.grant_type === 'refresh_token' ? params.refresh_token : undefined;
+      const clientId = namedClient(request, params);
+      // The token endpoint always names its client; one that names none is refused anyway.
+      return token !== undefined && clientId !== undefined && isRecentRefresh(ctx, token, clientId);
+    }
+    // As the route reads it: the body's token, else the cookie's.
+    const token = params?.refresh_token ?? request.cookies?.[cookieName];
+    if (token === undefined) return false;
+    // Naming no client is the public client of the session itself.
+    return isRecentRefresh(ctx, token, namedClient(request, params));
   };
+}
+
+/**
+ * The client a request names (`client_id`, or the Basic user), unauthenticated: the exemption
+ * only needs to know whose refresh this claims to be; the route authenticates it. Two names
+ * that disagree name nobody.
+ */
+function namedClient(request: FastifyRequest, params: Params | undefined): string | undefined {
+  const authorization = request.headers.authorization;
+  const basic = authorization?.startsWith('Basic ') ? decodeBasicCredentials(authorization)?.id : undefined;
+  const bodyId = params?.client_id;
+  if (basic !== undefined && bodyId !== undefined && basic !== bodyId) return undefined;
+  return basic ?? bodyId;
 }

@@ -13,6 +13,7 @@ export type * from './directory-store.js';
 export { DuplicateError, GRANT_TYPES } from './directory-store.js';
 export type * from './event-store.js';
 export type * from './key-store.js';
+export type * from './rate-limit-store.js';
 export type * from './replay-store.js';
 export type * from './revocation-feed-store.js';
 export type * from './session-store.js';

@@ -93,6 +93,7 @@ export async function startTestServer(
       passwordHashCost: 10,
       rateLimitLogin: 0,
       rateLimitRefresh: 0,
+      rateLimitClientAuth: 0,
       ...options.config,
     },
   });

@@ -33,8 +33,9 @@ describe('every answer of a token-bearing endpoint is Cache-Control: no-store, P
   let accessToken: string;
   let spaCookie: string;
   before(async () => {
-    // Two sign-ins below and one wrong password use the login limit up; the next login is refused.
-    srv = await startTestServer({ config: { rateLimitLogin: 3 } });
+    // Two sign-ins below, the password grant's wrong password and one wrong password at login use
+    // the login limit up (the password grant counts against it too); the next login is refused.
+    srv = await startTestServer({ config: { rateLimitLogin: 4 } });
     await saveClient(srv.tessera.ctx, { id: 'spa', public: true, cookieMode: true });
     const tokens = await srv.login();
     refreshToken = tokens.refresh_token!;

@@ -1,6 +1,5 @@
 import { ENDPOINTS, isTesseraError, TesseraError } from '@tessera/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { LIMITS } from '../../config/limits.js';
 import type { TesseraContext } from '../../domain/context.js';
 import { logOut } from '../../domain/log-out.js';
 import type { LoginThrottle } from '../../domain/login-throttle.js';
@@ -9,7 +8,7 @@ import { resolveRefreshClient } from '../../domain/resolve-refresh-client.js';
 import { refreshTokens } from '../../domain/rotate-refresh-token.js';
 import { signIn } from '../../domain/sign-in.js';
 import { clientCredentials } from '../client-credentials.js';
-import { bodyOf, type Params, required } from '../parse-body.js';
+import { bodyOfType, type Params, required } from '../parse-body.js';
 import type { RateLimits } from '../rate-limits.js';
 import {
   assertCookieUsable,
@@ -36,12 +35,10 @@ export function authApiRoutes(
   const credentials = (request: FastifyRequest, params: Params) =>
     clientCredentials(request, params, { basicOnly: true });
 
-  app.post(ENDPOINTS.login, { config: { rateLimit: limits.login } }, async (request, reply) => {
+  app.post(ENDPOINTS.login, { preHandler: limits.login }, async (request, reply) => {
     const params = jsonBody(request);
     const username = required(params, 'username');
     const password = required(params, 'password');
-    if (username.length > LIMITS.maxUsernameLength || password.length > LIMITS.maxPasswordLength)
-      throw new TesseraError('invalid_credentials');
     const client = await resolveLoginClient(ctx, credentials(request, params));
     if (client.cookieMode) {
       // Checked before the password: a forged cross-site login must not even reach it.
@@ -60,7 +57,7 @@ export function authApiRoutes(
     return client.cookieMode ? handOverInCookie(reply, cookie, tokens) : tokens;
   });
 
-  app.post(ENDPOINTS.refresh, { config: { rateLimit: limits.refresh } }, async (request, reply) => {
+  app.post(ENDPOINTS.refresh, { preHandler: limits.refresh }, async (request, reply) => {
     const cookieMode = isCookieRequest(request, cookie);
     const params = cookieMode && request.body === undefined ? {} : jsonBody(request);
     if (cookieMode && params.refresh_token === undefined) return refreshFromCookie(request, reply, params);
@@ -100,7 +97,9 @@ export function authApiRoutes(
 
   app.post(ENDPOINTS.logout, async (request, reply) => {
     const cookieMode = isCookieRequest(request, cookie);
-    const params = cookieMode && request.body === undefined ? {} : jsonBody(request);
+    // A cookie or a Bearer header is all a logout needs: no body, so no content type, is fine.
+    const bearer = request.headers.authorization?.startsWith('Bearer ') === true;
+    const params = (cookieMode || bearer) && request.body === undefined ? {} : jsonBody(request);
     if (cookieMode && params.refresh_token === undefined) {
       checkCsrf(request, cookie);
       const refreshToken = request.cookies[cookie.name];
@@ -124,8 +123,5 @@ export function authApiRoutes(
 }
 
 function jsonBody(request: FastifyRequest): Params {
-  if (!request.headers['content-type']?.startsWith('application/json')) {
-    throw new TesseraError('unsupported_media_type', 'This endpoint takes application/json');
-  }
-  return bodyOf(request.body);
+  return bodyOfType(request, 'application/json');
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TesseraContext } from '../../domain/context.js';
 import { sendError } from '../error-handler.js';
 
-/** Liveness, readiness (the store answers) and Prometheus metrics. */
+/** Liveness and readiness (the store answers). */
 export function healthRoutes(app: FastifyInstance, ctx: TesseraContext) {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -15,11 +15,5 @@ export function healthRoutes(app: FastifyInstance, ctx: TesseraContext) {
       request.log.warn({ err: { message: (err as Error).message } }, 'store not ready');
       return sendError(reply, new TesseraError('temporarily_unavailable', 'The store is not reachable'));
     }
-  });
-
-  app.get('/metrics', async (_request, reply) => {
-    ctx.metrics.signingKeyAge.set(ctx.keyRing.currentAge() / 1000);
-    reply.type(ctx.metrics.registry.contentType);
-    return ctx.metrics.registry.metrics();
   });
 }

@@ -5,21 +5,14 @@ import type { TesseraContext } from '../../domain/context.js';
 import { introspectToken } from '../../domain/introspect-token.js';
 import { revokeToken } from '../../domain/revoke-token.js';
 import { clientCredentials } from '../client-credentials.js';
-import { bodyOf, type Params, required } from '../parse-body.js';
+import { bodyOfType, required } from '../parse-body.js';
 
 const HINTS = ['access_token', 'refresh_token'];
-
-function formBody(body: unknown, contentType: string | undefined): Params {
-  if (!contentType?.startsWith('application/x-www-form-urlencoded')) {
-    throw new TesseraError('unsupported_media_type', 'This endpoint takes application/x-www-form-urlencoded');
-  }
-  return bodyOf(body);
-}
 
 /** `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). */
 export function revokeIntrospectRoutes(app: FastifyInstance, ctx: TesseraContext) {
   app.post(ENDPOINTS.revocation, async (request, reply) => {
-    const params = formBody(request.body, request.headers['content-type']);
+    const params = bodyOfType(request, 'application/x-www-form-urlencoded');
     const { client } = await requireClient(ctx, clientCredentials(request, params));
     const token = required(params, 'token');
     const hint = params.token_type_hint;
@@ -34,7 +27,7 @@ export function revokeIntrospectRoutes(app: FastifyInstance, ctx: TesseraContext
   });
 
   app.post(ENDPOINTS.introspection, async (request) => {
-    const params = formBody(request.body, request.headers['content-type']);
+    const params = bodyOfType(request, 'application/x-www-form-urlencoded');
     const { client, method } = await requireClient(ctx, clientCredentials(request, params));
     if (method === 'none')
       throw new TesseraError('invalid_client', 'Introspection requires a confidential client');

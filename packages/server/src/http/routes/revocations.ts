@@ -76,7 +76,10 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
   });
 
   app.get(ENDPOINTS.revocationFeed, async (request, reply) => {
-    const { client, method } = await requireClient(ctx, { authorization: request.headers.authorization });
+    const { client, method } = await requireClient(ctx, {
+      authorization: request.headers.authorization,
+      ip: request.ip,
+    });
     if (method === 'none' || !client.introspectAny) {
       throw new TesseraError('forbidden', 'Only resource-server clients may read the revocation feed');
     }
