@@ -8,6 +8,8 @@ export interface RawResult {
   received: string;
   /** The connection was closed by the server (rather than left open until the timeout). */
   closed: boolean;
+  /** The timeout passed before a whole answer came (an event stream counts as whole once it starts). */
+  timedOut: boolean;
 }
 
 /**
@@ -21,23 +23,24 @@ export function rawRequest(port: number, request: string | Buffer, timeoutMs = 3
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     let settled = false;
-    const finish = (closed: boolean) => {
+    const finish = (closed: boolean, timedOut: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
       const received = Buffer.concat(chunks).toString('latin1');
-      resolve({ answer: parseAnswer(received), received, closed });
+      const answer = parseAnswer(received);
+      resolve({ answer, received, closed, timedOut: timedOut && answer?.complete !== true });
     };
-    const timer = setTimeout(() => finish(false), timeoutMs);
+    const timer = setTimeout(() => finish(false, true), timeoutMs);
     socket.on('data', (chunk) => {
       chunks.push(chunk);
       const answer = parseAnswer(Buffer.concat(chunks).toString('latin1'));
       // A `Connection: close` answer is followed by the close, which is waited for (bounded).
-      if (answer?.complete && answer.headers.connection !== 'close') finish(false);
+      if (answer?.complete && answer.headers.connection !== 'close') finish(false, false);
     });
-    socket.on('close', () => finish(true));
-    socket.on('error', () => finish(true));
+    socket.on('close', () => finish(true, false));
+    socket.on('error', () => finish(true, false));
     socket.write(request);
   });
 }
@@ -58,10 +61,12 @@ function parseAnswer(text: string): (Answer & { complete: boolean }) | undefined
   }
   const body = text.slice(end + 4);
   const length = Number(headers['content-length']);
+  // A stream (Server-Sent Events) never ends by design: it is an answer once it has begun.
+  const stream = String(headers['content-type']).startsWith('text/event-stream');
   return {
     status,
     headers,
     text: Number.isInteger(length) ? body.slice(0, length) : body,
-    complete: Number.isInteger(length) && Buffer.byteLength(body, 'latin1') >= length,
+    complete: stream || (Number.isInteger(length) && Buffer.byteLength(body, 'latin1') >= length),
   };
 }

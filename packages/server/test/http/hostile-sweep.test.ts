@@ -1,0 +1,362 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CSRF_HEADER, CSRF_HEADER_VALUE, ENDPOINTS } from '@tessera/protocol';
+import fc from 'fast-check';
+import { saveClient } from '../../src/index.js';
+import {
+  buildRequest,
+  CANARY,
+  describeProbe,
+  type Endpoint,
+  HOSTILE_VALUES,
+  type Probe,
+  probesOf,
+  summarize,
+  sweep,
+} from '../helpers/hostile-sweep.js';
+import { rawRequest } from '../helpers/raw-http.js';
+import { refusalProblem } from '../helpers/refusal-shape.js';
+import {
+  basic,
+  freePort,
+  PASSWORD,
+  RS_SECRET,
+  SECRET,
+  startTestServer,
+  type TestServer,
+} from '../helpers/test-server.js';
+
+/**
+ * The two suites that found the most in an outside attack catalogue, kept here so what they
+ * found stays fixed: a systematic sweep of hostile values over every parameter of every
+ * endpoint, and "every refusal has the documented shape, repeats no input and carries no token"
+ * as a property over all of their answers (and over random values, with fast-check).
+ */
+
+const TIMEOUT_MS = 5_000;
+const DEADLINE_MS = 150_000;
+
+/** Every route the app serves (as the README's endpoint test reads them), without HEAD/OPTIONS. */
+async function servedRoutes(s: TestServer): Promise<string[]> {
+  await s.tessera.app.ready();
+  const tree = s.tessera.app.printRoutes({ commonPrefix: false });
+  return [...tree.matchAll(/(\/\S*) \(([A-Z, ]+)\)/g)].flatMap(([, path, methods]) =>
+    methods!
+      .split(', ')
+      .filter((m) => m !== 'HEAD' && m !== 'OPTIONS')
+      .map((m) => `${m} ${path}`),
+  );
+}
+
+/** Fresh sessions for the baselines, so one endpoint's probes cannot end another's session. */
+async function endpointsFor(s: TestServer): Promise<Endpoint[]> {
+  const session = async () => {
+    const t = await s.login();
+    return { refresh: t.refresh_token!, access: t.access_token };
+  };
+  const [forRefresh, forJsonRefresh, forRevoke, forLogout, forBearer, forIntrospect] = await Promise.all(
+    Array.from({ length: 6 }, session),
+  );
+  await saveClient(s.tessera.ctx, { id: 'spa', public: true, cookieMode: true });
+  const spa = await s.tessera.app.inject({
+    method: 'POST',
+    url: ENDPOINTS.login,
+    headers: { 'content-type': 'application/json', [CSRF_HEADER]: CSRF_HEADER_VALUE },
+    payload: JSON.stringify({ username: 'alice', password: PASSWORD, client_id: 'spa' }),
+  });
+  const cookie = (spa.cookies as { name: string; value: string }[]).find(
+    (c) => c.name === 'tessera_rt',
+  )!.value;
+  const csrf = { [CSRF_HEADER.toLowerCase()]: CSRF_HEADER_VALUE };
+  const headers = (...names: string[]) => names.map((name) => ({ kind: 'header' as const, name }));
+  const body = (...names: string[]) => names.map((name) => ({ kind: 'body' as const, name }));
+  const query = { kind: 'query' as const, name: 'q' };
+  const common = [...headers('host', 'user-agent', 'x-forwarded-for'), query];
+  const form = (params: Record<string, string>) => ({ type: 'form' as const, params });
+  const json = (params: Record<string, string>) => ({ type: 'json' as const, params });
+  return [
+    {
+      name: 'token (refresh grant)',
+      method: 'POST',
+      path: ENDPOINTS.token,
+      body: form({ grant_type: 'refresh_token', client_id: 'web', refresh_token: forRefresh!.refresh }),
+      sweep: [
+        ...body('grant_type', 'client_id', 'client_secret', 'refresh_token', 'scope', 'nonce'),
+        ...headers('authorization', 'content-type', 'dpop'),
+        ...common,
+      ],
+    },
+    {
+      name: 'token (password grant)',
+      method: 'POST',
+      path: ENDPOINTS.token,
+      headers: { authorization: basic('backend', SECRET) },
+      body: form({ grant_type: 'password', username: 'alice', password: PASSWORD }),
+      sweep: [...body('username', 'password', 'scope', 'client_id'), ...headers('authorization')],
+    },
+    {
+      name: 'token (client_credentials grant)',
+      method: 'POST',
+      path: ENDPOINTS.token,
+      headers: { authorization: basic('backend', SECRET) },
+      body: form({ grant_type: 'client_credentials' }),
+      sweep: [...body('scope', 'client_secret'), ...headers('authorization')],
+    },
+    {
+      name: 'revoke',
+      method: 'POST',
+      path: ENDPOINTS.revocation,
+      body: form({ token: forRevoke!.refresh, token_type_hint: 'refresh_token', client_id: 'web' }),
+      sweep: [
+        ...body('token', 'token_type_hint', 'client_id', 'client_secret'),
+        ...headers('authorization', 'content-type'),
+        ...common,
+      ],
+    },
+    {
+      name: 'introspect',
+      method: 'POST',
+      path: ENDPOINTS.introspection,
+      headers: { authorization: basic('api', RS_SECRET) },
+      body: form({ token: forIntrospect!.access }),
+      sweep: [
+        ...body('token', 'token_type_hint', 'client_id'),
+        ...headers('authorization', 'content-type'),
+        ...common,
+      ],
+    },
+    {
+      name: 'revocation feed',
+      method: 'GET',
+      path: ENDPOINTS.revocationFeed,
+      headers: { authorization: basic('api', RS_SECRET), accept: 'application/json' },
+      sweep: [
+        ...headers('authorization', 'accept', 'last-event-id'),
+        { kind: 'query', name: 'after' },
+        ...common,
+      ],
+    },
+    {
+      name: 'login',
+      method: 'POST',
+      path: ENDPOINTS.login,
+      body: json({ username: 'alice', password: PASSWORD, client_id: 'web' }),
+      sweep: [
+        ...body('username', 'password', 'client_id', 'client_secret', 'scope'),
+        ...headers('content-type', 'authorization', CSRF_HEADER.toLowerCase(), 'origin'),
+        ...common,
+      ],
+    },
+    {
+      name: 'login (cookie mode)',
+      method: 'POST',
+      path: ENDPOINTS.login,
+      headers: csrf,
+      body: json({ username: 'alice', password: PASSWORD, client_id: 'spa' }),
+      sweep: headers(CSRF_HEADER.toLowerCase(), 'origin', 'sec-fetch-site', 'cookie'),
+    },
+    {
+      name: 'refresh (JSON)',
+      method: 'POST',
+      path: ENDPOINTS.refresh,
+      body: json({ refresh_token: forJsonRefresh!.refresh }),
+      sweep: [
+        ...body('refresh_token', 'client_id', 'client_secret', 'nonce', 'scope'),
+        ...headers('content-type', 'authorization', 'cookie'),
+        ...common,
+      ],
+    },
+    {
+      name: 'refresh (cookie mode)',
+      method: 'POST',
+      path: ENDPOINTS.refresh,
+      headers: { ...csrf, cookie: `tessera_rt=${cookie}` },
+      body: json({}),
+      sweep: headers('cookie', CSRF_HEADER.toLowerCase(), 'origin', 'sec-fetch-site'),
+    },
+    {
+      name: 'logout (refresh token)',
+      method: 'POST',
+      path: ENDPOINTS.logout,
+      body: json({ refresh_token: forLogout!.refresh }),
+      sweep: [
+        ...body('refresh_token', 'client_id', 'client_secret'),
+        ...headers('content-type', 'cookie'),
+        ...common,
+      ],
+    },
+    {
+      name: 'logout (Bearer)',
+      method: 'POST',
+      path: ENDPOINTS.logout,
+      headers: { authorization: `Bearer ${forBearer!.access}` },
+      sweep: [...headers('authorization', CSRF_HEADER.toLowerCase()), query],
+    },
+    {
+      name: 'metadata',
+      method: 'GET',
+      path: ENDPOINTS.metadata,
+      sweep: [...headers('accept', 'if-none-match'), ...common],
+    },
+    {
+      name: 'jwks',
+      method: 'GET',
+      path: ENDPOINTS.jwks,
+      sweep: [...headers('accept', 'if-none-match'), ...common],
+    },
+    { name: 'healthz', method: 'GET', path: '/healthz', sweep: common },
+    { name: 'readyz', method: 'GET', path: '/readyz', sweep: common },
+    {
+      name: 'metrics',
+      method: 'GET',
+      path: '/metrics',
+      sweep: [...headers('authorization', 'forwarded'), ...common],
+    },
+    {
+      name: 'any other path',
+      method: 'GET',
+      path: '/oauth/x',
+      sweep: [{ kind: 'path', name: 'last segment' }],
+    },
+    {
+      name: 'any other path (POST)',
+      method: 'POST',
+      path: '/api/x',
+      body: json({}),
+      sweep: [{ kind: 'path', name: 'last segment' }],
+    },
+  ];
+}
+
+describe('hostile sweep: every parameter of every endpoint', () => {
+  let s: TestServer;
+  let port: number;
+  let endpoints: Endpoint[];
+  before(async () => {
+    // No limits and no lockout: every probe must reach the code it is aimed at.
+    s = await startTestServer({ listen: true, config: { loginFailuresPerUser: 0 } });
+    port = Number(new URL(s.url).port);
+    endpoints = await endpointsFor(s);
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  it('covers every route the server serves', async () => {
+    const swept = new Set(endpoints.map((e) => `${e.method} ${e.path}`));
+    for (const route of await servedRoutes(s)) assert.ok(swept.has(route), `the sweep lacks ${route}`);
+  });
+
+  it('the baselines are accepted, so each probe changes one thing of a good request', async () => {
+    for (const endpoint of endpoints.filter((e) => !e.name.startsWith('any other'))) {
+      const probe: Probe = {
+        endpoint,
+        parameter: { kind: 'header', name: 'x-sweep' },
+        value: { label: 'baseline', value: 'ok' },
+      };
+      const { answer } = await rawRequest(port, buildRequest(probe, `127.0.0.1:${port}`), TIMEOUT_MS);
+      assert.ok(
+        answer && answer.status < 300,
+        `${endpoint.name}: ${answer?.status} ${answer?.text.slice(0, 200)}`,
+      );
+    }
+  });
+
+  it('every value in every parameter: an answer in time, no 5xx, every refusal in the documented shape', async (t) => {
+    const probes = probesOf(endpoints);
+    const report = await sweep(probes, {
+      port,
+      timeoutMs: TIMEOUT_MS,
+      deadlineMs: DEADLINE_MS,
+      concurrency: 4,
+    });
+    t.diagnostic(summarize(report, 0));
+    assert.equal(report.unfinished, 0, summarize(report));
+    assert.equal(report.tried, probes.length);
+    assert.deepEqual(report.hung, [], summarize(report));
+    assert.deepEqual(report.failures, [], summarize(report));
+    // The sweep reached deep enough to matter: refusals of many kinds, and successes.
+    assert.ok(Object.keys(report.statuses).length >= 6, JSON.stringify(report.statuses));
+  });
+
+  it('random values (fast-check) in every parameter obey the same rules', async () => {
+    const parameters = endpoints.flatMap((endpoint) =>
+      endpoint.sweep.map((parameter) => ({ endpoint, parameter })),
+    );
+    const value = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 300 }),
+      fc.string({ unit: 'grapheme', maxLength: 100 }),
+      fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...parameters),
+        value,
+        fc.boolean(),
+        async ({ endpoint, parameter }, text, raw) => {
+          const probe: Probe = {
+            endpoint,
+            parameter,
+            value: { label: JSON.stringify(text.slice(0, 60)), value: `${CANARY}${text}`, raw },
+          };
+          const { answer, timedOut } = await rawRequest(
+            port,
+            buildRequest(probe, `127.0.0.1:${port}`),
+            TIMEOUT_MS,
+          );
+          assert.ok(!timedOut, `hung: ${describeProbe(probe)}`);
+          assert.ok(answer, `no answer: ${describeProbe(probe)}`);
+          assert.ok(
+            answer.status < 500,
+            `${describeProbe(probe)}: ${answer.status} ${answer.text.slice(0, 200)}`,
+          );
+          if (answer.status >= 400) {
+            const problem = refusalProblem(answer, [CANARY]);
+            assert.equal(problem, undefined, `${describeProbe(probe)}: ${problem}`);
+          }
+        },
+      ),
+      { numRuns: 300, interruptAfterTimeLimit: 60_000, seed: 18_0181 },
+    );
+  });
+});
+
+describe('hostile sweep: a hang is caught and named', () => {
+  it('a request that never gets an answer is reported with its endpoint, parameter and value', async () => {
+    const s = await startTestServer({ config: { port: await freePort() } });
+    // Planted: /oauth/revoke never answers when the token holds a path traversal.
+    s.tessera.app.addHook('preHandler', async (request) => {
+      const token = (request.body as Record<string, string> | undefined)?.token;
+      if (request.url === ENDPOINTS.revocation && token?.includes('../../')) await new Promise(() => {});
+    });
+    const url = await s.tessera.listen();
+    try {
+      const port = Number(new URL(url).port);
+      const revoke: Endpoint = {
+        name: 'revoke',
+        method: 'POST',
+        path: ENDPOINTS.revocation,
+        body: { type: 'form', params: { token: 'tsr_unknown', client_id: 'web' } },
+        sweep: [
+          { kind: 'body', name: 'token' },
+          { kind: 'body', name: 'client_id' },
+        ],
+      };
+      const report = await sweep(probesOf([revoke]), {
+        port,
+        timeoutMs: 300,
+        deadlineMs: 30_000,
+        concurrency: 4,
+      });
+      assert.deepEqual(
+        report.hung.map((h) => h.where),
+        ['revoke: body token = path traversal'],
+        summarize(report),
+      );
+      assert.deepEqual(report.failures, []);
+      assert.equal(report.tried, 2 * HOSTILE_VALUES.length);
+    } finally {
+      await s.close();
+    }
+  });
+});
