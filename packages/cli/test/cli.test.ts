@@ -86,6 +86,46 @@ describe('tessera CLI (SPEC §10)', () => {
       assert.ok(existsSync(`${db}.key`), 'the master secret was created beside the database');
     });
 
+    it('says what the client may request: its scopes and default scope, or none', async () => {
+      const none = await cli(['clients', 'add', '--id', 'bare', '--public', '--create', '--db', db]);
+      assert.equal(none.code, 0, none.err);
+      assert.match(none.out, /scopes: none \(it may request no scope/);
+      const shop = await cli([
+        'clients',
+        'add',
+        '--id',
+        'shop',
+        '--public',
+        '--scope',
+        'orders:read',
+        '--default-scope',
+        'openid',
+        '--db',
+        db,
+      ]);
+      assert.equal(shop.code, 0, shop.err);
+      assert.match(
+        shop.out,
+        /scopes it may request: orders:read openid \(granted when it names none: openid\)/,
+      );
+      const listed = json(
+        await cli([
+          'clients',
+          'add',
+          '--id',
+          'shop',
+          '--public',
+          '--scope',
+          'orders:read',
+          '--json',
+          '--db',
+          db,
+        ]),
+      );
+      assert.deepEqual(listed.scopes, ['orders:read']);
+      assert.equal(listed.defaultScope, '');
+    });
+
     it('a confidential client gets a generated secret, shown once', async () => {
       const run = await cli(['clients', 'add', '--id', 'svc', '--grant', 'client_credentials', '--db', db]);
       assert.equal(run.code, 0, run.err);

@@ -1,5 +1,11 @@
 import { ENDPOINTS } from '@tessera/protocol';
-import { createTessera, loadConfig, type StartupNotice, type Tessera } from '@tessera/server';
+import {
+  createTessera,
+  loadConfig,
+  type StartupNotice,
+  type Tessera,
+  type TesseraConfig,
+} from '@tessera/server';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { assertPortFree, newFiles } from '../listen-guard.js';
@@ -40,6 +46,10 @@ export function serveCommand(program: Command, io: CliIO): void {
         issuer: config.issuer,
         discovery: `${config.issuer}${ENDPOINTS.metadata}`,
         jwks: `${config.issuer}${ENDPOINTS.jwks}`,
+        metrics:
+          config.metricsPort === undefined
+            ? `${config.issuer}/metrics`
+            : `http://${config.metricsHost}:${config.metricsPort}/metrics`,
         database: config.db,
         clients: clients.length,
         notices,
@@ -53,6 +63,7 @@ export function serveCommand(program: Command, io: CliIO): void {
             `  issuer:     ${summary.issuer}`,
             `  discovery:  ${summary.discovery}`,
             `  jwks:       ${summary.jwks}`,
+            `  metrics:    ${summary.metrics} (${metricsAccess(config)})`,
             `  database:   ${config.db === ':memory:' ? 'in memory' : config.db}`,
             ...noticeLines(notices),
             ...(clients.length === 0
@@ -96,4 +107,12 @@ export function stopOnSignals(io: CliIO, close: () => Promise<void>): void {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** Who may read the metrics, in words for the banner. */
+function metricsAccess(config: TesseraConfig): string {
+  if (config.metricsToken !== undefined) return 'with the metrics token';
+  return config.metricsPort === undefined
+    ? 'this machine only'
+    : `wherever ${config.metricsHost} is reachable`;
 }
