@@ -1,5 +1,4 @@
 import cookie from '@fastify/cookie';
-import { TesseraError } from '@tessera/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { LIMITS } from '../config/limits.js';
 import { dummyPasswordHash } from '../crypto/password.js';
@@ -11,6 +10,7 @@ import { tokenBearingRoutes } from './no-store.js';
 import { registerBodyParsers } from './parse-body.js';
 import { rateLimits } from './rate-limits.js';
 import { refreshCookieFor } from './refresh-cookie.js';
+import { refuseAmbiguousRequest } from './refuse-ambiguous-request.js';
 import { authApiRoutes } from './routes/auth-api.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
@@ -18,14 +18,6 @@ import { metricsRoute } from './routes/metrics.js';
 import { revokeIntrospectRoutes } from './routes/oauth-revoke-introspect.js';
 import { oauthTokenRoute } from './routes/oauth-token.js';
 import { revocationRoutes } from './routes/revocations.js';
-
-/** Headers that may appear once, by their lower-case name (the value is how messages spell them). */
-const SINGLE_HEADERS = new Map([
-  ['authorization', 'Authorization'],
-  ['content-type', 'Content-Type'],
-  ['host', 'Host'],
-  ['dpop', 'DPoP'],
-]);
 
 /** Something an operator should know at start (cookie mode over plain http, …). */
 export interface StartupNotice {
@@ -63,38 +55,7 @@ export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {
   });
   registerErrorHandling(app);
   registerBodyParsers(app, ctx.config.bodyLimit);
-  app.addHook('onRequest', async (request) => {
-    // HTTP/1.1 requires exactly one Host (RFC 9112 §3.2).
-    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
-      throw new TesseraError('invalid_request', 'The Host header is required');
-    }
-    // Node keeps only the first of a repeated Authorization, Content-Type or Host; a request that
-    // sends two is ambiguous (which one did a proxy check?), so it is refused, as the middleware does.
-    const seen = new Set<string>();
-    const raw = request.raw.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]?.toLowerCase();
-      if (name === undefined || !SINGLE_HEADERS.has(name)) continue;
-      if (seen.has(name)) {
-        throw new TesseraError(
-          'invalid_request',
-          `The ${SINGLE_HEADERS.get(name)} header was sent more than once`,
-        );
-      }
-      seen.add(name);
-    }
-    // Duplicated query parameters are refused everywhere, before any handler runs.
-    const q = request.url.indexOf('?');
-    if (q !== -1) {
-      const seen = new Set<string>();
-      for (const [name] of new URLSearchParams(request.url.slice(q + 1))) {
-        if (seen.has(name)) {
-          throw new TesseraError('duplicate_parameter', 'A query parameter was sent more than once');
-        }
-        seen.add(name);
-      }
-    }
-  });
+  app.addHook('onRequest', refuseAmbiguousRequest);
   app.addHook('onResponse', async (request, reply) => {
     ctx.metrics.requestDuration.observe(
       { route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
@@ -147,6 +108,7 @@ export async function buildMetricsApp(ctx: TesseraContext): Promise<FastifyInsta
     requestTimeout: LIMITS.requestTimeoutMs,
   });
   registerErrorHandling(app);
+  app.addHook('onRequest', refuseAmbiguousRequest);
   app.removeAllContentTypeParsers();
   metricsRoute(app, ctx, { loopbackOnly: false });
   return app;

@@ -64,7 +64,7 @@ export function frameworkErrorHandler(
   request: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  request.log.info({ code: error.code }, 'request refused before routing');
+  request.log.debug({ code: error.code }, 'request refused before routing');
   const tessera =
     error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH'
       ? new TesseraError('invalid_request', 'The request path is malformed (percent-encoding or length)')
@@ -95,7 +95,7 @@ export function clientErrorHandler(
             'invalid_request',
             'The request is not well-formed HTTP/1.1 (its framing or a header is invalid)',
           );
-  this.log.info({ code: err.code }, 'malformed request refused');
+  this.log.debug({ code: err.code }, 'malformed request refused');
   // A response already under way on this socket (a pipelined request) must not be interleaved.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && inFlight?.headersSent !== true) {
