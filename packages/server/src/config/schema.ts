@@ -295,7 +295,7 @@ export const SCHEMA = {
     unit: 'per minute',
     env: 'TESSERA_RATE_LIMIT_LOGIN',
     group: 'limits',
-    doc: 'Login requests per minute per IP (0: off); enough for a shared office, slow for password guessing.',
+    doc: 'Logins and password grants per minute per IP (0: off); enough for a shared office, slow for password guessing.',
   },
   rateLimitRefresh: {
     kind: 'int',
@@ -304,7 +304,7 @@ export const SCHEMA = {
     unit: 'per minute',
     env: 'TESSERA_RATE_LIMIT_REFRESH',
     group: 'limits',
-    doc: 'Refresh requests per minute per IP (0: off); coalesced and grace-period retries are not counted.',
+    doc: 'Other token requests and refreshes per minute per IP (0: off); a retry of a refresh in flight or in grace by the same client is free.',
   },
   rateLimitClientAuth: {
     kind: 'int',
