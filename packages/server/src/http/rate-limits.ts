@@ -4,7 +4,7 @@ import { LIMITS } from '../config/limits.js';
 import type { TesseraContext } from '../domain/context.js';
 import type { Params } from './parse-body.js';
 import { refreshCookieFor } from './refresh-cookie.js';
-import { refreshLimitExemption } from './refresh-limit-exemption.js';
+import { type RefreshRoute, refreshLimitExemption } from './refresh-limit-exemption.js';
 
 /** The per-IP request limits, as `preHandler` hooks of the routes they guard. */
 export interface RateLimits {
@@ -27,7 +27,7 @@ export interface RateLimits {
  * counters live in `ctx.rateLimits`, shared by instances that share that store.
  */
 export function rateLimits(ctx: TesseraContext): RateLimits {
-  const exempt = refreshLimitExemption(ctx, refreshCookieFor(ctx.config.issuer).name);
+  const exemption = refreshLimitExemption(ctx, refreshCookieFor(ctx.config.issuer).name);
   const charge = async (limit: 'login' | 'refresh', request: FastifyRequest) => {
     const max = limit === 'login' ? ctx.config.rateLimitLogin : ctx.config.rateLimitRefresh;
     if (max === 0) return;
@@ -39,14 +39,24 @@ export function rateLimits(ctx: TesseraContext): RateLimits {
     );
     if (count > max) throw rateLimited(resetAt - now);
   };
+  const chargeRefresh = async (request: FastifyRequest, route: RefreshRoute) => {
+    if (ctx.config.rateLimitRefresh === 0 || exemption.isExempt(request, route)) return;
+    // Claimed before the count is awaited, so the other tabs' requests for this token are
+    // exempt from now on, not only once the rotation starts.
+    const undo = exemption.claim(request, route);
+    try {
+      await charge('refresh', request);
+    } catch (err) {
+      undo?.();
+      throw err;
+    }
+  };
   return {
     login: async (request) => charge('login', request),
-    refresh: async (request) => {
-      if (!exempt(request, 'first-party')) await charge('refresh', request);
-    },
+    refresh: async (request) => chargeRefresh(request, 'first-party'),
     token: async (request) => {
       if ((request.body as Params | undefined)?.grant_type === 'password') return charge('login', request);
-      if (!exempt(request, 'token')) await charge('refresh', request);
+      await chargeRefresh(request, 'token');
     },
   };
 }

@@ -1,11 +1,24 @@
 import { decodeBasicCredentials } from '@tessera/protocol';
 import type { FastifyRequest } from 'fastify';
+import { claimRecentRefresh } from '../domain/claim-recent-refresh.js';
 import type { TesseraContext } from '../domain/context.js';
 import { isRecentRefresh } from '../domain/is-recent-refresh.js';
 import type { Params } from './parse-body.js';
 
 /** Where a refresh arrives: the token endpoint's grant, or the first-party JSON/cookie route. */
 export type RefreshRoute = 'token' | 'first-party';
+
+/** The refresh rate limit's exemption, and the claim that makes it hold from the first request on. */
+export interface RefreshLimitExemption {
+  /** True when the request is exempt from the refresh limit. */
+  isExempt(request: FastifyRequest, route: RefreshRoute): boolean;
+  /**
+   * For a refresh that is about to be counted: marks it as starting (`claimRecentRefresh`), so
+   * concurrent refreshes of the same token by the same client are exempt while it is counted.
+   * Returns the undo, for when the limit refuses it.
+   */
+  claim(request: FastifyRequest, route: RefreshRoute): (() => void) | undefined;
+}
 
 /**
  * The refresh rate limit's exemption. A refresh of a token that is being rotated right now, or
@@ -15,23 +28,30 @@ export type RefreshRoute = 'token' | 'first-party';
  * token, by the client that refreshed it. Any other request — another grant, another client, a
  * token merely carried along — is counted. Runs after body parsing.
  */
-export function refreshLimitExemption(
-  ctx: TesseraContext,
-  cookieName: string,
-): (request: FastifyRequest, route: RefreshRoute) => boolean {
-  return (request, route) => {
+export function refreshLimitExemption(ctx: TesseraContext, cookieName: string): RefreshLimitExemption {
+  /** The token and the named client of a refresh, or `undefined` when the request is no refresh. */
+  const refreshOf = (request: FastifyRequest, route: RefreshRoute) => {
     const params = request.body as Params | undefined;
+    const clientId = namedClient(request, params);
     if (route === 'token') {
       const token = params?.grant_type === 'refresh_token' ? params.refresh_token : undefined;
-      const clientId = namedClient(request, params);
       // The token endpoint always names its client; one that names none is refused anyway.
-      return token !== undefined && clientId !== undefined && isRecentRefresh(ctx, token, clientId);
+      return token === undefined || clientId === undefined ? undefined : { token, clientId };
     }
-    // As the route reads it: the body's token, else the cookie's.
+    // As the route reads it: the body's token, else the cookie's. Naming no client is the
+    // session's own public client.
     const token = params?.refresh_token ?? request.cookies?.[cookieName];
-    if (token === undefined) return false;
-    // Naming no client is the public client of the session itself.
-    return isRecentRefresh(ctx, token, namedClient(request, params));
+    return token === undefined ? undefined : { token, clientId };
+  };
+  return {
+    isExempt(request, route) {
+      const refresh = refreshOf(request, route);
+      return refresh !== undefined && isRecentRefresh(ctx, refresh.token, refresh.clientId);
+    },
+    claim(request, route) {
+      const refresh = refreshOf(request, route);
+      return refresh && claimRecentRefresh(ctx, refresh.token, refresh.clientId);
+    },
   };
 }
 

@@ -105,6 +105,7 @@ export async function startTestServer(
     logDestination: destination,
     ...(options.formats ? { formats: options.formats } : {}),
     ...(options.stores ? { stores: options.stores } : {}),
+    ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
   });
   const existing = await tessera.ctx.stores.directory.findUserByUsername('alice');
   const alice =

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ENDPOINTS } from '@tessera/protocol';
-import { saveClient } from '../../src/index.js';
+import { type RateLimitStore, saveClient } from '../../src/index.js';
+import { MemoryRateLimitStore } from '../../src/stores/memory/memory-rate-limit-store.js';
 import { assertRefusal } from '../helpers/refusal-shape.js';
 import {
   basic,
@@ -169,6 +170,49 @@ describe('rate-limit bypass: the refresh exemption covers only a real refresh by
         firstParty.push(res.status);
       }
       assert.deepEqual(firstParty, [400, 400, 400, 429]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('concurrent refreshes of one token stay exempt however slowly the rate-limit store answers', async () => {
+    // A shared store answers over the network: here each count takes a few turns of the event
+    // loop, during which the other requests arrive.
+    const memory = new MemoryRateLimitStore();
+    const turns = async () => {
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const slow: RateLimitStore = {
+      hit: async (key, windowMs, now) => {
+        await turns();
+        return memory.hit(key, windowMs, now);
+      },
+      peek: async (key, now) => {
+        await turns();
+        return memory.peek(key, now);
+      },
+      reset: (key) => memory.reset(key),
+    };
+    const s = await startTestServer({ config: { rateLimitRefresh: 5 }, listen: true, rateLimitStore: slow });
+    try {
+      const own = await s.login();
+      const body = form({ grant_type: 'refresh_token', client_id: 'web', refresh_token: own.refresh_token! });
+      const results = await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          const res = await fetch(`${s.url}${ENDPOINTS.token}`, {
+            method: 'POST',
+            headers: { 'content-type': FORM },
+            body,
+          });
+          return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+        }),
+      );
+      assert.deepEqual(
+        results.map((r) => r.status),
+        Array(50).fill(200),
+        JSON.stringify(results.find((r) => r.status !== 200)?.body),
+      );
+      assert.equal(new Set(results.map((r) => r.body.refresh_token)).size, 1);
     } finally {
       await s.close();
     }
