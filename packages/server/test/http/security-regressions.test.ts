@@ -407,6 +407,26 @@ describe('client-secret guessing: failed client authentication is limited per cl
     }
   });
 
+  it('50 concurrent guesses at one client: exactly the limit of them are judged, the rest refused', async () => {
+    const s = await startTestServer({ config: { rateLimitClientAuth: 3 }, listen: true });
+    try {
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const res = await fetch(`${s.url}${ENDPOINTS.introspection}`, {
+            method: 'POST',
+            headers: { 'content-type': FORM, authorization: basic('api', `wrong-guess-${i}-0123456789`) },
+            body: form({ token: 'x' }),
+          });
+          return res.status;
+        }),
+      );
+      assert.equal(statuses.filter((x) => x === 401).length, 3, JSON.stringify(statuses));
+      assert.equal(statuses.filter((x) => x === 429).length, 47);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('0 turns the limit off', async () => {
     const s = await startTestServer({ config: { rateLimitClientAuth: 0 } });
     try {
