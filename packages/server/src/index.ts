@@ -59,6 +59,7 @@ export { KeyRing, type KeyRingOptions } from './keys/key-ring.js';
 export { ManualClock } from './manual-clock.js';
 export { createLogger, REDACT_PATHS } from './observability/logger.js';
 export * from './ports/index.js';
+export { MemoryRateLimitStore } from './stores/memory/memory-rate-limit-store.js';
 export {
   openSqliteStores,
   type SqliteOptions,

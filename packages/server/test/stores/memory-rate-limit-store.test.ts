@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryRateLimitStore } from '../../src/stores/memory/memory-rate-limit-store.js';
-import { describeRateLimitStoreConformance } from './rate-limit-store-conformance.js';
+import { MemoryRateLimitStore } from '../../src/index.js';
+import { describeRateLimitStoreConformance } from '../../src/testing/index.js';
 
 describeRateLimitStoreConformance('memory', async () => new MemoryRateLimitStore());
 

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RateLimitStore } from '../../src/index.js';
+import type { RateLimitStore } from '../ports/index.js';
 
 /**
  * What every `RateLimitStore` must do (the in-memory one, and any shared adapter): fixed windows
  * that start at a key's first hit, counts that `peek` reads without adding to, `reset`, and
  * atomic hits (concurrent hits get distinct counts, so a limit cannot be overrun by racing it).
- * `open` returns a fresh, empty store.
+ * `open` returns a fresh, empty store (a new key prefix for a shared one).
+ *
+ * @example
+ * import { describeRateLimitStoreConformance } from '@tessera/server/testing';
+ * describeRateLimitStoreConformance('redis', async () => redisRateLimitStore({ url, prefix: freshPrefix() }));
  */
 export function describeRateLimitStoreConformance(name: string, open: () => Promise<RateLimitStore>): void {
   describe(`rate-limit store conformance: ${name}`, () => {
