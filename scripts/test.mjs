@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under packages/*/test and apps/*/test with Node's own test runner.
+// Runs every *.test.ts under packages/*/test, apps/*/test and test/ (the packages as published)
+// with Node's own test runner.
 // Node 20's runner neither expands globs nor loads TypeScript, so this lists the files and
 // loads them through tsx, resolving workspace packages to their sources (@tessera/source).
 // Usage: node scripts/test.mjs [path-fragment ...]  (fragments filter the files)
@@ -21,14 +22,14 @@ function walk(dir, out) {
 }
 
 const files = [];
-for (const top of ['packages', 'apps']) {
+for (const top of ['packages', 'apps', 'test']) {
   try {
     walk(join(root, top), files);
   } catch {}
 }
 const selected = files
   .map((f) => relative(root, f))
-  .filter((f) => f.includes('/test/'))
+  .filter((f) => f.includes('/test/') || f.startsWith('test/'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (selected.length === 0) {

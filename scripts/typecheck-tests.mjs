@@ -19,4 +19,10 @@ for (const top of ['packages', 'apps']) {
     }
   }
 }
+// The repository-level tests (test/: the packages as published).
+try {
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'test', 'tsconfig.test.json')], { stdio: 'inherit' });
+} catch {
+  failed = true;
+}
 process.exit(failed ? 1 : 0);

@@ -8,3 +8,4 @@ export {
   type RunningDemo,
   startDemo,
 } from './start-demo.js';
+export { DEMO_VERSION } from './version.js';

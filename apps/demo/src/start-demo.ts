@@ -17,7 +17,8 @@ import {
   type TesseraConfig,
 } from '@tessera/server';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { bundleWebApp, type WebAssets } from './web-assets.js';
+import { DEMO_VERSION } from './version.js';
+import { loadWebAssets, type WebAssets } from './web-assets.js';
 
 /** The demo's fixed, public credentials (a demo, never a deployment). */
 export const DEMO_USERS = [
@@ -46,6 +47,8 @@ export interface DemoOptions {
   stores?: CreateTesseraOptions['stores'];
   /** Receives start-up notices instead of the log (`tessera demo` prints them in its banner). */
   onNotice?: CreateTesseraOptions['onNotice'];
+  /** More versions for the start-up log line (the CLI adds its own), beside the demo's. */
+  versions?: Record<string, string>;
 }
 
 export interface RunningDemo {
@@ -73,9 +76,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       });
   const { db } = config;
   if (db !== ':memory:') mkdirSync(dirname(db), { recursive: true });
-  const assets = await bundleWebApp();
+  const assets = await loadWebAssets();
   const tessera = await createTessera({
     config,
+    versions: { demo: DEMO_VERSION, ...options.versions },
     masterSecret: options.masterSecret ?? loadMasterSecret(db, options.env ?? process.env),
     ...(options.stores ? { stores: options.stores } : {}),
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),

@@ -1,2 +1,3 @@
 export { type CliIO, EXIT } from './io.js';
 export { buildProgram, runCli } from './program.js';
+export { CLI_VERSION } from './version.js';

@@ -10,6 +10,7 @@ import { tokenCommand } from './commands/token.js';
 import { usersCommand } from './commands/users.js';
 import { vaultCommand } from './commands/vault.js';
 import { CliError, type CliIO, EXIT, errorReport, exitCodeOf, processIO } from './io.js';
+import { CLI_VERSION } from './version.js';
 
 /**
  * Builds the `tessera` program. With `json`, commander's own error text (unknown option, missing
@@ -18,7 +19,7 @@ import { CliError, type CliIO, EXIT, errorReport, exitCodeOf, processIO } from '
 export function buildProgram(io: CliIO = processIO, json = false): Command {
   const program = new Command('tessera')
     .description('Tessera: keeps people signed in, smoothly and safely.')
-    .version('0.1.0')
+    .version(CLI_VERSION)
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s.trimEnd()),

@@ -70,3 +70,4 @@ export { jwtFormat } from './tokens/jwt-format.js';
 export { opaqueFormat } from './tokens/opaque-format.js';
 export { pasetoFormat } from './tokens/paseto-format.js';
 export { type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES, type TokenFormat } from './tokens/token-format.js';
+export { SERVER_VERSION } from './version.js';

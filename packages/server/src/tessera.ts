@@ -22,6 +22,7 @@ import { jwtFormat } from './tokens/jwt-format.js';
 import { opaqueFormat } from './tokens/opaque-format.js';
 import { pasetoFormat } from './tokens/paseto-format.js';
 import type { TokenFormat } from './tokens/token-format.js';
+import { SERVER_VERSION } from './version.js';
 
 export interface CreateTesseraOptions {
   /** A ready configuration, or the inputs to `loadConfig`. */
@@ -46,6 +47,8 @@ export interface CreateTesseraOptions {
   background?: boolean;
   /** Receives start-up notices (e.g. cookie mode over plain http) instead of the log. */
   onNotice?: BuildAppOptions['onNotice'];
+  /** More versions for the start-up log line (the CLI adds its own), beside the server's and Node's. */
+  versions?: Record<string, string>;
 }
 
 export interface Tessera {
@@ -53,7 +56,11 @@ export interface Tessera {
   app: FastifyInstance;
   /** The listener of `/metrics` when `metricsPort` is set (the main app then has no `/metrics`). */
   metricsApp: FastifyInstance | undefined;
-  /** Listens on the configured host and port (and the metrics port, if set); resolves with the address. */
+  /**
+   * Listens on the configured host and port (and the metrics port, if set); resolves with the
+   * address. Logs one line, `tessera started`, with the address, the issuer and the versions
+   * (server, Node, and any given in `versions`).
+   */
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -194,6 +201,15 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
           throw err;
         }
       }
+      log.info(
+        {
+          event: 'tessera.started',
+          address,
+          issuer: config.issuer,
+          versions: { server: SERVER_VERSION, node: process.versions.node, ...options.versions },
+        },
+        'tessera started',
+      );
       return address;
     },
     async close() {

@@ -1,10 +1,11 @@
-import { DEMO_USERS, type RunningDemo, startDemo } from '@tessera/demo';
+import type { RunningDemo } from '@tessera/demo';
 import { ENDPOINTS } from '@tessera/protocol';
 import { DEMO_DEFAULTS, loadConfig, type StartupNotice } from '@tessera/server';
 import type { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import { assertPortFree, newFiles } from '../listen-guard.js';
 import { addSettingOptions, flagValues } from '../setting-options.js';
+import { CLI_VERSION } from '../version.js';
 import { noticeLines, stopOnSignals } from './serve.js';
 
 /**
@@ -28,12 +29,15 @@ export function demoCommand(program: Command, io: CliIO): void {
       await assertPortFree(config.host, config.port);
       const notices: StartupNotice[] = [];
       const created = newFiles(config.db);
+      // Loaded here, not at start: no other command pays for (or depends on) the demo's page.
+      const { DEMO_USERS, startDemo } = await import('@tessera/demo');
       let running: RunningDemo;
       try {
         running = await startDemo({
           config,
           env: io.env,
           onNotice: (n) => notices.push(n),
+          versions: { cli: CLI_VERSION },
         });
       } catch (err) {
         created.undo();

@@ -11,6 +11,7 @@ import type { CliIO } from '../io.js';
 import { assertPortFree, newFiles } from '../listen-guard.js';
 import { masterSecretOf } from '../open-server.js';
 import { addSettingOptions, flagValues } from '../setting-options.js';
+import { CLI_VERSION } from '../version.js';
 
 /** `tessera serve`: the authorization server on SQLite; keys are generated on first run. */
 export function serveCommand(program: Command, io: CliIO): void {
@@ -34,6 +35,7 @@ export function serveCommand(program: Command, io: CliIO): void {
           config,
           masterSecret: masterSecretOf(io, config.db),
           onNotice: (n) => notices.push(n),
+          versions: { cli: CLI_VERSION },
         });
         await tessera.listen();
       } catch (err) {
