@@ -4,7 +4,7 @@
 // it, so an installed demo needs neither its sources nor esbuild), and makes the CLI's built
 // entry executable (its package.json `bin` points at dist/bin.js).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -24,5 +24,21 @@ execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '
   stdio: 'inherit',
 });
 chmodSync(join(root, 'packages/cli/dist/bin.js'), 0o755);
+// npm links a workspace's bin at install time, before this build exists, and skips a link whose
+// target is missing: make the link `npm run demo` and `npx tessera` use, as npm would have.
+const link = join(root, 'node_modules/.bin/tessera');
+if (!existsLink(link)) {
+  mkdirSync(join(root, 'node_modules/.bin'), { recursive: true });
+  symlinkSync('../@tessera/cli/dist/bin.js', link);
+}
 const { writeWebAssets } = await import('../apps/demo/dist/web-assets.js');
 await writeWebAssets(new URL('../apps/demo/dist/web/', import.meta.url));
+
+function existsLink(path) {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
