@@ -117,6 +117,95 @@ describe('tessera serve and demo as real processes', () => {
     }
   });
 
+  it('serve: SIGTERM with refreshes in flight: they finish and commit, nothing is lost, the store closes', async () => {
+    const port = await freePort();
+    const db = join(dir, 'sigterm.db');
+    const env = { ...baseEnv, TESSERA_RATE_LIMIT_LOGIN: '0', TESSERA_RATE_LIMIT_REFRESH: '0' };
+    const url = `http://127.0.0.1:${port}`;
+    const cli = silentIO(env);
+    assert.equal(await runCli(['clients', 'add', '--id', 'web', '--public', '--db', db, '--create'], cli), 0);
+    assert.equal(
+      await runCli(
+        ['users', 'add', '--username', 'alice', '--password', 'correct horse battery', '--db', db],
+        cli,
+      ),
+      0,
+    );
+    const refresh = (token: string) =>
+      fetch(`${url}${ENDPOINTS.token}`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'web', refresh_token: token }),
+        signal: AbortSignal.timeout(STOP_MS),
+      });
+    const started = () => new CliProcess(['serve', '--port', String(port), '--db', db], env);
+
+    let serve = started();
+    try {
+      await serve.waitFor('Tessera is listening', START_MS);
+      const sessions: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const login = await fetch(`${url}${ENDPOINTS.login}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'alice', password: 'correct horse battery', client_id: 'web' }),
+          signal: AbortSignal.timeout(STOP_MS),
+        });
+        assert.equal(login.status, 200);
+        sessions.push(((await login.json()) as { refresh_token: string }).refresh_token);
+      }
+
+      // Every refresh at once, and SIGTERM as soon as the server has taken the first of them.
+      const logged = serve.stdout.length;
+      let signalledAt = 0;
+      const outcomes = sessions.map(async (token) => {
+        try {
+          const res = await refresh(token);
+          const body = (await res.json()) as { refresh_token?: string };
+          return { token, status: res.status, child: body.refresh_token, at: Date.now() };
+        } catch {
+          return { token, status: 0, child: undefined, at: Date.now() };
+        }
+      });
+      const deadline = Date.now() + START_MS;
+      while (!serve.stdout.slice(logged).includes(ENDPOINTS.token) && Date.now() < deadline) {
+        await new Promise((r) => setImmediate(r));
+      }
+      signalledAt = Date.now();
+      serve.child.kill('SIGTERM');
+      const results = await Promise.all(outcomes);
+      assert.equal(await serve.exitWithin(STOP_MS), 0, serve.stderr);
+      assert.ok(!serve.stderr.includes('error while shutting down'), serve.stderr);
+      // The store was closed: SQLite checkpoints and removes its write-ahead log on the last close.
+      assert.ok(!existsSync(`${db}-wal`), 'the WAL was checkpointed and removed on close');
+
+      // Accepted requests finish (200); the others are refused (no connection, or 503 while closing).
+      for (const r of results) assert.ok([0, 200, 503].includes(r.status), `status ${r.status}`);
+      const done = results.filter((r) => r.status === 200);
+      assert.ok(done.length > 0, 'some refreshes were in flight');
+
+      // Restarted on the same database: each answered rotation was committed (its child works);
+      // each unanswered one either never ran or is inside its grace period; none is lost.
+      serve = started();
+      await serve.waitFor('Tessera is listening', START_MS);
+      for (const r of results) {
+        const next = await refresh(r.status === 200 ? r.child! : r.token);
+        assert.equal(
+          next.status,
+          200,
+          `${r.status === 200 ? 'child of an answered' : 'an unanswered'} refresh`,
+        );
+        await next.arrayBuffer();
+      }
+      console.log(
+        `# ${done.length} of ${results.length} refreshes answered, ${results.filter((r) => r.status === 200 && r.at >= signalledAt).length} of them after SIGTERM`,
+      );
+      serve.child.kill('SIGTERM');
+      assert.equal(await serve.exitWithin(STOP_MS), 0);
+    } finally {
+      await serve.kill();
+    }
+  });
+
   describe('a port in use', () => {
     let blocker: Server;
     let port: number;

@@ -159,6 +159,12 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
   };
   const app = await buildApp(ctx, options.onNotice ? { onNotice: options.onNotice } : {});
   const metricsApp = config.metricsPort === undefined ? undefined : await buildMetricsApp(ctx);
+  // A stop closes idle connections at once; an answer sent while stopping closes its connection
+  // too, so the stop waits for requests in flight, not for keep-alive connections to time out.
+  let closing = false;
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 
   const stops: (() => void)[] = [];
   if (options.background !== false) {
@@ -213,6 +219,7 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
       return address;
     },
     async close() {
+      closing = true;
       for (const stop of stops) stop();
       // In-flight requests finish first; a connection that would hold the close open (a stream, a
       // slow client) is closed after a bounded wait, so a stop signal always ends the process.
