@@ -329,6 +329,30 @@ describe('installed from the tarballs into a fresh project', () => {
     });
   }
 
+  it('the README plugin path: the server mounted at /auth inside a host Fastify app', async () => {
+    writeFileSync(join(app, 'mount.mjs'), block('mount.mjs'));
+    const port = await freePort();
+    // Without the TESSERA_* settings of the steps above: the block's own configuration applies.
+    const plain = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('TESSERA_')));
+    const host = new Spawned(process.execPath, ['mount.mjs'], {
+      cwd: app,
+      env: { ...plain, PORT: String(port) },
+    });
+    running.push(host);
+    const origin = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${origin}/`, START_MS, host);
+    assert.deepEqual(await (await fetch(`${origin}/`)).json(), {
+      hello: 'the host app keeps its own routes',
+    });
+    const meta = (await (await fetch(`${origin}/auth/.well-known/oauth-authorization-server`)).json()) as {
+      issuer: string;
+      token_endpoint: string;
+    };
+    assert.equal(meta.issuer, `${origin}/auth`);
+    assert.equal(meta.token_endpoint, `${origin}/auth/oauth/token`);
+    await host.stop('SIGTERM', STOP_MS);
+  });
+
   it('the client bundled for the browser by the installed esbuild stays under 6 KB min+gzip', async (t) => {
     writeFileSync(join(app, 'core.mjs'), "export * from '@tessera/client';\n");
     writeFileSync(

@@ -54,7 +54,7 @@ export {
   StoreUnavailableError,
   TesseraServerError,
 } from './errors.js';
-export { type BuildAppOptions, buildApp, type StartupNotice } from './http/build-app.js';
+export { type BuildAppOptions, buildApp, registerTessera, type StartupNotice } from './http/build-app.js';
 export { KeyRing, type KeyRingOptions } from './keys/key-ring.js';
 export { ManualClock } from './manual-clock.js';
 export { createLogger, REDACT_PATHS } from './observability/logger.js';
@@ -66,6 +66,7 @@ export {
   type SqliteStores,
 } from './stores/sqlite/open-sqlite-stores.js';
 export { type CreateTesseraOptions, createTessera, type Tessera } from './tessera.js';
+export { type TesseraPlugin, type TesseraPluginOptions, tessera, withPrefix } from './tessera-plugin.js';
 export { jwtFormat } from './tokens/jwt-format.js';
 export { opaqueFormat } from './tokens/opaque-format.js';
 export { pasetoFormat } from './tokens/paseto-format.js';

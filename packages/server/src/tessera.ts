@@ -65,7 +65,8 @@ export interface Tessera {
   close(): Promise<void>;
 }
 
-function isConfig(value: CreateTesseraOptions['config']): value is Readonly<TesseraConfig> {
+/** True for a configuration already loaded (rather than the inputs to `loadConfig`). */
+export function isConfig(value: CreateTesseraOptions['config']): value is Readonly<TesseraConfig> {
   return value !== undefined && 'issuer' in value && typeof (value as TesseraConfig).issuer === 'string';
 }
 
@@ -79,6 +80,75 @@ function isConfig(value: CreateTesseraOptions['config']): value is Readonly<Tess
 export async function createTessera(options: CreateTesseraOptions = {}): Promise<Tessera> {
   const config = isConfig(options.config) ? options.config : loadConfig(options.config);
   const log = options.logger ?? createLogger(config.logLevel, options.logDestination);
+  const { ctx, stops } = await openTesseraState(options, config, log);
+  const { stores } = ctx;
+  const app = await buildApp(ctx, options.onNotice ? { onNotice: options.onNotice } : {});
+  const metricsApp = config.metricsPort === undefined ? undefined : await buildMetricsApp(ctx);
+  // A stop closes idle connections at once; an answer sent while stopping closes its connection
+  // too, so the stop waits for requests in flight, not for keep-alive connections to time out.
+  let closing = false;
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
+  return {
+    ctx,
+    app,
+    metricsApp,
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      if (metricsApp) {
+        try {
+          await metricsApp.listen({ host: config.metricsHost, port: config.metricsPort });
+        } catch (err) {
+          await app.close();
+          throw err;
+        }
+      }
+      log.info(
+        {
+          event: 'tessera.started',
+          address,
+          issuer: config.issuer,
+          versions: { server: SERVER_VERSION, node: process.versions.node, ...options.versions },
+        },
+        'tessera started',
+      );
+      return address;
+    },
+    async close() {
+      closing = true;
+      for (const stop of stops) stop();
+      // In-flight requests finish first; a connection that would hold the close open (a stream, a
+      // slow client) is closed after a bounded wait, so a stop signal always ends the process.
+      const force = setTimeout(() => app.server.closeAllConnections(), LIMITS.shutdownTimeoutMs);
+      force.unref();
+      try {
+        await Promise.all([app.close(), metricsApp?.close()]);
+      } finally {
+        clearTimeout(force);
+      }
+      await stores.close();
+    },
+  };
+}
+
+/** A server's state without its HTTP app: the context, and the stops of its background timers. */
+export interface TesseraState {
+  ctx: TesseraContext;
+  /** Stop the background timers (cleanup, key-ring refresh); the stores stay open. */
+  stops: (() => void)[];
+}
+
+/**
+ * Opens stores and key rings, registers the token formats and starts the background timers: what
+ * `createTessera` and the Fastify plugin (`tessera()`) share.
+ */
+export async function openTesseraState(
+  options: Omit<CreateTesseraOptions, 'config' | 'logger' | 'logDestination'>,
+  config: Readonly<TesseraConfig>,
+  log: Logger,
+): Promise<TesseraState> {
   const clock = options.clock ?? systemClock;
   const opened =
     options.stores ??
@@ -157,15 +227,6 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     recentRefreshes: new RecentRefreshes(),
     rateLimits: options.rateLimitStore ?? new MemoryRateLimitStore(),
   };
-  const app = await buildApp(ctx, options.onNotice ? { onNotice: options.onNotice } : {});
-  const metricsApp = config.metricsPort === undefined ? undefined : await buildMetricsApp(ctx);
-  // A stop closes idle connections at once; an answer sent while stopping closes its connection
-  // too, so the stop waits for requests in flight, not for keep-alive connections to time out.
-  let closing = false;
-  app.addHook('onSend', async (_request, reply) => {
-    if (closing) reply.header('connection', 'close');
-  });
-
   const stops: (() => void)[] = [];
   if (options.background !== false) {
     const every = (seconds: number, task: () => Promise<unknown>, what: string) => {
@@ -193,44 +254,5 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
     );
   }
 
-  return {
-    ctx,
-    app,
-    metricsApp,
-    async listen() {
-      const address = await app.listen({ host: config.host, port: config.port });
-      if (metricsApp) {
-        try {
-          await metricsApp.listen({ host: config.metricsHost, port: config.metricsPort });
-        } catch (err) {
-          await app.close();
-          throw err;
-        }
-      }
-      log.info(
-        {
-          event: 'tessera.started',
-          address,
-          issuer: config.issuer,
-          versions: { server: SERVER_VERSION, node: process.versions.node, ...options.versions },
-        },
-        'tessera started',
-      );
-      return address;
-    },
-    async close() {
-      closing = true;
-      for (const stop of stops) stop();
-      // In-flight requests finish first; a connection that would hold the close open (a stream, a
-      // slow client) is closed after a bounded wait, so a stop signal always ends the process.
-      const force = setTimeout(() => app.server.closeAllConnections(), LIMITS.shutdownTimeoutMs);
-      force.unref();
-      try {
-        await Promise.all([app.close(), metricsApp?.close()]);
-      } finally {
-        clearTimeout(force);
-      }
-      await stores.close();
-    },
-  };
+  return { ctx, stops };
 }

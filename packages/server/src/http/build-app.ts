@@ -53,6 +53,20 @@ export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {
     // A request must have arrived whole within this time (slow-loris); streams answered are not limited.
     requestTimeout: LIMITS.requestTimeoutMs,
   });
+  await registerTessera(app, ctx, options);
+  return app;
+}
+
+/**
+ * Registers the authorization server's hooks, parsers, error handler and routes on `app`: the
+ * root instance of `buildApp`, or the encapsulated instance of the `tessera()` plugin, whose
+ * prefix the routes then sit under.
+ */
+export async function registerTessera(
+  app: FastifyInstance,
+  ctx: TesseraContext,
+  options: BuildAppOptions = {},
+): Promise<void> {
   registerErrorHandling(app);
   registerBodyParsers(app, ctx.config.bodyLimit);
   app.addHook('onRequest', refuseAmbiguousRequest);
@@ -91,7 +105,6 @@ export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {
   healthRoutes(app, ctx);
   // With a metrics port of its own (`buildMetricsApp`), the main listener has no /metrics.
   if (ctx.config.metricsPort === undefined) metricsRoute(app, ctx, { loopbackOnly: true });
-  return app;
 }
 
 /**

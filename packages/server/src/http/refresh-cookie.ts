@@ -41,7 +41,8 @@ export function refreshCookieFor(issuer: string): RefreshCookie {
   const loopback = LOOPBACK.has(url.hostname) || url.hostname.endsWith('.localhost');
   return {
     name: 'tessera_rt',
-    path: AUTH_API_PATH,
+    // Under the issuer's path: a server mounted at a prefix (`/auth`) serves `/auth/api/auth/…`.
+    path: `${url.pathname.replace(/\/+$/, '')}${AUTH_API_PATH}`,
     secure: false,
     usable: loopback,
     issuerOrigin: url.origin,
