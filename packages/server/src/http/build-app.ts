@@ -7,6 +7,7 @@ import { LoginThrottle } from '../domain/login-throttle.js';
 import { lazyChildLoggerFactory } from '../observability/request-logger.js';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './error-handler.js';
 import { tokenBearingRoutes } from './no-store.js';
+import { registerOpenApi } from './openapi.js';
 import { registerBodyParsers } from './parse-body.js';
 import { rateLimits } from './rate-limits.js';
 import { refreshCookieFor } from './refresh-cookie.js';
@@ -69,6 +70,7 @@ export async function registerTessera(
 ): Promise<void> {
   registerErrorHandling(app);
   registerBodyParsers(app, ctx.config.bodyLimit);
+  await registerOpenApi(app, ctx);
   app.addHook('onRequest', refuseAmbiguousRequest);
   app.addHook('onResponse', async (request, reply) => {
     ctx.metrics.requestDuration.observe(
