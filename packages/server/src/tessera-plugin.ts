@@ -47,7 +47,10 @@ export function tessera(options: TesseraPluginOptions = {}): TesseraPlugin {
       for (const stop of stops) stop();
       await ctx.stores.close();
     });
-    await registerTessera(instance, ctx, options.onNotice ? { onNotice: options.onNotice } : {});
+    await registerTessera(instance, ctx, {
+      ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+      ...(options.openapi !== undefined ? { openapi: options.openapi } : {}),
+    });
   };
   return Object.defineProperty(plugin, 'context', {
     get(): TesseraContext {

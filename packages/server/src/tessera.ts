@@ -47,6 +47,8 @@ export interface CreateTesseraOptions {
   background?: boolean;
   /** Receives start-up notices (e.g. cookie mode over plain http) instead of the log. */
   onNotice?: BuildAppOptions['onNotice'];
+  /** Serve the OpenAPI document at `/openapi.json` (default true). */
+  openapi?: boolean;
   /** More versions for the start-up log line (the CLI adds its own), beside the server's and Node's. */
   versions?: Record<string, string>;
 }
@@ -82,7 +84,10 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
   const log = options.logger ?? createLogger(config.logLevel, options.logDestination);
   const { ctx, stops } = await openTesseraState(options, config, log);
   const { stores } = ctx;
-  const app = await buildApp(ctx, options.onNotice ? { onNotice: options.onNotice } : {});
+  const app = await buildApp(ctx, {
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+    ...(options.openapi !== undefined ? { openapi: options.openapi } : {}),
+  });
   const metricsApp = config.metricsPort === undefined ? undefined : await buildMetricsApp(ctx);
   // A stop closes idle connections at once; an answer sent while stopping closes its connection
   // too, so the stop waits for requests in flight, not for keep-alive connections to time out.

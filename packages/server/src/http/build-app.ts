@@ -30,6 +30,8 @@ export interface StartupNotice {
 export interface BuildAppOptions {
   /** Receives the start-up notices instead of the log (the CLI prints them in its banner). */
   onNotice?: (notice: StartupNotice) => void;
+  /** Serve the OpenAPI document at `/openapi.json` (default true); false leaves the routes without schemas. */
+  openapi?: boolean;
 }
 
 /** The Fastify application of the authorization server: its hooks, parsers and routes. */
@@ -70,7 +72,7 @@ export async function registerTessera(
 ): Promise<void> {
   registerErrorHandling(app);
   registerBodyParsers(app, ctx.config.bodyLimit);
-  await registerOpenApi(app, ctx);
+  if (options.openapi !== false) await registerOpenApi(app, ctx);
   app.addHook('onRequest', refuseAmbiguousRequest);
   app.addHook('onResponse', async (request, reply) => {
     ctx.metrics.requestDuration.observe(

@@ -95,6 +95,15 @@ describe('tessera() mounted in a host Fastify app', () => {
     assert.equal((await fetch(`${origin}${ENDPOINTS.metadata}`)).status, 404);
   });
 
+  it('the OpenAPI document is under the prefix too: paths with /auth, the host origin as server, no host route', async () => {
+    const res = await fetch(`${issuer()}/openapi.json`);
+    assert.equal(res.status, 200);
+    const doc = (await res.json()) as { servers: { url: string }[]; paths: Record<string, unknown> };
+    assert.deepEqual(doc.servers, [{ url: origin }]);
+    assert.ok(doc.paths[`/auth${ENDPOINTS.token}`]);
+    assert.ok(!Object.keys(doc.paths).some((p) => !p.startsWith('/auth/')), Object.keys(doc.paths).join(' '));
+  });
+
   it('sign in, refresh and validate through the prefix (a resource server discovers it from the issuer)', async () => {
     const login = await fetch(`${issuer()}${ENDPOINTS.login}`, {
       method: 'POST',
