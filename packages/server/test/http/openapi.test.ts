@@ -39,12 +39,12 @@ function switchable(stores: Stores, down: { value: boolean }): Stores {
         };
       },
     });
+  const out: Record<string, unknown> = {};
+  for (const [name, port] of Object.entries(stores)) {
+    out[name] = typeof port === 'object' && port !== null ? guard(port as object) : port;
+  }
   return {
-    tokens: guard(stores.tokens),
-    directory: guard(stores.directory),
-    keys: guard(stores.keys),
-    events: guard(stores.events),
-    replay: guard(stores.replay),
+    ...(out as unknown as Stores),
     ping: () =>
       down.value ? Promise.reject(new StoreUnavailableError('the store is down (test)')) : stores.ping(),
     close: () => stores.close(),
