@@ -34,7 +34,7 @@ export async function registerOpenApi(app: FastifyInstance, ctx: TesseraContext)
         title: 'Tessera authorization server',
         version: SERVER_VERSION,
         description:
-          'OAuth 2.0 token, revocation and introspection endpoints, a first-party sign-in API, metadata, keys, a revocation feed for resource servers, and health. Every refusal has one shape (TesseraError).',
+          'OAuth 2.0 token, revocation and introspection endpoints, a first-party sign-in API, metadata, keys, a revocation feed for resource servers, and health. Every refusal has one shape (TesseraError). Besides the answers listed per operation, a request can be refused before it reaches one, in the same shape: 400 (malformed HTTP), 404 (no such path), 405 (a method the path does not take, with Allow), 408 (request_timeout: not received whole in time; retryable) and 431 (headers too large).',
         license: { name: 'MIT', identifier: 'MIT' },
       },
       servers: [{ url: server }],

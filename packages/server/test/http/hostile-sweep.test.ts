@@ -204,6 +204,12 @@ async function endpointsFor(s: TestServer): Promise<Endpoint[]> {
       path: ENDPOINTS.jwks,
       sweep: [...headers('accept', 'if-none-match'), ...common],
     },
+    {
+      name: 'openapi',
+      method: 'GET',
+      path: '/openapi.json',
+      sweep: [...headers('accept', 'if-none-match'), ...common],
+    },
     { name: 'healthz', method: 'GET', path: '/healthz', sweep: common },
     { name: 'readyz', method: 'GET', path: '/readyz', sweep: common },
     {
