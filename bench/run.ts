@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (SPEC §12, issue 6): installs the peers, runs every benchmark on 127.0.0.1 with
+ * `npm run bench`: installs the peers, runs every benchmark on 127.0.0.1 with
  * bounded counts and durations, alternating contenders, and writes bench/RESULTS.md.
  *
  *   npm run bench                     full run (about 10-15 minutes on 2 cores)
@@ -394,7 +394,7 @@ if (growth) {
 line('## 6. Two instances on PostgreSQL + Redis');
 line();
 line(
-  'Not measured yet: this waits for the multi-instance store (`packages/store-postgres`, `packages/store-redis`, SPEC §8). The rotation benchmark will then run two Tessera instances behind the same load generator, alternating with oidc-provider as above.',
+  'Not measured yet: this waits for the multi-instance store (`packages/store-postgres`, `packages/store-redis`). The rotation benchmark will then run two Tessera instances behind the same load generator, alternating with oidc-provider as above.',
 );
 line();
 

@@ -53,7 +53,7 @@ function json(run: Run): any {
   return JSON.parse(run.out);
 }
 
-describe('tessera CLI (SPEC §10)', () => {
+describe('tessera CLI', () => {
   let dir: string;
   let db: string;
   before(() => {

@@ -33,7 +33,7 @@ async function doctor(argv: string[], stdin = '') {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-describe('tessera doctor (SPEC §10)', () => {
+describe('tessera doctor', () => {
   let dir: string;
   let tessera: Tessera;
   let issuer: string;

@@ -1,5 +1,5 @@
 /**
- * @tessera/resource — resource-server middleware (SPEC §5). The core is Fetch-API only;
+ * @tessera/resource — resource-server middleware. The core is Fetch-API only;
  * Fastify and Express adapters live at `@tessera/resource/fastify` and `/express`.
  */
 

@@ -78,7 +78,7 @@ export function failureParts(failure: AuthFailure): {
   return { status: failure.status, headers, body: failure.error.toBody() };
 }
 
-/** The refusal as a Fetch `Response` (JSON body per SPEC §3.6). */
+/** The refusal as a Fetch `Response` (the shared JSON error body, docs/errors.md). */
 export function failureResponse(failure: AuthFailure): Response {
   const { status, headers, body } = failureParts(failure);
   return new Response(JSON.stringify(body), {

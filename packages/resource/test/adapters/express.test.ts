@@ -55,7 +55,7 @@ describe('Express adapter', () => {
     assert.equal(res.status, 200);
   });
 
-  it('answers 401, 403 and 400 with RFC 6750 headers and §3.6 bodies', async () => {
+  it('answers 401, 403 and 400 with RFC 6750 headers and the shared error bodies', async () => {
     const none = await fetch(`${base}/me`);
     assert.equal(none.status, 401);
     assert.equal(none.headers.get('www-authenticate'), 'Bearer');

@@ -8,7 +8,7 @@ import { hmac, type ServerKeys } from './secrets.js';
  *
  * The prefix lets secret scanners find leaked tokens. The 256-bit secret is what makes the token
  * unguessable. The family id and the HMAC tag let the server recognise one of its own tokens
- * after cleanup has pruned its row (SPEC §3.3 rule 7: a replayed pruned token is still reuse),
+ * after cleanup has pruned its row (a replayed pruned token is still reuse),
  * while a forged token naming a family cannot revoke it: its tag does not verify.
  */
 const FAMILY_BYTES = 16;

@@ -8,7 +8,7 @@ export type RefreshDecision =
   | { kind: 'fail'; code: KnownErrorCode; reason: string };
 
 /**
- * SPEC §3.3 as one pure function of the stored state: what a refresh with this token, by this
+ * The refresh rules as one pure function of the stored state: what a refresh with this token, by this
  * client, at this time, must do. Rotation, grace and reuse are decided here and nowhere else.
  *
  * @param graceMs the family's client's grace period in milliseconds.

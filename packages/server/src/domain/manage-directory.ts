@@ -57,7 +57,7 @@ export interface CreateClientInput {
   introspectAny?: boolean;
   /** `jwt`, `opaque`, `paseto` or a registered custom format; omitted: the server's default. */
   accessTokenFormat?: string | null;
-  /** Browser cookie mode (SPEC §3.5): the refresh token lives only in an HttpOnly cookie. Public clients only. */
+  /** Browser cookie mode: the refresh token lives only in an HttpOnly cookie. Public clients only. */
   cookieMode?: boolean;
 }
 

@@ -1,7 +1,7 @@
 import { TesseraError } from '@tessera/protocol';
 
 /**
- * Coalesces concurrent work by key (SPEC §3.3 rule 2, in one process): the first caller runs
+ * Coalesces concurrent work by key (one refresh per token at a time, in one process): the first caller runs
  * `work`, every caller that arrives while it runs gets the same result. Across processes the
  * store's atomic rotation and the grace period give the same answer.
  */

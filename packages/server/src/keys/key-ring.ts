@@ -46,7 +46,7 @@ export interface KeyRingOptions {
 }
 
 /**
- * The signing key ring (SPEC §4.1): `current` signs; `next` is published in the JWKS before it
+ * The signing key ring: `current` signs; `next` is published in the JWKS before it
  * ever signs, so resource servers already hold it when it becomes current; `retired` keys stay
  * published until every token they signed has expired.
  */

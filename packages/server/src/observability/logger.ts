@@ -2,7 +2,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
  * Paths redacted from every log line: tokens, secrets, cookies and passwords never reach a log
- * (SPEC §11). Request bodies are never logged at all; these paths catch what code might add.
+ * (see docs/security.md). Request bodies are never logged at all; these paths catch what code might add.
  */
 export const REDACT_PATHS = [
   'req.headers.authorization',

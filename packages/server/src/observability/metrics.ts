@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
- * Prometheus metrics (SPEC §11): one prefix, `_total` counters, histograms in seconds, and no
+ * Prometheus metrics: one prefix, `_total` counters, histograms in seconds, and no
  * user, session or IP labels (unbounded cardinality, and personal data).
  */
 export interface Metrics {

@@ -18,14 +18,14 @@ export interface ClientRecord {
   refreshGracePeriod: number | null;
   refreshIdleTtl: number | null;
   refreshAbsoluteTtl: number | null;
-  /** Refresh requests must carry a `nonce` (SPEC §3.4). */
+  /** Refresh requests must carry a single-use `nonce`. */
   requireNonce: boolean;
   /** A resource server: may introspect tokens issued to any client. */
   introspectAny: boolean;
   /** Format of this client's access tokens (`jwt`, `opaque`, `paseto`, or a custom one); null: the server's default. */
   accessTokenFormat?: string | null;
   /**
-   * Browser cookie mode (SPEC §3.5): the refresh token travels only in an HttpOnly cookie, never
+   * Browser cookie mode: the refresh token travels only in an HttpOnly cookie, never
    * in a JSON body, and only through `/api/auth/*`. Public clients only. Absent: false.
    */
   cookieMode?: boolean;

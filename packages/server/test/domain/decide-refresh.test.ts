@@ -41,7 +41,7 @@ function state(token: Partial<RefreshTokenRecord>, family: Partial<FamilyRecord>
 
 const sealed = new Uint8Array(40);
 
-describe('decideRefresh (SPEC §3.3 as a pure function)', () => {
+describe('decideRefresh (the refresh rules as a pure function)', () => {
   it('rotates an active, unexpired token of an active family', () => {
     assert.deepEqual(decideRefresh(state({}), 'web', T0 + 1000, GRACE), { kind: 'rotate' });
   });

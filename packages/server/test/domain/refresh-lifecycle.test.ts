@@ -15,8 +15,8 @@ async function sidOf(refreshToken: string): Promise<string> {
 
 let s: TestServer;
 
-/** SPEC §3.3, rule by rule, on virtual time. */
-describe('refresh-token lifecycle (SPEC §3.3)', () => {
+/** The refresh rules ("How refresh works" in the README), rule by rule, on virtual time. */
+describe('refresh-token lifecycle', () => {
   before(async () => {
     s = await startTestServer();
   });

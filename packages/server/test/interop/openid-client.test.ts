@@ -12,7 +12,7 @@ async function signIn(s: TestServer, clientId = 'web') {
   return { ...t, refresh_token: t.refresh_token };
 }
 
-// SPEC §2: the metadata and endpoints must satisfy `openid-client` and `oauth4webapi`, unmodified.
+// The metadata and endpoints must satisfy `openid-client` and `oauth4webapi`, unmodified.
 
 describe('interop: openid-client v6 against a listening server', () => {
   let s: TestServer;

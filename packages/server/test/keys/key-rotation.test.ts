@@ -25,7 +25,7 @@ const kidOf = (token: string) => decodeProtectedHeader(token).kid;
 const stateOf = (s: TestServer, kid: string | undefined) =>
   s.tessera.ctx.keyRing.list().find((k) => k.kid === kid)?.state;
 
-describe('signing-key rotation (SPEC §4.1)', () => {
+describe('signing-key rotation', () => {
   it('publishes current and next; next only signs after a rotation; retired keys stay until their tokens expire', async () => {
     const s = await startTestServer();
     try {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startTestServer } from '../helpers/test-server.js';
 
-describe('nothing is stored in plaintext (SPEC §3.2, §3.3 rule 3)', () => {
+describe('nothing is stored in plaintext (only hashes and sealed answers)', () => {
   it('the database files hold none of the tokens handed out, nor their secret parts', async () => {
     const s = await startTestServer();
     const handed: string[] = [];
