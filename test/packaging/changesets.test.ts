@@ -39,6 +39,10 @@ describe('changesets', () => {
         const bump = /^['"](@tessera\/[\w-]+)['"]: (patch|minor|major)$/.exec(line);
         assert.ok(bump, `${file}: "${line}" is 'package': patch|minor|major`);
         assert.ok(names.has(bump[1]!), `${file}: ${bump[1]} is a workspace package`);
+        const version = workspacePackages().find((p) => p.name === bump[1])?.version ?? '0.0.0';
+        if (version.startsWith('0.')) {
+          assert.notEqual(bump[2], 'major', `${file}: before 1.0 a breaking change is a minor bump`);
+        }
       }
       assert.ok(match[2]!.trim().length > 20, `${file}: says what changed`);
     }
