@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Type-checks each package's tests (tsconfig.test.json) the way `tsc -b` checks its sources.
+// Type-checks each package's tests (tsconfig.test.json) the way `tsc -b` checks its sources, then
+// the repository-level tests and bench/.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,10 +20,12 @@ for (const top of ['packages', 'apps']) {
     }
   }
 }
-// The repository-level tests (test/: the packages as published).
-try {
-  execFileSync(process.execPath, [tsc, '-p', join(root, 'test', 'tsconfig.test.json')], { stdio: 'inherit' });
-} catch {
-  failed = true;
+// The repository-level tests (test/: the packages as published) and the benchmarks.
+for (const project of [join(root, 'test', 'tsconfig.test.json'), join(root, 'bench', 'tsconfig.json')]) {
+  try {
+    execFileSync(process.execPath, [tsc, '-p', project], { stdio: 'inherit' });
+  } catch {
+    failed = true;
+  }
 }
 process.exit(failed ? 1 : 0);
