@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import type { Clock } from '@tessera/protocol';
 import {
   type CryptoKey,
@@ -6,7 +7,6 @@ import {
   generateKeyPair,
   importJWK,
   type JWK,
-  type KeyObject,
 } from 'jose';
 import type { SigningAlg } from '../config/defaults.js';
 import { LIMITS } from '../config/limits.js';
@@ -21,6 +21,8 @@ export interface ActiveKey {
   kid: string;
   alg: string;
   privateKey: SigningKey;
+  /** The same private key as a `node:crypto` `KeyObject`, for the synchronous `sign`. */
+  keyObject: KeyObject;
 }
 
 export interface KeyRingOptions {
@@ -95,7 +97,9 @@ export class KeyRing {
     const current = records.find((r) => r.state === 'current');
     if (!current) throw new Error('the key store has no current signing key');
     if (current.kid !== this.active?.kid) {
-      this.active = { kid: current.kid, alg: current.alg, privateKey: await this.unseal(current) };
+      const privateKey = await this.unseal(current);
+      const keyObject = privateKey instanceof KeyObject ? privateKey : KeyObject.from(privateKey);
+      this.active = { kid: current.kid, alg: current.alg, privateKey, keyObject };
     }
     const verifyKeys = new Map<string, { alg: string; key: SigningKey }>();
     for (const r of records) {
