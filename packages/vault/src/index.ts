@@ -1,16 +1,6 @@
 /** `@tessera/vault`: the server-side token vault (Node only). Middleware under `/express` and `/fastify`. */
 export type { Clock, SetTimer } from './clock.js';
-export {
-  type ConnectionOptions,
-  type ConnectionStatus,
-  createTokenVault,
-  type RekeyResult,
-  type SignInResult,
-  type StartSignInOptions,
-  type TokenVault,
-  type TokenVaultOptions,
-  type VaultLogger,
-} from './create-token-vault.js';
+export { createTokenVault } from './create-token-vault.js';
 export { generateVaultKey } from './crypto/generate-vault-key.js';
 export { loadVaultKeys, type VaultKeys, type VaultKeysInput } from './crypto/vault-keys.js';
 export { DEFAULTS, VAULT_ENV } from './defaults.js';
@@ -38,4 +28,14 @@ export type {
   SealedColumns,
   VaultStore,
 } from './store/vault-store.js';
+export type {
+  ConnectionOptions,
+  ConnectionStatus,
+  RekeyResult,
+  SignInResult,
+  StartSignInOptions,
+  TokenVault,
+  TokenVaultOptions,
+  VaultLogger,
+} from './token-vault.js';
 export type { ClientAuthMethod, ClientPrivateKey } from './upstream/upstream.js';

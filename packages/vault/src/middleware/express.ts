@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { TokenVault } from '../create-token-vault.js';
 import { ReauthenticationRequired } from '../errors.js';
+import type { TokenVault } from '../token-vault.js';
 import { answerFor, NOT_SIGNED_IN } from './answers.js';
 import type { UpstreamContext } from './upstream-context.js';
 
