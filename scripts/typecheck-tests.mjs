@@ -8,7 +8,7 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 let failed = false;
-for (const top of ['packages', 'apps']) {
+for (const top of ['packages', 'apps', 'fixtures']) {
   if (!existsSync(join(root, top))) continue;
   for (const name of readdirSync(join(root, top))) {
     const project = join(root, top, name, 'tsconfig.test.json');

@@ -24,7 +24,7 @@ after(async () => {
 
 const isMain = async (page: Page) => (await shown(page)).screen === 'main';
 
-describe('the demo in Chromium: offline, tabs, restarts', { timeout: 80_000 }, () => {
+describe('the demo in Chromium: offline, tabs, restarts', { timeout: 240_000 }, () => {
   it('offline past expiry: shows "offline", keeps the user signed in, refreshes within seconds of coming back', async () => {
     const context = await browser.newContext();
     try {

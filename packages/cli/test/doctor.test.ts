@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createTessera, createUser, loadConfig, saveClient, type Tessera } from '@tessera/server';
+import { freePort } from '@tessera/test-support';
 import type { CliIO } from '../src/io.js';
 import { runCli } from '../src/program.js';
 
 const PASSWORD = 'correct horse battery staple';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function doctor(argv: string[], stdin = '') {
   const out: string[] = [];

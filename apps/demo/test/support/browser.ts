@@ -1,25 +1,11 @@
-import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { launchChromium } from '@tessera/test-support';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
-const EXECUTABLE = process.env.TESSERA_TEST_CHROMIUM ?? '/usr/bin/chromium';
 export const STEP_TIMEOUT = 10_000;
 
 /** Chromium, headless. Fails (never skips) when it is missing: these guarantees need a real browser. */
 export async function launch(): Promise<Browser> {
-  assert.ok(existsSync(EXECUTABLE), `Chromium not found at ${EXECUTABLE}: apt-get install -y chromium`);
-  return chromium.launch({
-    executablePath: EXECUTABLE,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-    timeout: STEP_TIMEOUT,
-  });
+  return launchChromium({ timeout: STEP_TIMEOUT });
 }
 
 /** What the demo page shows, read from the DOM (`#app` data attributes). */

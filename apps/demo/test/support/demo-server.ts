@@ -1,25 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@tessera/test-support';
+
+export { freePort };
 
 const ROOT = new URL('../../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'packages/cli/src/bin.ts');
 /** `tessera demo` with stores that kill the process at one point of a rotation. */
 const FAULTY = join(ROOT, 'apps/demo/test/support/demo-with-fault.ts');
 const START_TIMEOUT = 20_000;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Runs the `tessera` CLI from source with the demo's secret; resolves with its exit code and output. */
 export function cli(

@@ -1,19 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '@tessera/test-support';
+
+export { freePort };
 
 const ROOT = new URL('../../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'packages/cli/src/bin.ts');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** `tessera …` as a real process, run from source (as `npx tessera` would run the build). */
 export class CliProcess {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { launchChromium } from '@tessera/test-support';
 import { build } from 'esbuild';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { HttpFixture } from '../support/http-fixture.js';
 import type { PageApi } from './page-api.js';
 
-const EXECUTABLE = process.env.TESSERA_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const STEP_TIMEOUT = 10_000;
 
 let fx: HttpFixture;
@@ -15,7 +14,6 @@ let browser: Browser;
 
 before(async () => {
   // Fail, never skip: the cross-tab guarantees are only proven in a real browser.
-  assert.ok(existsSync(EXECUTABLE), `Chromium not found at ${EXECUTABLE}: apt-get install -y chromium`);
   fx = await HttpFixture.start();
   const bundle = await build({
     entryPoints: [fileURLToPath(new URL('./page-entry.ts', import.meta.url))],
@@ -31,18 +29,7 @@ before(async () => {
     type: 'text/html',
     body: '<!doctype html><title>loading</title><script type="module" src="/sdk.js"></script>',
   });
-  browser = await chromium.launch({
-    executablePath: EXECUTABLE,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-    timeout: STEP_TIMEOUT,
-  });
+  browser = await launchChromium({ timeout: STEP_TIMEOUT });
 });
 
 after(async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { launchChromium } from '@tessera/test-support';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { AuthServer, USER } from '../support/auth-server.js';
 import { bundle, REACTS, type ReactMajor } from '../support/bundle.js';
 
@@ -10,7 +10,6 @@ import { bundle, REACTS, type ReactMajor } from '../support/bundle.js';
  * Chromium against a small authorization server: sign in, a silent refresh that re-renders only
  * what changed, two tabs, offline, and a session the server ended.
  */
-const EXECUTABLE = process.env.TESSERA_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const STEP_TIMEOUT = 10_000;
 
 interface AppApi {
@@ -25,20 +24,7 @@ interface AppApi {
 
 let browser: Browser;
 before(async () => {
-  // Fail, never skip: the bindings are only proven in a real browser.
-  assert.ok(existsSync(EXECUTABLE), `Chromium not found at ${EXECUTABLE}: apt-get install -y chromium`);
-  browser = await chromium.launch({
-    executablePath: EXECUTABLE,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-    timeout: STEP_TIMEOUT,
-  });
+  browser = await launchChromium({ timeout: STEP_TIMEOUT });
 });
 after(() => browser?.close());
 

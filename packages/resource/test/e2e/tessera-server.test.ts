@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,20 +14,12 @@ import {
   type Tessera,
   type TokenFormat,
 } from '@tessera/server';
+import { freePort } from '@tessera/test-support';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { tesseraResource } from '../../src/adapters/fastify.js';
 
 const PASSWORD = 'correct horse battery staple';
 const RS_SECRET = 'resource-server-secret-0123456789';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Waits for `check` to hold, for at most `ms` (the feed is real network, not virtual time). */
 async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<void> {

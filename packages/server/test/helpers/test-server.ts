@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { TokenResponse } from '@tessera/protocol';
 import { ENDPOINTS, encodeBasicCredentials } from '@tessera/protocol';
+import { freePort } from '@tessera/test-support';
 import {
   type ConfigInput,
   type CreateTesseraOptions,
@@ -16,6 +16,8 @@ import {
   saveClient,
   type Tessera,
 } from '../../src/index.js';
+
+export { freePort };
 
 export const PASSWORD = 'correct horse battery staple';
 export const SECRET = 'confidential-client-secret-0123456789';
@@ -43,16 +45,6 @@ export interface TestServer {
   refresh(refreshToken: string, extra?: Record<string, string>): Promise<{ status: number; body: any }>;
   introspect(token: string): Promise<any>;
   close(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** The `Authorization` header of `client_secret_basic`. */

@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { freePort } from '@tessera/test-support';
+
+export { freePort };
 
 /** A token request as the proxy saw it (tests only). */
 export interface SeenRequest {
@@ -149,13 +152,4 @@ export async function startProxy(port = 0): Promise<FaultProxy & { setTarget(por
   proxy.port = (server.address() as AddressInfo).port;
   proxy.url = `http://127.0.0.1:${proxy.port}`;
   return proxy;
-}
-
-/** A free loopback port. */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
