@@ -176,6 +176,30 @@ describe('tessera CLI', () => {
       assert.ok(!given.out.includes('a-given-secret-0123456789'));
     });
 
+    it('--dpop and --dpop-nonce, public or confidential with the password and refresh grants', async () => {
+      const spa = json(
+        await cli(['clients', 'add', '--id', 'dpop-spa', '--public', '--dpop', '--json', '--db', db]),
+      );
+      assert.equal(spa.dpop, true);
+      assert.equal(spa.dpopNonce, false);
+      const backend = await cli([
+        'clients',
+        'add',
+        '--id',
+        'dpop-backend',
+        '--grant',
+        'password',
+        '--grant',
+        'refresh_token',
+        '--dpop',
+        '--dpop-nonce',
+        '--db',
+        db,
+      ]);
+      assert.equal(backend.code, 0, backend.err);
+      assert.match(backend.out, /DPoP required; DPoP nonce/);
+    });
+
     it('bad input exits 2 with a message', async () => {
       const badId = await cli(['clients', 'add', '--id', 'bad id!', '--public', '--db', db]);
       assert.equal(badId.code, 2);

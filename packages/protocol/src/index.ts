@@ -1,6 +1,7 @@
 export * from './basic-credentials.js';
 export * from './clock.js';
 export * from './csrf-header.js';
+export * from './dpop.js';
 export * from './endpoints.js';
 export * from './error-codes.js';
 export * from './error-from-response.js';

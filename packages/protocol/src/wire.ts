@@ -48,6 +48,7 @@ export const EVENT_TYPES = [
   'session.ended',
   'key.rotated',
   'admin.action',
+  'dpop.key_mismatch',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -9,6 +9,7 @@ import { cleanup } from './domain/cleanup.js';
 import type { TesseraContext } from './domain/context.js';
 import { RecentRefreshes } from './domain/recent-refreshes.js';
 import { type SetTimer, SingleFlight } from './domain/single-flight.js';
+import { DpopNonces, dpopNonceKey } from './dpop/dpop-nonces.js';
 import { ConfigError } from './errors.js';
 import { type BuildAppOptions, buildApp, buildMetricsApp } from './http/build-app.js';
 import { KeyRing } from './keys/key-ring.js';
@@ -230,6 +231,7 @@ export async function openTesseraState(
     metrics: createMetrics({ defaultMetrics: options.background !== false }),
     refreshFlights: new SingleFlight<TokenResponse>(options.setTimer),
     recentRefreshes: new RecentRefreshes(),
+    dpopNonces: new DpopNonces(dpopNonceKey(keys), config.dpopNoncePeriod * 1000),
     rateLimits: options.rateLimitStore ?? new MemoryRateLimitStore(),
   };
   const stops: (() => void)[] = [];

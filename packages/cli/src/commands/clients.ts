@@ -20,6 +20,8 @@ interface AddOptions extends CommonOptions {
   resourceServer?: boolean;
   tokenFormat?: string;
   cookie?: boolean;
+  dpop?: boolean;
+  dpopNonce?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -75,6 +77,11 @@ export function clientsCommand(program: Command, io: CliIO): void {
       '--cookie',
       'browser cookie mode (public clients): the refresh token lives only in an HttpOnly cookie',
     )
+    .option(
+      '--dpop',
+      'DPoP (RFC 9449): every token request must carry a proof; sessions are bound to its key',
+    )
+    .option('--dpop-nonce', 'DPoP proofs must carry a server nonce (answered use_dpop_nonce with DPoP-Nonce)')
     .addOption(dbOption())
     .addOption(createOption())
     .addOption(configOption())
@@ -98,6 +105,8 @@ export function clientsCommand(program: Command, io: CliIO): void {
           introspectAny: opts.resourceServer === true,
           ...(opts.tokenFormat ? { accessTokenFormat: opts.tokenFormat } : {}),
           cookieMode: opts.cookie === true,
+          dpop: opts.dpop === true,
+          dpopNonce: opts.dpopNonce === true,
         }),
       );
       const scopes = requestableScopes(client);
@@ -106,6 +115,8 @@ export function clientsCommand(program: Command, io: CliIO): void {
         public: client.public,
         grantTypes: client.grantTypes,
         cookieMode: client.cookieMode === true,
+        dpop: client.dpop === true,
+        dpopNonce: client.dpopNonce === true,
         // What the client may request; anything else is refused with invalid_scope.
         scopes,
         defaultScope: client.defaultScope,
@@ -113,7 +124,7 @@ export function clientsCommand(program: Command, io: CliIO): void {
       };
       print(io, opts.json === true, shown, () =>
         [
-          `saved ${client.public ? 'public' : 'confidential'} client ${client.id} (grants: ${client.grantTypes.join(', ')}${client.cookieMode ? '; cookie mode' : ''})`,
+          `saved ${client.public ? 'public' : 'confidential'} client ${client.id} (grants: ${client.grantTypes.join(', ')}${client.cookieMode ? '; cookie mode' : ''}${client.dpop ? '; DPoP required' : ''}${client.dpopNonce ? '; DPoP nonce' : ''})`,
           scopes.length === 0
             ? 'scopes: none (it may request no scope; add --scope or --default-scope to allow some)'
             : `scopes it may request: ${scopes.join(' ')}${client.defaultScope ? ` (granted when it names none: ${client.defaultScope})` : ' (granted when it names none: no scope)'}`,

@@ -43,6 +43,19 @@ export const LIMIT_TABLE = {
     value: 256,
     doc: 'Longest refresh `nonce`, so a nonce cannot be used to fill the replay store.',
   },
+  // --- DPoP
+  dpopProofMaxBytes: {
+    value: 8 * 1024,
+    doc: 'A `DPoP` header longer than this is refused before any parsing; an RSA-4096 proof is about 1.5 KiB.',
+  },
+  dpopJtiMaxLength: {
+    value: 256,
+    doc: 'Longest DPoP proof `jti` accepted, so a proof cannot be used to fill the replay store.',
+  },
+  dpopRsaMinModulusBits: {
+    value: 2048,
+    doc: 'Smallest RSA key a DPoP proof may be signed with.',
+  },
   // --- Input
   maxUsernameLength: {
     value: 256,

@@ -287,6 +287,24 @@ export const SCHEMA = {
     group: 'tokens',
     doc: 'How long a refresh `nonce` is remembered for replay detection; a day outlasts any retry.',
   },
+  dpopProofWindow: {
+    kind: 'duration',
+    default: 60,
+    min: 1,
+    max: 10 * MINUTE,
+    env: 'TESSERA_DPOP_PROOF_WINDOW',
+    group: 'tokens',
+    doc: 'A DPoP proof is accepted while its `iat` is within this many seconds of now, either way; its `jti` is remembered as long.',
+  },
+  dpopNoncePeriod: {
+    kind: 'duration',
+    default: 5 * MINUTE,
+    min: 10,
+    max: DAY,
+    env: 'TESSERA_DPOP_NONCE_PERIOD',
+    group: 'tokens',
+    doc: 'Server DPoP nonces (clients added with `--dpop-nonce`) change this often; the previous one is still accepted.',
+  },
   // --- Limits
   rateLimitLogin: {
     kind: 'int',

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { LIMITS } from '../config/limits.js';
 import type { TesseraConfig } from '../config/load-config.js';
 import type { ServerKeys } from '../crypto/secrets.js';
+import type { DpopNonces } from '../dpop/dpop-nonces.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ClientRecord, RateLimitStore, Stores } from '../ports/index.js';
@@ -33,6 +34,8 @@ export interface TesseraContext<P extends StoreName = StoreName> {
   metrics: Metrics;
   refreshFlights: SingleFlight<TokenResponse>;
   recentRefreshes: RecentRefreshes;
+  /** Derives and checks server DPoP nonces (no state: an HMAC of the time step). */
+  dpopNonces: DpopNonces;
   /** Counters of the rate limits and lockouts (in memory unless a shared store is given). */
   rateLimits: RateLimitStore;
 }

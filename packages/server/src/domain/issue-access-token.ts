@@ -11,6 +11,8 @@ export interface AccessTokenInput {
   roles?: string[];
   now: number;
   ttlMs: number;
+  /** Thumbprint of the DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6). */
+  jkt?: string | undefined;
 }
 
 /** Signs (or otherwise issues) an access token in the server's format; returns it with its expiry (ms). */
@@ -32,6 +34,7 @@ export async function issueAccessToken(
     exp,
     ...(input.sid === undefined ? {} : { sid: input.sid }),
     ...(input.roles && input.roles.length > 0 ? { roles: input.roles } : {}),
+    ...(input.jkt === undefined ? {} : { cnf: { jkt: input.jkt } }),
   };
   const format = formatFor(ctx, input.client);
   const token = await format.issue(claims);
@@ -41,7 +44,15 @@ export async function issueAccessToken(
 /** The access token of a user's session: the user's roles, the session as `sid`; `ttlMs` from the client's policy. */
 export function issueSessionAccessToken(
   ctx: TesseraContext<never>,
-  input: { client: ClientRecord; user: UserRecord; sid: string; scope: string; now: number; ttlMs: number },
+  input: {
+    client: ClientRecord;
+    user: UserRecord;
+    sid: string;
+    scope: string;
+    now: number;
+    ttlMs: number;
+    jkt?: string | undefined;
+  },
 ) {
   return issueAccessToken(ctx, {
     client: input.client,
@@ -51,6 +62,7 @@ export function issueSessionAccessToken(
     roles: input.user.roles,
     now: input.now,
     ttlMs: input.ttlMs,
+    jkt: input.jkt,
   });
 }
 

@@ -13,7 +13,7 @@ import { toTokenResponse } from './token-response.js';
  */
 export async function issueClientCredentialsToken(
   ctx: TesseraContext<never>,
-  input: { client: ClientRecord; scope?: string | undefined },
+  input: { client: ClientRecord; scope?: string | undefined; dpopJkt?: string | undefined },
 ): Promise<TokenResponse> {
   const { client } = input;
   if (client.public)
@@ -26,7 +26,17 @@ export async function issueClientCredentialsToken(
     scope,
     now,
     ttlMs: clientPolicy(ctx.config, client).accessTokenTtlMs,
+    jkt: input.dpopJkt,
   });
   ctx.metrics.tokensIssued.inc({ grant: 'client_credentials' });
-  return toTokenResponse(ctx, { accessToken: access.token, accessExpiresAt: access.expiresAt, scope }, now);
+  return toTokenResponse(
+    ctx,
+    {
+      accessToken: access.token,
+      accessExpiresAt: access.expiresAt,
+      scope,
+      dpop: input.dpopJkt !== undefined,
+    },
+    now,
+  );
 }

@@ -14,6 +14,8 @@ export interface SessionInput {
   ip?: string | undefined;
   /** The grant that started the session (`login`, `password`), for events and metrics. */
   grant: string;
+  /** Thumbprint of the DPoP key the sign-in proved: the session is bound to it. */
+  dpopJkt?: string | undefined;
 }
 
 /** Starts a session: a new token family with its first refresh token, and an access token. */
@@ -40,6 +42,7 @@ export async function issueSession(
     endReason: null,
     userAgent: input.userAgent?.slice(0, LIMITS.maxUserAgentLength) ?? null,
     ip: input.ip ?? null,
+    dpopJkt: input.dpopJkt ?? null,
   };
   const token: RefreshTokenRecord = {
     hash: hashToken(ctx.keys, refreshToken),
@@ -59,6 +62,7 @@ export async function issueSession(
     scope,
     now,
     ttlMs: policy.accessTokenTtlMs,
+    jkt: input.dpopJkt,
   });
   await ctx.stores.sessions.createFamily(family, token, [
     {
@@ -80,6 +84,7 @@ export async function issueSession(
       refreshToken,
       refreshExpiresAt: token.expiresAt,
       scope,
+      dpop: input.dpopJkt !== undefined,
     },
     now,
   );

@@ -59,6 +59,10 @@ export interface CreateClientInput {
   accessTokenFormat?: string | null;
   /** Browser cookie mode: the refresh token lives only in an HttpOnly cookie. Public clients only. */
   cookieMode?: boolean;
+  /** Every token request must carry a DPoP proof; the client's sessions are bound to its key. */
+  dpop?: boolean;
+  /** DPoP proofs must carry a server nonce (`DPoP-Nonce`, `use_dpop_nonce`). */
+  dpopNonce?: boolean;
 }
 
 /**
@@ -119,6 +123,8 @@ export async function saveClient(
     introspectAny: input.introspectAny ?? false,
     accessTokenFormat: input.accessTokenFormat ?? null,
     cookieMode: input.cookieMode ?? false,
+    ...(input.dpop ? { dpop: true } : {}),
+    ...(input.dpopNonce ? { dpopNonce: true } : {}),
     createdAt: ctx.clock.now(),
   };
   await ctx.stores.directory.saveClient(client);

@@ -3,6 +3,7 @@ import { LIMITS } from '../config/limits.js';
 import { hashToken, mintRefreshToken, parseRefreshToken } from '../crypto/refresh-token.js';
 import { hmac } from '../crypto/secrets.js';
 import type { ClientRecord, RefreshTokenRecord, TokenAndFamily } from '../ports/index.js';
+import { checkDpopBinding } from './check-dpop-binding.js';
 import { type ClientPolicy, clientPolicy, recordEvents, type TesseraContext } from './context.js';
 import { decideRefresh } from './decide-refresh.js';
 import { openGraceBox, sealGraceBox } from './grace-box.js';
@@ -17,6 +18,12 @@ export interface RefreshInput {
   client: ClientRecord;
   nonce?: string | undefined;
   scope?: string | undefined;
+  /**
+   * Thumbprint of the key of the request's DPoP proof, already verified (its `jti` recorded, so a
+   * captured proof is refused before the grace path can answer it). A bound session requires its
+   * key; an unbound one is bound to it by this rotation.
+   */
+  dpopJkt?: string | undefined;
 }
 
 /** The ports a refresh reaches. */
@@ -96,7 +103,8 @@ async function checkNonce(
  * once it is, for the grace period.
  */
 async function singleFlight(ctx: RefreshContext, refresh: Refresh): Promise<TokenResponse> {
-  const key = `${refresh.hash}|${refresh.client.id}|${refresh.scope ?? ''}`;
+  // Requests proving different keys never share an answer: each is checked against the binding.
+  const key = `${refresh.hash}|${refresh.client.id}|${refresh.scope ?? ''}|${refresh.dpopJkt ?? ''}`;
   const coalesceMs = ctx.config.coalesceTimeout * 1000;
   const now = ctx.clock.now();
   ctx.recentRefreshes.mark(refresh.hash, refresh.client, now + coalesceMs);
@@ -117,6 +125,7 @@ async function findAndDecide(ctx: RefreshContext, refresh: Refresh): Promise<Tok
     const now = ctx.clock.now();
     const state = await ctx.stores.sessions.findToken(refresh.familyId, refresh.hash);
     if (!state) return failUnknownToken(ctx, refresh);
+    await checkDpopBinding(ctx, state.family, refresh.dpopJkt);
     const decision = decideRefresh(state, refresh.client.id, now, refresh.policy.graceMs);
     switch (decision.kind) {
       case 'rotate': {
@@ -152,6 +161,8 @@ async function rotate(
     throw new TesseraError('session_expired', 'The account of this session is disabled or gone');
   }
   const scope = narrowScope(family.scope, refresh.scope);
+  // A bound family has the same key (checked); an unbound one is bound by this rotation.
+  const jkt = family.dpopJkt ?? refresh.dpopJkt;
   const childToken = mintRefreshToken(ctx.keys, family.id);
   const child: RefreshTokenRecord = {
     hash: hashToken(ctx.keys, childToken),
@@ -171,6 +182,7 @@ async function rotate(
     scope,
     now,
     ttlMs: policy.accessTokenTtlMs,
+    jkt,
   });
   const issued: IssuedTokens = {
     accessToken: access.token,
@@ -178,6 +190,7 @@ async function rotate(
     refreshToken: childToken,
     refreshExpiresAt: child.expiresAt,
     scope,
+    ...(jkt === undefined ? {} : { dpop: true }),
   };
   const result = await ctx.stores.sessions.rotate({
     parentHash: token.hash,
@@ -185,6 +198,7 @@ async function rotate(
     child,
     graceResponse: sealGraceBox(ctx.keys, refresh.refreshToken, token.hash, issued),
     now,
+    ...(family.dpopJkt || jkt === undefined ? {} : { bindDpopJkt: jkt }),
     events: [
       {
         at: now,
@@ -280,6 +294,7 @@ async function failUnknownToken(ctx: RefreshContext, refresh: Refresh): Promise<
     ctx.metrics.refreshes.inc({ result: 'token_expired' });
     throw new TesseraError('token_expired', 'The session this token belongs to has expired');
   }
+  await checkDpopBinding(ctx, family, refresh.dpopJkt);
   if (family.clientId !== refresh.client.id) {
     ctx.metrics.refreshes.inc({ result: 'client_mismatch' });
     throw new TesseraError('client_mismatch');

@@ -18,6 +18,8 @@ export interface SignInInput {
   grant: 'login' | 'password';
   userAgent?: string | undefined;
   ip?: string | undefined;
+  /** Thumbprint of the key of a verified DPoP proof: the session is bound to it. */
+  dpopJkt?: string | undefined;
 }
 
 /**
@@ -51,5 +53,13 @@ export async function signIn(
     if (isTesseraError(err) && err.code === 'invalid_credentials') throw wrongCredentials();
     throw err;
   });
-  return issueSession(ctx, { client, user, scope, grant, userAgent: input.userAgent, ip: input.ip });
+  return issueSession(ctx, {
+    client,
+    user,
+    scope,
+    grant,
+    userAgent: input.userAgent,
+    ip: input.ip,
+    dpopJkt: input.dpopJkt,
+  });
 }

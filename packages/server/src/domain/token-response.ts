@@ -8,6 +8,8 @@ export interface IssuedTokens {
   refreshToken?: string;
   refreshExpiresAt?: number;
   scope: string;
+  /** The access token is DPoP-bound (`token_type: DPoP`). */
+  dpop?: boolean;
 }
 
 /** The wire answer (RFC 6749 §5.1); lifetimes are what is left at `now`, never negative. */
@@ -19,7 +21,7 @@ export function toTokenResponse(
   const left = (at: number) => Math.max(0, Math.floor((at - now) / 1000));
   return {
     access_token: issued.accessToken,
-    token_type: 'Bearer',
+    token_type: issued.dpop === true ? 'DPoP' : 'Bearer',
     // On the token's own whole-second clock (`exp` minus the current second): a fresh token's
     // `expires_in` is its lifetime, `exp - iat`, whatever the millisecond it was issued at.
     expires_in: Math.max(0, Math.floor(issued.accessExpiresAt / 1000) - Math.floor(now / 1000)),

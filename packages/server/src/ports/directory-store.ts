@@ -29,6 +29,10 @@ export interface ClientRecord {
    * in a JSON body, and only through `/api/auth/*`. Public clients only. Absent: false.
    */
   cookieMode?: boolean;
+  /** Every token request must carry a DPoP proof (RFC 9449); sessions are bound to its key. Absent: false. */
+  dpop?: boolean;
+  /** DPoP proofs must carry a server nonce (`DPoP-Nonce`); the first proof without one gets `use_dpop_nonce`. Absent: false. */
+  dpopNonce?: boolean;
   createdAt: number;
 }
 

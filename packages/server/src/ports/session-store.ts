@@ -23,6 +23,12 @@ export interface FamilyRecord {
   endReason: string | null;
   userAgent: string | null;
   ip: string | null;
+  /**
+   * RFC 7638 thumbprint of the DPoP key the session is bound to: every refresh must prove that
+   * key. Set at sign-in, or by the first rotation that came with a proof; never changed after.
+   * Absent or null: not bound.
+   */
+  dpopJkt?: string | null;
 }
 
 export interface RefreshTokenRecord {
@@ -53,6 +59,8 @@ export interface RotateInput {
   now: number;
   /** Events written in the same transaction: recorded if and only if the rotation is. */
   events?: EventInput[];
+  /** Binds an unbound family to this DPoP key thumbprint in the same transaction (a bound family keeps its key). */
+  bindDpopJkt?: string;
 }
 
 export type RotateResult = { outcome: 'rotated' } | { outcome: 'conflict' };
@@ -98,7 +106,8 @@ export interface SessionStore {
    * Atomically: if the parent is `active`, its family is `active` and the family's generation is
    * still `parentGeneration`, mark the parent `rotated` (keeping `graceResponse`, which replaces
    * the family's previous one), insert the child, write `events`, and move the family to the
-   * child's generation; else change nothing and answer `conflict`.
+   * child's generation (binding it to `bindDpopJkt` when it had no key); else change nothing and
+   * answer `conflict`.
    */
   rotate(input: RotateInput): Promise<RotateResult>;
   /**

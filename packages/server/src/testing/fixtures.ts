@@ -24,6 +24,7 @@ export function newFamily(over: Partial<FamilyRecord> = {}): FamilyRecord {
     endReason: null,
     userAgent: 'test',
     ip: '127.0.0.1',
+    dpopJkt: null,
     ...over,
   };
 }

@@ -214,4 +214,56 @@ export function sessionStoreCases(get: () => Stores): void {
     assert.deepEqual(await sessions().listFamilies({ userId: user, status: 'active' }), []);
     assert.equal((await sessions().listFamilies({ userId: user })).length, 2);
   });
+
+  it('keeps the DPoP key a family is bound to at creation', async () => {
+    const f = newFamily({ dpopJkt: 'jkt-at-sign-in' });
+    const t = newToken(f);
+    await sessions().createFamily(f, t);
+    assert.equal((await sessions().findFamily(f.id))?.dpopJkt, 'jkt-at-sign-in');
+    assert.equal((await sessions().findToken(f.id, t.hash))?.family.dpopJkt, 'jkt-at-sign-in');
+    assert.equal(
+      (await sessions().listFamilies({ userId: f.userId })).find((x) => x.id === f.id)?.dpopJkt,
+      'jkt-at-sign-in',
+    );
+  });
+
+  it('rotate binds an unbound family to bindDpopJkt, and never rebinds a bound one', async () => {
+    const { f, t } = await seeded(sessions());
+    assert.equal((await sessions().findFamily(f.id))?.dpopJkt, null);
+    const child = childOf(f, t);
+    const bound = await sessions().rotate({
+      parentHash: t.hash,
+      parentGeneration: 0,
+      child,
+      graceResponse: new Uint8Array([1]),
+      now: T0 + 1000,
+      bindDpopJkt: 'first-key',
+    });
+    assert.deepEqual(bound, { outcome: 'rotated' });
+    assert.equal((await sessions().findToken(f.id, child.hash))?.family.dpopJkt, 'first-key');
+    const grandchild = childOf(f, child);
+    await sessions().rotate({
+      parentHash: child.hash,
+      parentGeneration: 1,
+      child: grandchild,
+      graceResponse: new Uint8Array([2]),
+      now: T0 + 2000,
+      bindDpopJkt: 'second-key',
+    });
+    assert.equal((await sessions().findFamily(f.id))?.dpopJkt, 'first-key');
+  });
+
+  it('a rotation that conflicts binds nothing', async () => {
+    const { f, t } = await seeded(sessions());
+    const conflict = await sessions().rotate({
+      parentHash: t.hash,
+      parentGeneration: 7,
+      child: childOf(f, t),
+      graceResponse: new Uint8Array([1]),
+      now: T0 + 1000,
+      bindDpopJkt: 'never',
+    });
+    assert.deepEqual(conflict, { outcome: 'conflict' });
+    assert.equal((await sessions().findFamily(f.id))?.dpopJkt, null);
+  });
 }

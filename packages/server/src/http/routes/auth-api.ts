@@ -8,6 +8,7 @@ import { resolveRefreshClient } from '../../domain/resolve-refresh-client.js';
 import { refreshTokens } from '../../domain/rotate-refresh-token.js';
 import { signIn } from '../../domain/sign-in.js';
 import { clientCredentials } from '../client-credentials.js';
+import { dpopProofOf } from '../dpop-proof.js';
 import { bodyOfType, type Params, required } from '../parse-body.js';
 import type { RateLimits } from '../rate-limits.js';
 import {
@@ -45,6 +46,7 @@ export function authApiRoutes(
       assertCookieUsable(cookie);
       checkCsrf(request, cookie);
     }
+    const dpopJkt = await dpopProofOf(ctx, request, reply, client, ENDPOINTS.login);
     const tokens = await signIn(ctx, throttle, {
       client,
       username,
@@ -53,6 +55,7 @@ export function authApiRoutes(
       grant: 'login',
       userAgent: request.headers['user-agent'],
       ip: request.ip,
+      dpopJkt,
     });
     return client.cookieMode ? handOverInCookie(reply, cookie, tokens) : tokens;
   });
@@ -64,7 +67,8 @@ export function authApiRoutes(
     const refreshToken = required(params, 'refresh_token');
     const client = await resolveRefreshClient(ctx, credentials(request, params), refreshToken);
     refuseOutsideCookie(client);
-    return refreshTokens(ctx, { refreshToken, client, nonce: params.nonce, scope: params.scope });
+    const dpopJkt = await dpopProofOf(ctx, request, reply, client, ENDPOINTS.refresh);
+    return refreshTokens(ctx, { refreshToken, client, nonce: params.nonce, scope: params.scope, dpopJkt });
   });
 
   /** Cookie mode: the refresh token comes from the cookie and goes back only in the cookie. */
@@ -79,12 +83,14 @@ export function authApiRoutes(
       if (!client.cookieMode)
         throw new TesseraError('invalid_client', 'This client does not use cookie mode');
       assertCookieUsable(cookie);
+      const dpopJkt = await dpopProofOf(ctx, request, reply, client, ENDPOINTS.refresh);
       // The same domain operation as every refresh: coalescing, grace period and reuse detection hold.
       const tokens = await refreshTokens(ctx, {
         refreshToken,
         client,
         nonce: params.nonce,
         scope: params.scope,
+        dpopJkt,
       });
       return handOverInCookie(reply, cookie, tokens);
     } catch (err) {

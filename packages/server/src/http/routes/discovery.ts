@@ -1,4 +1,4 @@
-import { ENDPOINTS, REVOCATION_FEED_METADATA } from '@tessera/protocol';
+import { DPOP_SIGNING_ALGS, ENDPOINTS, REVOCATION_FEED_METADATA } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import { LIMITS } from '../../config/limits.js';
 import type { TesseraContext } from '../../domain/context.js';
@@ -19,6 +19,7 @@ export function discoveryRoutes(app: FastifyInstance, ctx: TesseraContext) {
     token_endpoint_auth_methods_supported: authMethods,
     revocation_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
     ...Object.assign({}, ...[...ctx.formats.values()].map((f) => f.metadata?.() ?? {})),
   });
 

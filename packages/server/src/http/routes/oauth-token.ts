@@ -8,11 +8,17 @@ import { refreshTokens } from '../../domain/rotate-refresh-token.js';
 import { signIn } from '../../domain/sign-in.js';
 import type { ClientRecord, GrantType } from '../../ports/index.js';
 import { clientCredentials } from '../client-credentials.js';
+import { dpopProofOf } from '../dpop-proof.js';
 import { bodyOfType, type Params, required } from '../parse-body.js';
 import type { RateLimits } from '../rate-limits.js';
 import { refuseOutsideCookie } from '../refresh-cookie.js';
 
-type Grant = (request: FastifyRequest, params: Params, client: ClientRecord) => Promise<TokenResponse>;
+type Grant = (
+  request: FastifyRequest,
+  params: Params,
+  client: ClientRecord,
+  dpopJkt: string | undefined,
+) => Promise<TokenResponse>;
 
 /**
  * `POST /oauth/token` (RFC 6749): parse, authenticate the client, check the grant is the
@@ -25,15 +31,16 @@ export function oauthTokenRoute(
   limits: RateLimits,
 ) {
   const grants: Record<GrantType, Grant> = {
-    refresh_token: (_request, params, client) =>
+    refresh_token: (_request, params, client, dpopJkt) =>
       refreshTokens(ctx, {
         refreshToken: required(params, 'refresh_token'),
         client,
         nonce: params.nonce,
         scope: params.scope,
+        dpopJkt,
       }),
     // Off unless enabled per client (first-party clients only).
-    password: (request, params, client) =>
+    password: (request, params, client, dpopJkt) =>
       signIn(ctx, throttle, {
         client,
         username: required(params, 'username'),
@@ -42,12 +49,13 @@ export function oauthTokenRoute(
         grant: 'password',
         userAgent: request.headers['user-agent'],
         ip: request.ip,
+        dpopJkt,
       }),
-    client_credentials: (_request, params, client) =>
-      issueClientCredentialsToken(ctx, { client, scope: params.scope }),
+    client_credentials: (_request, params, client, dpopJkt) =>
+      issueClientCredentialsToken(ctx, { client, scope: params.scope, dpopJkt }),
   };
 
-  app.post(ENDPOINTS.token, { preHandler: limits.token }, async (request) => {
+  app.post(ENDPOINTS.token, { preHandler: limits.token }, async (request, reply) => {
     const params = bodyOfType(request, 'application/x-www-form-urlencoded');
     const grantType = required(params, 'grant_type');
     const { client } = await requireClient(ctx, clientCredentials(request, params));
@@ -64,6 +72,8 @@ export function oauthTokenRoute(
     }
     // A cookie-mode client's refresh token never leaves the cookie.
     if (grant !== 'client_credentials') refuseOutsideCookie(client);
-    return grants[grant](request, params, client);
+    // Verified (and its jti recorded) before the grant runs: a replayed proof never reaches the grace path.
+    const dpopJkt = await dpopProofOf(ctx, request, reply, client, ENDPOINTS.token);
+    return grants[grant](request, params, client, dpopJkt);
   });
 }

@@ -176,4 +176,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE refresh_tokens_v5 RENAME TO refresh_tokens;
   CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
   `,
+  `
+  -- DPoP (RFC 9449): the thumbprint of the key a session is bound to; every refresh proves it.
+  ALTER TABLE families ADD COLUMN dpop_jkt TEXT;
+  `,
 ];

@@ -5,7 +5,7 @@ import type { FamilyRecord, KeyRecord, RefreshTokenRecord, RevocationRecord } fr
 
 /** A family's columns without its sealed grace answer (read only with the token it belongs to). */
 export const FAMILY_COLUMNS = `id, client_id, user_id, scope, status, created_at, expires_at, generation,
-  last_refresh_at, ended_at, end_reason, user_agent, ip`;
+  last_refresh_at, ended_at, end_reason, user_agent, ip, dpop_jkt`;
 
 export interface FamilyRow {
   id: string;
@@ -21,6 +21,7 @@ export interface FamilyRow {
   end_reason: string | null;
   user_agent: string | null;
   ip: string | null;
+  dpop_jkt: string | null;
 }
 
 export interface TokenRow {
@@ -82,6 +83,7 @@ export const toFamily = (r: FamilyRow): FamilyRecord => ({
   endReason: r.end_reason,
   userAgent: r.user_agent,
   ip: r.ip,
+  dpopJkt: r.dpop_jkt,
 });
 
 /** The family half of a joined row. */
@@ -99,6 +101,7 @@ export const toJoinedFamily = (r: TokenWithFamilyRow): FamilyRecord => ({
   endReason: r.f_end_reason,
   userAgent: r.f_user_agent,
   ip: r.f_ip,
+  dpopJkt: r.f_dpop_jkt,
 });
 
 export const toToken = (r: TokenRow): RefreshTokenRecord => ({

@@ -40,9 +40,9 @@ export function sqliteSessionStore(
 ): SessionStore {
   const s = {
     insertFamily: db.prepare(`INSERT INTO families (id, client_id, user_id, scope, status, created_at,
-      expires_at, generation, last_refresh_at, ended_at, end_reason, user_agent, ip) VALUES (@id, @clientId,
-      @userId, @scope, @status, @createdAt, @expiresAt, @generation, @lastRefreshAt, @endedAt, @endReason,
-      @userAgent, @ip)`),
+      expires_at, generation, last_refresh_at, ended_at, end_reason, user_agent, ip, dpop_jkt) VALUES (@id,
+      @clientId, @userId, @scope, @status, @createdAt, @expiresAt, @generation, @lastRefreshAt, @endedAt,
+      @endReason, @userAgent, @ip, @dpopJkt)`),
     insertToken: db.prepare(`INSERT INTO refresh_tokens (hash, family_id, generation, parent_hash, status,
       issued_at, expires_at, rotated_at) VALUES (@hash, @familyId, @generation, @parentHash, @status,
       @issuedAt, @expiresAt, @rotatedAt)`),
@@ -52,6 +52,7 @@ export function sqliteSessionStore(
       f.user_id AS f_user_id, f.scope AS f_scope, f.status AS f_status, f.created_at AS f_created_at,
       f.expires_at AS f_expires_at, f.generation AS f_generation, f.last_refresh_at AS f_last_refresh_at,
       f.ended_at AS f_ended_at, f.end_reason AS f_end_reason, f.user_agent AS f_user_agent, f.ip AS f_ip,
+      f.dpop_jkt AS f_dpop_jkt,
       CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response
       FROM refresh_tokens t JOIN families f ON f.id = t.family_id
       WHERE t.family_id = @familyId AND t.hash = @hash ORDER BY t.generation DESC LIMIT 1`),
@@ -61,7 +62,7 @@ export function sqliteSessionStore(
       WHERE family_id = @familyId AND generation = @generation AND hash = @hash AND status = 'active'`),
     // The new sealed answer replaces the family's previous one: only the newest is ever kept.
     advanceFamily: db.prepare(`UPDATE families SET generation = @generation, last_refresh_at = @now,
-      grace_parent_hash = @parentHash, grace_box = @grace
+      grace_parent_hash = @parentHash, grace_box = @grace, dpop_jkt = COALESCE(dpop_jkt, @bindDpopJkt)
       WHERE id = @id AND status = 'active' AND generation = @expected`),
     endFamily: db.prepare(`UPDATE families SET status = 'revoked', ended_at = @now, end_reason = @reason,
       grace_parent_hash = NULL, grace_box = NULL WHERE id = @id AND status = 'active'`),
@@ -76,7 +77,7 @@ export function sqliteSessionStore(
 
   const createFamily = db.transaction(
     (family: FamilyRecord, token: RefreshTokenRecord, events: EventInput[]) => {
-      s.insertFamily.run(family);
+      s.insertFamily.run({ ...family, dpopJkt: family.dpopJkt ?? null });
       s.insertToken.run(token);
       for (const e of events) insertEvent(e);
     },
@@ -93,6 +94,7 @@ export function sqliteSessionStore(
       expected: input.parentGeneration,
       parentHash: input.parentHash,
       grace: input.graceResponse,
+      bindDpopJkt: input.bindDpopJkt ?? null,
     });
     if (advanced.changes !== 1) return { outcome: 'conflict' };
     const marked = s.markRotated.run({

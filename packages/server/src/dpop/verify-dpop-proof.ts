@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import {
+  checkDpopClaims,
+  checkDpopHeader,
+  DPOP_NONCE_HEADER,
+  type DpopPublicJwk,
+  TesseraError,
+} from '@tessera/protocol';
+import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
+import { LIMITS } from '../config/limits.js';
+import { hmac } from '../crypto/secrets.js';
+import type { TesseraContext } from '../domain/context.js';
+
+/** A proof that passed every check: the key's RFC 7638 thumbprint, the key, the proof's `jti`. */
+export interface VerifiedDpopProof {
+  jkt: string;
+  jwk: DpopPublicJwk;
+  jti: string;
+}
+
+export interface DpopProofInput {
+  /** The request's `DPoP` header(s) as received: absent, one value, or (refused) several. */
+  header: string | string[] | undefined;
+  /** The request's method. */
+  htm: string;
+  /** The request's public URL: the issuer's origin and path, never a client-supplied Host. */
+  htu: string;
+  /** The access token presented with the proof, if any: the proof must then carry its `ath`. */
+  accessToken?: string | undefined;
+  /** Whether the proof must carry a server nonce (the client was added with `--dpop-nonce`). */
+  requireNonce?: boolean;
+}
+
+const invalid = (description: string) => new TesseraError('invalid_dpop_proof', description);
+const decoder = new TextDecoder();
+
+/**
+ * Verifies a DPoP proof (RFC 9449 §4.3), every check in turn: exactly one header; its size
+ * before any parsing; a compact JWS; `typ`, the algorithm allow-list, a public `jwk` that fits
+ * `alg`, no `crit` (`checkDpopHeader`); the signature by that `jwk`; `jti`, `htm`, `htu`
+ * (normalised), `iat` within `dpopProofWindow` and `ath` (`checkDpopClaims`); the server nonce
+ * when required; and last, once everything else holds, the `jti` through the replay store,
+ * keyed by the thumbprint with the normalised `htm` and `htu`, kept for as long as the window
+ * could still accept the proof. The replay store fails closed: when it cannot answer, this
+ * throws and the request fails 503.
+ *
+ * @returns `undefined` when the request carries no proof.
+ * @throws TesseraError `invalid_dpop_proof`, `use_dpop_nonce`, `invalid_request` (two headers)
+ */
+export async function verifyDpopProof(
+  ctx: TesseraContext<'replay'>,
+  input: DpopProofInput,
+): Promise<VerifiedDpopProof | undefined> {
+  const { header } = input;
+  if (header === undefined) return undefined;
+  if (Array.isArray(header)) {
+    if (header.length !== 1)
+      throw new TesseraError('invalid_request', 'The DPoP header was sent more than once');
+  }
+  const proof = Array.isArray(header) ? (header[0] as string) : header;
+  if (proof.length > LIMITS.dpopProofMaxBytes) throw invalid('The DPoP proof is too large');
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(proof)) {
+    throw invalid('The DPoP proof is not a compact JWS');
+  }
+  let protectedHeader: Record<string, unknown>;
+  try {
+    protectedHeader = decodeProtectedHeader(proof) as Record<string, unknown>;
+  } catch {
+    throw invalid('The DPoP proof header is not valid JSON');
+  }
+  const { alg, jwk } = checkDpopHeader(protectedHeader);
+  let payload: Record<string, unknown>;
+  try {
+    const key = await importJWK(jwk as JWK, alg);
+    const verified = await compactVerify(proof, key, { algorithms: [alg] });
+    payload = JSON.parse(decoder.decode(verified.payload)) as Record<string, unknown>;
+  } catch {
+    throw invalid('The DPoP proof signature does not verify with its jwk');
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw invalid('The DPoP proof payload is not a JSON object');
+  }
+  const now = ctx.clock.now();
+  const windowSeconds = ctx.config.dpopProofWindow;
+  const claims = checkDpopClaims(payload, {
+    htm: input.htm,
+    htu: input.htu,
+    now,
+    windowSeconds,
+    ath: input.accessToken === undefined ? undefined : accessTokenHash(input.accessToken),
+    maxJtiLength: LIMITS.dpopJtiMaxLength,
+  });
+  if (input.requireNonce === true) {
+    if (claims.nonce === undefined) throw new TesseraError('use_dpop_nonce');
+    if (!ctx.dpopNonces.accepts(claims.nonce, now)) {
+      throw new TesseraError(
+        'use_dpop_nonce',
+        'The DPoP nonce is stale; use the one in the DPoP-Nonce header',
+      );
+    }
+  }
+  const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
+  // The key is built from the same normalised htu that was compared: two spellings of one URL
+  // are one key (a raw htu would let a proof be replayed under another spelling).
+  const replayKey = `dpop:${hmac(ctx.keys.misc, `${jkt} ${claims.htm} ${claims.htu} ${claims.jti}`)}`;
+  const keepUntil = Math.ceil((claims.iat + windowSeconds) * 1000) + 1000;
+  const fresh = await ctx.stores.replay.insertIfAbsent(replayKey, Math.max(keepUntil, now + 1000), now);
+  if (!fresh) throw invalid('The DPoP proof was already used (replayed jti)');
+  return { jkt, jwk, jti: claims.jti };
+}
+
+/** `ath` (RFC 9449 §4.2): base64url of the SHA-256 of the access token's ASCII. */
+export function accessTokenHash(accessToken: string): string {
+  return createHash('sha256').update(accessToken, 'ascii').digest('base64url');
+}
+
+/** The `DPoP-Nonce` header name, lower case, as Fastify sets it. */
+export const DPOP_NONCE_REPLY_HEADER = DPOP_NONCE_HEADER.toLowerCase();
