@@ -1,6 +1,6 @@
 /**
  * The Tessera client SDK core: Web APIs only, safe for browsers, workers, webviews and Node.
- * Integrations and adapters live under subpaths: `/fetch`, `/axios`, `/storage`, `/in-process`,
+ * Integrations and adapters live under subpaths: `/fetch`, `/axios`, `/dpop`, `/storage`, `/in-process`,
  * `/node`, `/react-native`, `/testing`.
  */
 

@@ -24,12 +24,20 @@ describe('bundle size (the core stays under 6 KB min+gzip)', () => {
     assert.ok(gz <= 6 * 1024, `core is ${gz} B min+gzip`);
   });
 
+  it('DPoP is a subpath of its own: the core does not carry it, and it stays under 2 KB', async () => {
+    const core = await gzipped('../src/index.ts');
+    assert.doesNotMatch(core.text, /dpop\+jwt/, 'the core bundles no DPoP code');
+    const { gz } = await gzipped('../src/dpop/index.ts');
+    assert.ok(gz <= 2 * 1024, `@tessera/client/dpop is ${gz} B min+gzip`);
+  });
+
   it('browser entries never pull in node: modules', async () => {
     for (const entry of [
       '../src/index.ts',
       '../src/storage/index.ts',
       '../src/integrations/fetch.ts',
       '../src/integrations/axios.ts',
+      '../src/dpop/index.ts',
       '../src/coordinator/in-process.ts',
       '../src/react-native/index.ts',
     ]) {

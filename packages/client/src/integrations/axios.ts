@@ -6,7 +6,14 @@ import { tokenForRetry } from './token-for-retry.js';
 export interface AxiosConfigLike {
   url?: string;
   baseURL?: string;
+  method?: string;
   headers?: unknown;
+}
+
+/** What the integration needs of `createDpop()` from `@tessera/client/dpop`. */
+export interface AxiosDpop {
+  proof(method: string, url: string, accessToken?: string): Promise<string>;
+  learn(url: string, headers: { get(name: string): string | null }): boolean;
 }
 
 /** The parts of an axios instance used here, so the SDK needs no dependency on axios. */
@@ -28,17 +35,36 @@ export interface AxiosLike<C extends AxiosConfigLike> {
 export interface AttachAxiosOptions {
   /** Which URLs get the token; default same-origin in browsers, all elsewhere. */
   attachTo?: (url: URL) => boolean;
+  /**
+   * DPoP (RFC 9449): each request is sent as `Authorization: DPoP <token>` with a fresh proof
+   * (`createDpop()` from `@tessera/client/dpop`); a `use_dpop_nonce` answer is retried once.
+   */
+  dpop?: AxiosDpop;
 }
 
 /** Marks the one retry in the config; axios keeps unknown config keys across `request()`. */
 const RETRIED = 'tesseraRetried';
+/** Marks the one retry with a new DPoP nonce. */
+const NONCE_RETRIED = 'tesseraNonceRetried';
 
 type HeaderBag = Record<string, unknown> & { set?: (name: string, value: string) => unknown };
 
 function bearerOf(headers: unknown): string | undefined {
   const bag = headers as HeaderBag | undefined;
   const value = bag?.Authorization ?? bag?.authorization;
-  return typeof value === 'string' && value.startsWith('Bearer ') ? value.slice(7) : undefined;
+  return typeof value === 'string' ? /^(?:Bearer|DPoP) (.+)$/.exec(value)?.[1] : undefined;
+}
+
+/** A header of an axios response: AxiosHeaders has `get`, a plain object has properties. */
+function headerGetter(headers: unknown): { get(name: string): string | null } {
+  const bag = headers as (Record<string, unknown> & { get?: (name: string) => unknown }) | undefined;
+  return {
+    get(name) {
+      const value =
+        typeof bag?.get === 'function' ? bag.get(name) : (bag?.[name] ?? bag?.[name.toLowerCase()]);
+      return typeof value === 'string' ? value : null;
+    },
+  };
 }
 
 /**
@@ -67,15 +93,34 @@ export function attachAxios<C extends AxiosConfigLike>(
       config.headers ??= {};
       const headers = config.headers as HeaderBag;
       // AxiosHeaders has `set`; a plain object (axios 0.x, tests) takes a property.
-      if (typeof headers.set === 'function') headers.set('Authorization', `Bearer ${token}`);
-      else headers.Authorization = `Bearer ${token}`;
+      const put = (name: string, value: string) => {
+        if (typeof headers.set === 'function') headers.set(name, value);
+        else headers[name] = value;
+      };
+      const { dpop } = options;
+      if (dpop) {
+        put('Authorization', `DPoP ${token}`);
+        put('DPoP', await dpop.proof((config.method ?? 'get').toUpperCase(), url.href, token));
+      } else put('Authorization', `Bearer ${token}`);
     }
     return config;
   };
 
   const onResponseError = async (error: unknown): Promise<unknown> => {
-    const failure = error as { config?: C & { [RETRIED]?: boolean }; response?: { status?: number } };
+    const failure = error as {
+      config?: C & { [RETRIED]?: boolean; [NONCE_RETRIED]?: boolean };
+      response?: { status?: number; headers?: unknown };
+    };
     const config = failure?.config;
+    const { dpop } = options;
+    if (dpop && config && failure.response?.status === 401 && !config[NONCE_RETRIED]) {
+      const headers = headerGetter(failure.response.headers);
+      const url = new URL(config.url ?? '', new URL(config.baseURL ?? '', base)).href;
+      // The resource server asks for its nonce: learn it and send once more, with a new proof.
+      if (/error="use_dpop_nonce"/.test(headers.get('www-authenticate') ?? '') && dpop.learn(url, headers)) {
+        return instance.request({ ...config, [NONCE_RETRIED]: true });
+      }
+    }
     const next = await tokenForRetry(
       client,
       failure?.response?.status,

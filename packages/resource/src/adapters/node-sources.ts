@@ -7,13 +7,19 @@ export interface NodeRequestLike {
   /** Node drops repeated Authorization headers from `headers`; `rawHeaders` still has them. */
   rawHeaders: readonly string[];
   url?: string | undefined;
+  method?: string | undefined;
+  /** A TLS socket says `encrypted`: the scheme of the request URL. */
+  socket?: object | undefined;
 }
 
 /** Token sources of a Node request, with the body a framework already parsed (if any). */
 export function nodeSources(req: NodeRequestLike, body: unknown): TokenSources {
   const authorization: string[] = [];
+  const dpop: string[] = [];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i]!.toLowerCase() === 'authorization') authorization.push(req.rawHeaders[i + 1]!);
+    const name = req.rawHeaders[i]!.toLowerCase();
+    if (name === 'authorization') authorization.push(req.rawHeaders[i + 1]!);
+    else if (name === 'dpop') dpop.push(req.rawHeaders[i + 1]!);
   }
   const url = req.url ?? '';
   const q = url.indexOf('?');
@@ -32,5 +38,15 @@ export function nodeSources(req: NodeRequestLike, body: unknown): TokenSources {
     if (typeof value === 'string') bodyTokens = [value];
     else if (Array.isArray(value)) bodyTokens = value.map(String);
   }
-  return { authorization, queryTokens, bodyTokens };
+  // The request's own URL, from its Host header; behind a proxy the resource server's `origin` option replaces it.
+  const scheme = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http';
+  const host = req.headers.host;
+  return {
+    authorization,
+    queryTokens,
+    bodyTokens,
+    dpop,
+    ...(req.method === undefined ? {} : { method: req.method }),
+    ...(host === undefined ? {} : { url: `${scheme}://${host}${url}` }),
+  };
 }

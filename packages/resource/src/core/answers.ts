@@ -8,6 +8,10 @@ import { DEFAULTS } from './defaults.js';
  */
 export interface ChallengeOptions {
   realm?: string | undefined;
+  /** `DPoP` for requests that used the DPoP scheme (RFC 9449 §7.1): the challenge then lists `algs`. */
+  scheme?: 'Bearer' | 'DPoP';
+  /** The `algs` parameter of a DPoP challenge. */
+  algs?: string;
 }
 
 /** RFC 6750 §3: `error_description` and `scope` may only hold %x20-21 / %x23-5B / %x5D-7E. */
@@ -15,11 +19,11 @@ function quoteSafe(value: string): string {
   return value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, ' ').slice(0, DEFAULTS.maxDescriptionLength);
 }
 
-function challenge(params: Array<[string, string | undefined]>): string {
+function challenge(params: Array<[string, string | undefined]>, scheme = 'Bearer'): string {
   const parts = params
     .filter((p): p is [string, string] => p[1] !== undefined)
     .map(([k, v]) => `${k}="${quoteSafe(v)}"`);
-  return parts.length === 0 ? 'Bearer' : `Bearer ${parts.join(', ')}`;
+  return parts.length === 0 ? scheme : `${scheme} ${parts.join(', ')}`;
 }
 
 /** 401 with a bare `Bearer` challenge: the client did not try (RFC 6750 §3.1). */
@@ -57,13 +61,27 @@ export function failureFrom(error: TesseraError, opts: ChallengeOptions, scope?:
     ok: false,
     status: error.status,
     error,
-    wwwAuthenticate: challenge([
-      ['realm', opts.realm],
-      ['error', error.error],
-      ['error_description', error.message],
-      ['scope', scope],
-    ]),
+    wwwAuthenticate: challenge(
+      [
+        ['realm', opts.realm],
+        ['error', error.error],
+        ['error_description', error.message],
+        ['scope', scope],
+        ['algs', opts.scheme === 'DPoP' ? opts.algs : undefined],
+      ],
+      opts.scheme,
+    ),
   };
+}
+
+/**
+ * 401 for a DPoP request (RFC 9449 §7.1): `DPoP error="invalid_dpop_proof"` or
+ * `error="use_dpop_nonce"` (with the nonce for `DPoP-Nonce`), or `error="invalid_token"`.
+ */
+export function dpopFailure(error: TesseraError, opts: ChallengeOptions, dpopNonce?: string): AuthFailure {
+  const failure = failureFrom(error, { ...opts, scheme: 'DPoP' });
+  if (error.status >= 500) return failure;
+  return { ...failure, status: 401, ...(dpopNonce === undefined ? {} : { dpopNonce }) };
 }
 
 /** Headers and JSON body of a refusal, shared by every adapter. */
@@ -75,6 +93,7 @@ export function failureParts(failure: AuthFailure): {
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (failure.wwwAuthenticate !== undefined) headers['www-authenticate'] = failure.wwwAuthenticate;
   if (failure.error.retryAfter !== undefined) headers['retry-after'] = String(failure.error.retryAfter);
+  if (failure.dpopNonce !== undefined) headers['dpop-nonce'] = failure.dpopNonce;
   return { status: failure.status, headers, body: failure.error.toBody() };
 }
 

@@ -35,6 +35,8 @@ export interface AuthFailure {
   readonly error: TesseraError;
   /** The `WWW-Authenticate` value; absent for 503 (not the caller's fault). */
   readonly wwwAuthenticate: string | undefined;
+  /** A fresh DPoP nonce for the `DPoP-Nonce` header (with `use_dpop_nonce`). */
+  readonly dpopNonce?: string;
 }
 
 export interface AuthSuccess {

@@ -5,6 +5,8 @@ import {
   systemClock,
   TesseraError,
 } from '@tessera/protocol';
+import { hmacDpopNonces } from '../dpop/dpop-nonces.js';
+import { DPOP_ALGS_PARAM, DpopVerifier } from '../dpop/verify-dpop-proof.js';
 import { OpaqueTokenValidator } from '../introspection/validate-opaque-token.js';
 import { splitCompactJws } from '../jwt/inspect-compact-jws.js';
 import { JwksCache, SUPPORTED_ALGORITHMS } from '../jwt/jwks-cache.js';
@@ -13,7 +15,7 @@ import { MetadataSource } from '../metadata/authorization-server-metadata.js';
 import { upstreamUnavailable } from '../metadata/fetch-json.js';
 import { RevocationFeed, type RevocationFeedStatus } from '../revocations/revocation-feed.js';
 import { RevocationSet } from '../revocations/revocation-set.js';
-import { failureFrom, invalidRequest, invalidToken, missingToken } from './answers.js';
+import { dpopFailure, failureFrom, invalidRequest, invalidToken, missingToken } from './answers.js';
 import type { AuthInfo, AuthResult, RequireAuthOptions } from './auth-result.js';
 import { DEFAULTS } from './defaults.js';
 import { extractToken, sourcesFromRequest, type TokenSources } from './extract-token.js';
@@ -132,6 +134,27 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     maxTokenBytes,
     allowQueryToken: options.allowQueryToken ?? false,
     allowBodyToken: options.allowBodyToken ?? false,
+  });
+  const dpopChallenge = Object.freeze({ realm, scheme: 'DPoP' as const, algs: DPOP_ALGS_PARAM });
+  const origin = options.origin === undefined ? undefined : publicOrigin(options.origin);
+  const dpopNonces =
+    options.dpopNonceSecret === undefined
+      ? undefined
+      : hmacDpopNonces(
+          options.dpopNonceSecret,
+          positive('dpopNoncePeriodMs', options.dpopNoncePeriodMs, DEFAULTS.dpopNoncePeriodMs),
+        );
+  const dpop = new DpopVerifier({
+    clock,
+    windowSeconds: positive('dpopProofWindow', options.dpopProofWindow, DEFAULTS.dpopProofWindow),
+    replayCacheSize: positive(
+      'dpopReplayCacheSize',
+      options.dpopReplayCacheSize,
+      DEFAULTS.dpopReplayCacheSize,
+    ),
+    maxProofBytes: DEFAULTS.maxDpopProofBytes,
+    maxJtiLength: DEFAULTS.maxDpopJtiLength,
+    nonces: dpopNonces,
   });
   const requiredClaims = Object.freeze([
     ...new Set([...DEFAULTS.requiredClaims, ...(options.requiredClaims ?? [])]),
@@ -308,26 +331,54 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       case 'invalid':
         return invalidToken(challenge, extracted.description);
       case 'dpop':
-        return invalidToken(
-          challenge,
-          'DPoP-bound access tokens are not accepted by this resource server yet',
-        );
       case 'token':
         break;
     }
+    const scheme = extracted.kind === 'dpop' ? dpopChallenge : challenge;
     let auth: AuthInfo;
     try {
       auth = await validate(extracted.token);
     } catch (e) {
-      if (isTesseraError(e)) return failureFrom(e, challenge);
+      if (isTesseraError(e))
+        return extracted.kind === 'dpop' ? dpopFailure(e, scheme) : failureFrom(e, scheme);
       // Fail closed on anything unforeseen, and say so in the log (never the token).
       logger.error({ err: e instanceof Error ? e.message : String(e) }, 'tessera-resource: unexpected error');
-      return invalidToken(challenge, 'The access token could not be validated');
+      return invalidToken(scheme, 'The access token could not be validated');
     }
     if (revoked.isRevoked(auth.sid, auth.jti, clock.now())) {
-      return invalidToken(challenge, 'The access token has been revoked');
+      return invalidToken(scheme, 'The access token has been revoked');
+    }
+    const jkt = (auth.claims.cnf as { jkt?: string } | undefined)?.jkt;
+    if (extracted.kind === 'token' && jkt !== undefined) {
+      // RFC 9449 §7.1: a bound token presented as a bearer token is a downgrade.
+      return invalidToken(
+        dpopChallenge,
+        'The access token is DPoP-bound: send it as Authorization: DPoP with a proof',
+      );
+    }
+    if (extracted.kind === 'dpop') {
+      if (jkt === undefined) return invalidToken(dpopChallenge, 'The access token is not DPoP-bound');
+      const failure = await checkProof(sources, extracted.token, jkt);
+      if (failure !== undefined) return failure;
     }
     return required ? checkAccess(auth, required, challenge) : { ok: true, auth };
+  }
+
+  /** The request's DPoP proof for a token bound to `jkt`; a refusal, or `undefined` when it holds. */
+  async function checkProof(sources: TokenSources, token: string, jkt: string) {
+    const url = sources.url === undefined ? undefined : htuOf(sources.url, origin);
+    if (url === undefined || sources.method === undefined) {
+      return invalidToken(dpopChallenge, 'The request URL is unknown, so its DPoP proof cannot be checked');
+    }
+    try {
+      await dpop.verify({ proofs: sources.dpop ?? [], token, jkt, method: sources.method, url });
+      return undefined;
+    } catch (e) {
+      if (!isTesseraError(e)) throw e;
+      const nonce =
+        e.code === 'use_dpop_nonce' && dpopNonces ? await dpopNonces.current(clock.now()) : undefined;
+      return dpopFailure(e, dpopChallenge, nonce);
+    }
   }
 
   async function authenticate(request: Request, required?: RequireAuthOptions): Promise<AuthResult> {
@@ -366,6 +417,38 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     stats: () => ({ ...counters }),
     config: Object.freeze({ issuer, audiences, realm }),
   });
+}
+
+/** The configured public origin, validated: scheme, host and port only. */
+function publicOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError('@tessera/resource: origin must be an absolute URL');
+  }
+  if (
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.pathname.length > 1 ||
+    url.search ||
+    url.hash
+  ) {
+    throw new TypeError(
+      '@tessera/resource: origin must be an http(s) origin without path, query or fragment',
+    );
+  }
+  return url.origin;
+}
+
+/** The URL a proof's `htu` must name: the public origin (when configured) with the request's path. */
+function htuOf(requestUrl: string, origin: string | undefined): string | undefined {
+  if (origin === undefined) return requestUrl;
+  try {
+    const url = new URL(requestUrl, 'http://path.invalid');
+    return `${origin}${url.pathname}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function countDots(token: string): number {

@@ -64,6 +64,34 @@ export const DEFAULT_TABLE = {
     unit: 'ms',
     doc: 'Reopen a revocation stream silent this long (`0`: never); a half-open TCP connection says nothing.',
   },
+  dpopProofWindow: {
+    value: 60,
+    option: 'dpopProofWindow',
+    unit: 's',
+    doc: "A DPoP proof's `iat` may be this far from now either way; its `jti` is remembered as long.",
+  },
+  dpopReplayCacheSize: {
+    value: 100_000,
+    option: 'dpopReplayCacheSize',
+    unit: 'entries',
+    doc: 'DPoP proof `jti`s remembered per resource server (LRU, each until its window ends): 1,600 proofs/s for 60 s.',
+  },
+  dpopNoncePeriodMs: {
+    value: 5 * 60_000,
+    option: 'dpopNoncePeriodMs',
+    unit: 'ms',
+    doc: 'With `dpopNonceSecret`, the nonce changes this often; the previous one is still accepted.',
+  },
+  maxDpopProofBytes: {
+    value: 8 * 1024,
+    unit: 'bytes',
+    doc: 'A `DPoP` header longer than this is refused before any parsing.',
+  },
+  maxDpopJtiLength: {
+    value: 256,
+    unit: 'characters',
+    doc: 'Longest DPoP proof `jti` accepted, so proofs cannot fill the replay cache with large keys.',
+  },
   maxJsonDepth: {
     value: 16,
     doc: 'Nesting depth of the JWT header and claims; real tokens are two or three levels deep.',

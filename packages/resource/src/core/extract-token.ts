@@ -11,6 +11,12 @@ export interface TokenSources {
   queryTokens: readonly string[];
   /** Every `access_token` form-body parameter (only for form-encoded bodies). */
   bodyTokens: readonly string[];
+  /** Every `DPoP` header value (RFC 9449); more than one is refused. */
+  dpop?: readonly string[];
+  /** The request method, for a DPoP proof's `htm`. */
+  method?: string;
+  /** The request URL as received (scheme, `Host`, path, query), for a DPoP proof's `htu`. */
+  url?: string;
 }
 
 /** Where the token was found. */
@@ -110,6 +116,9 @@ export function extractToken(sources: TokenSources, opts: ExtractOptions): Extra
 /** Reads the token sources of a Fetch `Request` (the body only when asked and form-encoded). */
 export async function sourcesFromRequest(request: Request, readBody: boolean): Promise<TokenSources> {
   const auth = request.headers.get('authorization');
+  // Fetch joins repeated headers with ", "; a JWS has no comma, so a comma means two proofs.
+  const proof = request.headers.get('dpop');
+  const dpop = proof === null ? [] : proof.split(',').map((p) => p.trim());
   // Fetch joins repeated headers with ", "; a comma never appears in a b64token, so a
   // repeated Authorization header surfaces as a malformed one.
   const authorization = auth === null ? [] : [auth];
@@ -123,5 +132,5 @@ export async function sourcesFromRequest(request: Request, readBody: boolean): P
       bodyTokens = new URLSearchParams(text).getAll('access_token');
     }
   }
-  return { authorization, queryTokens, bodyTokens };
+  return { authorization, queryTokens, bodyTokens, dpop, method: request.method, url: request.url };
 }

@@ -33,6 +33,23 @@ export interface ResourceServerOptions {
   allowQueryToken?: boolean;
   /** RFC 6750 §2.2 form-body tokens. Default false. */
   allowBodyToken?: boolean;
+  /**
+   * This API's public origin (`https://api.example.com`), from which a DPoP proof's `htu` is
+   * expected (origin + the request's path). Without it the request's own URL (its `Host` header)
+   * is used, which behind a reverse proxy is not the URL the client called: set it there.
+   */
+  origin?: string;
+  /** Seconds a DPoP proof's `iat` may be off, either way (default `DEFAULTS.dpopProofWindow`). */
+  dpopProofWindow?: number;
+  /** Proof `jti`s remembered for replay detection (default `DEFAULTS.dpopReplayCacheSize`). */
+  dpopReplayCacheSize?: number;
+  /**
+   * Require a server nonce in every DPoP proof (RFC 9449 §9): nonces are an HMAC of the time step
+   * under this secret (32+ bytes; the same on every instance that should accept each other's).
+   */
+  dpopNonceSecret?: Uint8Array;
+  /** How often the nonce changes, ms (default `DEFAULTS.dpopNoncePeriodMs`). */
+  dpopNoncePeriodMs?: number;
   /** Skip discovery for any of these. */
   metadataUrl?: string;
   jwksUri?: string;

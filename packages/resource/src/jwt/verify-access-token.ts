@@ -169,9 +169,13 @@ function checkClaims(payload: Record<string, unknown>, ctx: JwtVerifyContext): A
   if (roles !== undefined && (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string'))) {
     throw invalid('The access token claim roles is not a list of strings');
   }
-  if (payload.cnf !== undefined) {
-    // RFC 9449 §7: a DPoP-bound token presented as a bearer token is a downgrade; refuse it.
-    throw invalid('The access token is DPoP-bound; this resource server accepts bearer tokens only');
+  const cnf = payload.cnf;
+  if (
+    cnf !== undefined &&
+    (typeof cnf !== 'object' || cnf === null || typeof (cnf as { jkt?: unknown }).jkt !== 'string')
+  ) {
+    // A confirmation this resource server cannot check (not a DPoP `jkt`) is never ignored.
+    throw invalid('The access token is bound to a key in a way this resource server cannot check');
   }
 
   return deepFreeze({

@@ -154,7 +154,7 @@ describe('attack catalogue', () => {
   add('missing jti', true, async () => fake.sign({ claims: { jti: undefined } }));
   add('missing client_id', true, async () => fake.sign({ claims: { client_id: undefined } }));
   add('missing sub', true, async () => fake.sign({ claims: { sub: undefined } }));
-  add('DPoP-bound (cnf.jkt) as bearer', true, async () => fake.sign({ claims: { cnf: { jkt: 'abc' } } }));
+  add('DPoP-bound (cnf.jkt) as bearer', false, async () => fake.sign({ claims: { cnf: { jkt: 'abc' } } }));
   // Duplicate keys: jose lets the last win, another parser the first.
   add('duplicate alg in header', true, async () =>
     signRaw(`{"alg":"none","alg":"ES256","typ":"at+jwt","kid":"${fake.es.kid}"}`, claims(), fake.es),
@@ -229,7 +229,9 @@ describe('attack catalogue', () => {
       assert.ok(!result.ok);
       assert.equal(result.status, 401, `${c.name}: status ${result.status} ${result.error.message}`);
       assert.equal(result.error.error, 'invalid_token', c.name);
-      assert.match(result.wwwAuthenticate ?? '', /^Bearer error="invalid_token"/, c.name);
+      // A DPoP-bound token sent as Bearer is told which scheme it needs (RFC 9449 §7.1).
+      const scheme = c.name.startsWith('DPoP-bound') ? 'DPoP' : 'Bearer';
+      assert.match(result.wwwAuthenticate ?? '', new RegExp(`^${scheme} error="invalid_token"`), c.name);
       assert.equal(afterStats.jwksFetches, before.jwksFetches, `${c.name} fetched the JWKS`);
       assert.equal(afterStats.cacheHits, before.cacheHits, `${c.name} hit the verified cache`);
       const checks = afterStats.signatureChecks - before.signatureChecks;
