@@ -49,6 +49,11 @@ const ctx = tessera.ctx;
 const existing = await ctx.stores.directory.findClient('bench');
 const client =
   existing ?? (await saveClient(ctx, { id: 'bench', public: true, grantTypes: ['refresh_token'] })).client;
+// The DPoP benchmark's client: every refresh must carry a proof of the session's key.
+const dpopClient =
+  (await ctx.stores.directory.findClient('bench-dpop')) ??
+  (await saveClient(ctx, { id: 'bench-dpop', public: true, dpop: true, grantTypes: ['refresh_token'] }))
+    .client;
 const user =
   (await ctx.stores.directory.findUserByUsername('bench-user')) ??
   (await createUser(ctx, { username: 'bench-user', password: 'bench-password-0123' }));
@@ -73,8 +78,17 @@ serve(
     async mint(a) {
       const n = Number(a.n);
       const withAccess = a.withAccess === true;
+      // `jkt`: sessions of the DPoP client, bound to that key thumbprint (as a sign-in with a proof binds them).
+      const jkt = typeof a.jkt === 'string' ? a.jkt : undefined;
       const out = await mapLimit(Array.from({ length: n }), 32, () =>
-        issueSession(ctx, { client, user, scope: '', grant: 'login', ip: '127.0.0.1' }),
+        issueSession(ctx, {
+          client: jkt === undefined ? client : dpopClient,
+          user,
+          scope: '',
+          grant: 'login',
+          ip: '127.0.0.1',
+          dpopJkt: jkt,
+        }),
       );
       return {
         refresh: out.map((r) => r.refresh_token),
