@@ -8,7 +8,11 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+import { writeBlocks } from './readme-blocks.mjs';
+
 const root = new URL('..', import.meta.url).pathname;
+// Tests may import a README example as written (test/readme-blocks/, generated).
+writeBlocks();
 const filters = process.argv.slice(2);
 
 function walk(dir, out) {

@@ -5,7 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { writeBlocks } from './readme-blocks.mjs';
+
 const root = new URL('..', import.meta.url).pathname;
+// The README examples become modules under test/readme-blocks/, checked with test/ below.
+writeBlocks();
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 let failed = false;
 for (const top of ['packages', 'apps', 'fixtures']) {

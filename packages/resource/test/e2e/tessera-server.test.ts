@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ENDPOINTS } from '@tessera/protocol';
-import {
-  type AccessTokenClaims,
-  createTessera,
-  createUser,
-  loadConfig,
-  saveClient,
-  type Tessera,
-  type TokenFormat,
-} from '@tessera/server';
+import { createTessera, createUser, loadConfig, saveClient, type Tessera } from '@tessera/server';
 import { freePort } from '@tessera/test-support';
 import Fastify, { type FastifyInstance } from 'fastify';
+// The README's custom-format example, as written there (scripts/readme-blocks.mjs writes it out).
+import { hmacFormat } from '../../../../test/readme-blocks/hmac-format.js';
 import { tesseraResource } from '../../src/adapters/fastify.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -29,29 +23,6 @@ async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<voi
     await new Promise((r) => setTimeout(r, 25));
   }
   assert.fail(`condition not met within ${ms} ms`);
-}
-
-/**
- * A custom token format in a few lines (the README shows it): base64url JSON claims plus an
- * HMAC, prefixed `demo.` — proof that the TokenFormat interface is all a format needs.
- */
-function hmacFormat(): TokenFormat {
-  const key = randomBytes(32);
-  const mac = (body: string) => createHmac('sha256', key).update(body).digest('base64url');
-  return {
-    name: 'hmac-demo',
-    async issue(claims: AccessTokenClaims) {
-      const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-      return `demo.${body}~${mac(body)}`;
-    },
-    async verify(token: string) {
-      const match = /^demo\.([A-Za-z0-9_-]+)~([A-Za-z0-9_-]{43})$/.exec(token);
-      if (!match) return undefined;
-      const [, body, sig] = match as unknown as [string, string, string];
-      if (!timingSafeEqual(Buffer.from(sig), Buffer.from(mac(body)))) return undefined;
-      return JSON.parse(Buffer.from(body, 'base64url').toString()) as AccessTokenClaims;
-    },
-  };
 }
 
 describe('the Tessera server and the resource middleware together', () => {
