@@ -30,8 +30,8 @@ export async function assertPortFree(host: string, port: number, flag = '--port'
  * The files a start may create beside the database (the file, its WAL and shared memory, the
  * master key). `undo()` removes those that did not exist before, after a start that failed.
  */
-export function newFiles(db: string): { undo(): void } {
-  const paths = db === ':memory:' ? [] : [db, `${db}-wal`, `${db}-shm`, `${db}.key`];
+export function newFiles(db: string | undefined): { undo(): void } {
+  const paths = db === undefined || db === ':memory:' ? [] : [db, `${db}-wal`, `${db}-shm`, `${db}.key`];
   const before = new Set(paths.filter((p) => existsSync(p)));
   return {
     undo() {

@@ -6,6 +6,7 @@ import {
   createTessera,
   loadConfig,
   loadMasterSecret,
+  masterSecretFile,
   SCHEMA,
   type Tessera,
 } from '@tessera/server';
@@ -15,6 +16,8 @@ import { CliError, type CliIO, EXIT } from './io.js';
 /** Options every command accepts for finding the database and configuration. */
 export interface CommonOptions {
   db?: string;
+  databaseUrl?: string;
+  databaseSchema?: string;
   config?: string;
   json?: boolean;
   /** Create the database (and its master key) when it does not exist. */
@@ -37,13 +40,14 @@ export async function openForAdmin(
   overrides: ConfigInput = {},
 ): Promise<Tessera> {
   const config = loadConfig({
-    flags: { db: opts.db },
+    flags: { db: opts.db, databaseUrl: opts.databaseUrl, databaseSchema: opts.databaseSchema },
     env: io.env,
     ...(opts.config ? { file: opts.config } : {}),
     overrides: { ...ADMIN_DEFAULTS, ...overrides },
   });
   // A mistyped --db must not quietly make a new, empty database and master key.
-  if (config.db !== ':memory:' && !existsSync(config.db) && opts.create !== true) {
+  const onSqlite = config.databaseUrl === undefined;
+  if (onSqlite && config.db !== ':memory:' && !existsSync(config.db) && opts.create !== true) {
     const from = opts.db !== undefined ? '--db' : io.env[SCHEMA.db.env] ? SCHEMA.db.env : undefined;
     throw new CliError(
       `no database at ${resolve(config.db)}${from ? ` (from ${from})` : ''}`,
@@ -55,16 +59,16 @@ export async function openForAdmin(
   return createTessera({
     config,
     background: false,
-    masterSecret: masterSecretOf(io, config.db),
+    masterSecret: masterSecretOf(io, masterSecretFile(config)),
     logDestination: process.stderr,
   });
 }
 
 /**
  * The master secret from the CLI's own environment (`TESSERA_SECRET`) or the key file beside the
- * database; a bad secret is a configuration error (exit 2).
+ * database (`null`: a shared database, which has none); a bad secret is a configuration error (exit 2).
  */
-export function masterSecretOf(io: CliIO, db: string): Buffer {
+export function masterSecretOf(io: CliIO, db: string | null): Buffer {
   try {
     return loadMasterSecret(db, io.env);
   } catch (err) {

@@ -24,6 +24,7 @@ const PLACEHOLDER: Record<Setting['kind'], string> = {
   url: 'url',
   path: 'file',
   secret: 'secret',
+  dsn: 'url',
   bool: 'bool',
   enum: 'value',
 };
@@ -51,8 +52,13 @@ export function settingOption(key: SettingKey, profile: Profile = 'serve', group
   return grouped ? option.helpGroup(`${SETTING_GROUPS[spec.group]} options:`) : option;
 }
 
-/** `--db` and `--config` of the administrative commands, from `SCHEMA` like `serve`'s. */
+/**
+ * `--db`, `--database-url`, `--database-schema` and `--config` of the administrative commands,
+ * from `SCHEMA` like `serve`'s: every command that opens the store can open either one.
+ */
 export const dbOption = (): Option => settingOption('db', 'serve', false);
+export const databaseUrlOption = (): Option => settingOption('databaseUrl', 'serve', false);
+export const databaseSchemaOption = (): Option => settingOption('databaseSchema', 'serve', false);
 export const configOption = (): Option => settingOption('config', 'serve', false);
 
 /** The setting keys that have a flag on `serve` and `demo` (every one but the env-only ones). */

@@ -34,6 +34,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   vault: ['protocol'],
   react: ['protocol', 'client'],
   demo: ['protocol', 'server', 'resource', 'client'],
+  'store-postgres': ['protocol', 'server'],
   cli: ['protocol', 'server', 'demo', 'vault'],
 };
 const FOLDERS: Record<string, string> = {
@@ -44,6 +45,7 @@ const FOLDERS: Record<string, string> = {
   vault: 'packages/vault/src',
   react: 'packages/react/src',
   demo: 'apps/demo/src',
+  'store-postgres': 'packages/store-postgres/src',
   cli: 'packages/cli/src',
 };
 

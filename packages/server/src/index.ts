@@ -11,7 +11,7 @@ export {
   parseDuration,
   type TesseraConfig,
 } from './config/load-config.js';
-export { formatDuration, parseSecret, parseSetting } from './config/parse-setting.js';
+export { formatDuration, parseSecret, parseSetting, redactUrl } from './config/parse-setting.js';
 export {
   type ConfigKey,
   flagOf,
@@ -61,11 +61,19 @@ export { createLogger, REDACT_PATHS } from './observability/logger.js';
 export * from './ports/index.js';
 export { MemoryRateLimitStore } from './stores/memory/memory-rate-limit-store.js';
 export {
+  describeStore,
+  type OpenedStores,
+  openStores,
+  POSTGRES_STORE_PACKAGE,
+  type PostgresStoreModule,
+  type PostgresStoreOptions,
+} from './stores/open-stores.js';
+export {
   openSqliteStores,
   type SqliteOptions,
   type SqliteStores,
 } from './stores/sqlite/open-sqlite-stores.js';
-export { type CreateTesseraOptions, createTessera, type Tessera } from './tessera.js';
+export { type CreateTesseraOptions, createTessera, masterSecretFile, type Tessera } from './tessera.js';
 export { type TesseraPlugin, type TesseraPluginOptions, tessera, withPrefix } from './tessera-plugin.js';
 export { jwtFormat } from './tokens/jwt-format.js';
 export { opaqueFormat } from './tokens/opaque-format.js';

@@ -4,7 +4,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { LIMITS } from './config/limits.js';
 import { type LoadConfigOptions, loadConfig, type TesseraConfig } from './config/load-config.js';
 import { SCHEMA } from './config/schema.js';
-import { deriveServerKeys, loadMasterSecret } from './crypto/secrets.js';
+import { deriveServerKeys, loadMasterSecret, type ServerKeys } from './crypto/secrets.js';
 import { cleanup } from './domain/cleanup.js';
 import type { TesseraContext } from './domain/context.js';
 import { RecentRefreshes } from './domain/recent-refreshes.js';
@@ -18,7 +18,7 @@ import { createMetrics } from './observability/metrics.js';
 import type { RateLimitStore, Stores } from './ports/index.js';
 import { cachedDirectory } from './stores/cached-directory.js';
 import { MemoryRateLimitStore } from './stores/memory/memory-rate-limit-store.js';
-import { openSqliteStores } from './stores/sqlite/open-sqlite-stores.js';
+import { openStores } from './stores/open-stores.js';
 import { jwtFormat } from './tokens/jwt-format.js';
 import { opaqueFormat } from './tokens/opaque-format.js';
 import { pasetoFormat } from './tokens/paseto-format.js';
@@ -28,7 +28,7 @@ import { SERVER_VERSION } from './version.js';
 export interface CreateTesseraOptions {
   /** A ready configuration, or the inputs to `loadConfig`. */
   config?: Readonly<TesseraConfig> | LoadConfigOptions;
-  /** Stores to use; defaults to SQLite at `config.db`. */
+  /** Stores to use; defaults to those the configuration names (`stores/open-stores.ts`): SQLite at `config.db`, or PostgreSQL at `config.databaseUrl`. */
   stores?: Stores;
   /**
    * Counters of the rate limits and lockouts; defaults to this process's memory. Instances behind
@@ -66,6 +66,11 @@ export interface Tessera {
    */
   listen(): Promise<string>;
   close(): Promise<void>;
+}
+
+/** Where the master secret's key file is: beside an SQLite database; none for a shared database. */
+export function masterSecretFile(config: Pick<TesseraConfig, 'db' | 'databaseUrl'>): string | null {
+  return config.databaseUrl === undefined ? config.db : null;
 }
 
 /** True for a configuration already loaded (rather than the inputs to `loadConfig`). */
@@ -155,22 +160,39 @@ export async function openTesseraState(
   config: Readonly<TesseraConfig>,
   log: Logger,
 ): Promise<TesseraState> {
+  // The master secret first: a missing one must not leave a pool of connections open behind it.
+  const keys = deriveServerKeys(options.masterSecret ?? loadMasterSecret(masterSecretFile(config)));
+  if (options.stores) return assembleState(options, config, log, keys, options.stores);
+  const configured = await openStores(config, log);
+  try {
+    return await assembleState(
+      { ...options, rateLimitStore: options.rateLimitStore ?? configured.rateLimitStore },
+      config,
+      log,
+      keys,
+      configured.stores,
+    );
+  } catch (err) {
+    // Stores this function opened are its to close when the server cannot start.
+    await configured.stores.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function assembleState(
+  options: Omit<CreateTesseraOptions, 'config' | 'logger' | 'logDestination'>,
+  config: Readonly<TesseraConfig>,
+  log: Logger,
+  keys: ServerKeys,
+  opened: Stores,
+): Promise<TesseraState> {
   const clock = options.clock ?? systemClock;
-  const opened =
-    options.stores ??
-    openSqliteStores({
-      path: config.db,
-      synchronous: config.sqliteSynchronous,
-      cacheMiB: config.sqliteCacheMiB,
-      onCheckpointError: (message) => log.error({ message }, 'SQLite WAL checkpoint failed'),
-    });
   // Client and user records are read on every refresh; writes through this server invalidate at
   // once, changes made by another process (the CLI, another instance) show within the TTL.
   const stores: Stores =
     config.directoryCacheTtl > 0
       ? { ...opened, directory: cachedDirectory(opened.directory, clock, config.directoryCacheTtl * 1000) }
       : opened;
-  const keys = deriveServerKeys(options.masterSecret ?? loadMasterSecret(config.db));
 
   const longestAccessTtlMs = async () => {
     const clients = await stores.directory.listClients();

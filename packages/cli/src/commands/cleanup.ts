@@ -2,7 +2,7 @@ import { cleanup } from '@tessera/server';
 import type { Command } from 'commander';
 import { type CliIO, print } from '../io.js';
 import { type CommonOptions, createOption, withServer } from '../open-server.js';
-import { configOption, dbOption } from '../setting-options.js';
+import { configOption, databaseSchemaOption, databaseUrlOption, dbOption } from '../setting-options.js';
 
 /** `tessera cleanup`: delete expired rows now (the server also does it on a schedule). */
 export function cleanupCommand(program: Command, io: CliIO): void {
@@ -12,6 +12,8 @@ export function cleanupCommand(program: Command, io: CliIO): void {
       "delete expired tokens and sessions now, keeping tombstones until each session's absolute expiry",
     )
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')

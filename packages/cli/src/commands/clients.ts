@@ -2,7 +2,7 @@ import { parseDuration, requestableScopes, saveClient } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
 import { type CommonOptions, createOption, withServer } from '../open-server.js';
-import { configOption, dbOption } from '../setting-options.js';
+import { configOption, databaseSchemaOption, databaseUrlOption, dbOption } from '../setting-options.js';
 
 interface AddOptions extends CommonOptions {
   id: string;
@@ -83,6 +83,8 @@ export function clientsCommand(program: Command, io: CliIO): void {
     )
     .option('--dpop-nonce', 'DPoP proofs must carry a server nonce (answered use_dpop_nonce with DPoP-Nonce)')
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
@@ -136,6 +138,8 @@ export function clientsCommand(program: Command, io: CliIO): void {
     .command('list')
     .description('list clients')
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')

@@ -2,7 +2,7 @@ import { DEFAULTS, hasErrorCode, LIMITS, SCHEMA } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, print } from '../io.js';
 import { type CommonOptions, createOption, withServer } from '../open-server.js';
-import { configOption, dbOption } from '../setting-options.js';
+import { configOption, databaseSchemaOption, databaseUrlOption, dbOption } from '../setting-options.js';
 
 /** `tessera keys rotate|list`. */
 export function keysCommand(program: Command, io: CliIO): void {
@@ -15,6 +15,8 @@ export function keysCommand(program: Command, io: CliIO): void {
       `rotate even if the next key was published less than ${LIMITS.jwksMaxAgeSeconds + DEFAULTS.keyRingRefreshInterval} s ago (JWKS max-age + key-ring refresh)`,
     )
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
@@ -42,6 +44,8 @@ export function keysCommand(program: Command, io: CliIO): void {
     .command('list')
     .description('list signing keys and their state')
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')

@@ -1,7 +1,9 @@
 import { ENDPOINTS } from '@tessera/protocol';
 import {
   createTessera,
+  describeStore,
   loadConfig,
+  masterSecretFile,
   type StartupNotice,
   type Tessera,
   type TesseraConfig,
@@ -13,11 +15,13 @@ import { masterSecretOf } from '../open-server.js';
 import { addSettingOptions, flagValues } from '../setting-options.js';
 import { CLI_VERSION } from '../version.js';
 
-/** `tessera serve`: the authorization server on SQLite; keys are generated on first run. */
+/** `tessera serve`: the authorization server on SQLite or PostgreSQL; keys are generated on first run. */
 export function serveCommand(program: Command, io: CliIO): void {
   const serve = program
     .command('serve')
-    .description('start the authorization server (SQLite by default; keys are generated on first run)')
+    .description(
+      'start the authorization server (SQLite by default, PostgreSQL with --database-url; keys are generated on first run)',
+    )
     .option('--json', 'print the start-up summary as one JSON line on stdout');
   addSettingOptions(serve, 'serve').action(
     async (opts: { config?: string; json?: boolean }, command: Command) => {
@@ -28,12 +32,13 @@ export function serveCommand(program: Command, io: CliIO): void {
       });
       await assertPortFree(config.host, config.port);
       const notices: StartupNotice[] = [];
-      const created = newFiles(config.db);
+      const store = describeStore(config);
+      const created = newFiles(store.kind === 'sqlite' ? config.db : undefined);
       let tessera: Tessera | undefined;
       try {
         tessera = await createTessera({
           config,
-          masterSecret: masterSecretOf(io, config.db),
+          masterSecret: masterSecretOf(io, masterSecretFile(config)),
           onNotice: (n) => notices.push(n),
           versions: { cli: CLI_VERSION },
         });
@@ -52,7 +57,8 @@ export function serveCommand(program: Command, io: CliIO): void {
           config.metricsPort === undefined
             ? `${config.issuer}/metrics`
             : `http://${config.metricsHost}:${config.metricsPort}/metrics`,
-        database: config.db,
+        database: store.location,
+        store: store.kind,
         clients: clients.length,
         notices,
       };
@@ -66,14 +72,14 @@ export function serveCommand(program: Command, io: CliIO): void {
             `  discovery:  ${summary.discovery}`,
             `  jwks:       ${summary.jwks}`,
             `  metrics:    ${summary.metrics} (${metricsAccess(config)})`,
-            `  database:   ${config.db === ':memory:' ? 'in memory' : config.db}`,
+            `  database:   ${config.db === ':memory:' && store.kind === 'sqlite' ? 'in memory' : store.location}`,
             ...noticeLines(notices),
             ...(clients.length === 0
               ? [
                   '',
                   'No clients yet. Add one, and a user, from another terminal in this folder:',
-                  `  npx tessera clients add --id web --public --db ${config.db}`,
-                  `  npx tessera users add --username alice --password-stdin --db ${config.db}`,
+                  `  npx tessera clients add --id web --public ${storeFlag(config)}`,
+                  `  npx tessera users add --username alice --password-stdin ${storeFlag(config)}`,
                 ]
               : []),
           ].join('\n'),
@@ -82,6 +88,11 @@ export function serveCommand(program: Command, io: CliIO): void {
       stopOnSignals(io, () => (tessera as Tessera).close());
     },
   );
+}
+
+/** The flag that names this server's store to an administrative command (never with a password). */
+function storeFlag(config: TesseraConfig): string {
+  return config.databaseUrl === undefined ? `--db ${config.db}` : '--database-url "$TESSERA_DATABASE_URL"';
 }
 
 /** Start-up notices in words, for a banner. */

@@ -2,7 +2,7 @@ import { type FamilyRecord, LIMITS, revokeFamily, type Tessera } from '@tessera/
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
 import { type CommonOptions, createOption, withServer } from '../open-server.js';
-import { configOption, dbOption } from '../setting-options.js';
+import { configOption, databaseSchemaOption, databaseUrlOption, dbOption } from '../setting-options.js';
 
 interface ListOptions extends CommonOptions {
   user?: string;
@@ -74,6 +74,8 @@ export function sessionsCommand(program: Command, io: CliIO): void {
     .option('--status <status>', 'active, revoked or expired')
     .option('--limit <n>', `at most this many (at most ${LIMITS.listMax})`, String(LIMITS.listDefault))
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
@@ -127,6 +129,8 @@ export function sessionsCommand(program: Command, io: CliIO): void {
     .option('--client <id>', 'every active session of this client')
     .option('--reason <reason>', 'recorded with the revocation', 'admin')
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')

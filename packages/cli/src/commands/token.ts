@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { type CliIO, print } from '../io.js';
 import { type CommonOptions, createOption, withServer } from '../open-server.js';
-import { configOption, dbOption } from '../setting-options.js';
+import { configOption, databaseSchemaOption, databaseUrlOption, dbOption } from '../setting-options.js';
 
 interface Decoded {
   format: string;
@@ -24,6 +24,8 @@ export function tokenCommand(program: Command, io: CliIO): void {
     .description('decode a token and check it against the database (the token is never printed)')
     .argument('[token]', 'the token; omit to read it from standard input')
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')

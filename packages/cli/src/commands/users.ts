@@ -2,7 +2,7 @@ import { createUser, hasErrorCode } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
 import { type CommonOptions, createOption, withServer } from '../open-server.js';
-import { configOption, dbOption } from '../setting-options.js';
+import { configOption, databaseSchemaOption, databaseUrlOption, dbOption } from '../setting-options.js';
 
 interface AddOptions extends CommonOptions {
   username: string;
@@ -24,6 +24,8 @@ export function usersCommand(program: Command, io: CliIO): void {
     .option('--password-stdin', 'read the password from standard input')
     .option('--role <role>', 'a role (repeatable), e.g. admin', collect, [])
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')
@@ -52,6 +54,8 @@ export function usersCommand(program: Command, io: CliIO): void {
     .command('list')
     .description('list users')
     .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .addOption(createOption())
     .addOption(configOption())
     .option('--json', 'print JSON')

@@ -73,8 +73,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<TesseraCon
     try {
       value = parseSetting(spec, raw);
     } catch (err) {
-      // A secret is never repeated, not even a wrong one.
-      const got = spec.role === 'secret' || spec.kind === 'secret' ? '' : `, got ${JSON.stringify(raw)}`;
+      // A secret is never repeated, not even a wrong one; nor is a connection URL (its password).
+      const quiet = spec.role === 'secret' || spec.kind === 'secret' || spec.kind === 'dsn';
+      const got = quiet ? '' : `, got ${JSON.stringify(raw)}`;
       throw new ConfigError(`Invalid configuration: ${source}: ${(err as Error).message}${got}`);
     }
     if (inConfig) out[key] = value;

@@ -89,11 +89,41 @@ export function parseSetting(spec: Setting, raw: unknown): unknown {
     case 'secret':
       parseSecret(raw);
       return raw;
+    case 'dsn': {
+      const schemes = (spec.schemes ?? []).map((x) => `${x}://`).join(' or ');
+      let url: URL | undefined;
+      try {
+        url = typeof raw === 'string' ? new URL(raw) : undefined;
+      } catch {}
+      if (!url || !(spec.schemes ?? []).includes(url.protocol.slice(0, -1))) {
+        throw new Error(`expected a ${schemes} URL`);
+      }
+      if (!url.hostname && !url.searchParams.has('host')) throw new Error('the URL names no host');
+      return raw;
+    }
     case 'string':
     case 'path':
       if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error('expected a string');
       return String(raw);
   }
+}
+
+/**
+ * A connection URL safe to print: its password (and any `password` parameter) replaced by `***`.
+ *
+ * @example
+ * redactUrl('postgres://app:s3cret@db/tessera'); // 'postgres://app:***@db/tessera'
+ */
+export function redactUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return '(not a URL)';
+  }
+  if (url.password) url.password = '***';
+  if (url.searchParams.has('password')) url.searchParams.set('password', '***');
+  return url.toString();
 }
 
 function wholeNumber(raw: unknown, kind: 'int' | 'port'): number {

@@ -11,6 +11,10 @@
  * the user's own flags, environment and file.
  */
 
+import type { Setting } from './setting-types.js';
+
+export type { Setting } from './setting-types.js';
+
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -27,61 +31,6 @@ export const SETTING_GROUPS = {
   metrics: 'Metrics',
 } as const;
 export type SettingGroup = keyof typeof SETTING_GROUPS;
-
-interface SettingBase {
-  /** Environment variable; every variable the server and CLI read is named here. */
-  env: `TESSERA_${string}`;
-  /** What it does and why the default is what it is; one line. */
-  doc: string;
-  group: SettingGroup;
-  /** `false`: not settable by a command-line flag (secrets would show in the process list). */
-  flag?: false;
-  /** `false`: not accepted in the JSON file. */
-  file?: false;
-  /** `secret`: never echoed in messages and kept out of `TesseraConfig`; `source`: where the others come from. */
-  role?: 'secret' | 'source';
-  /** Shown in docs when the default is computed at load (e.g. the issuer from host and port). */
-  computed?: string;
-  /** A realistic value for the README's example file when there is no default. */
-  example?: string | number | boolean;
-  /** Unit shown in docs for numbers that are not durations. */
-  unit?: string;
-}
-
-interface NumberSetting extends SettingBase {
-  /** `duration`: whole seconds, or `30s`/`15m`/`12h`/`14d`; `int`: a whole number; `port`: 0 to 65535. */
-  kind: 'duration' | 'int' | 'port';
-  default: number | undefined;
-  demo?: number;
-  admin?: number;
-  min?: number;
-  max?: number;
-}
-
-interface StringSetting extends SettingBase {
-  /** `url`: an absolute http(s) URL without query or fragment; `secret`: base64url of at least 32 bytes. */
-  kind: 'string' | 'url' | 'path' | 'secret';
-  default: string | undefined;
-  demo?: string;
-  admin?: string;
-}
-
-interface BoolSetting extends SettingBase {
-  kind: 'bool';
-  default: boolean;
-  demo?: boolean;
-  admin?: boolean;
-}
-
-interface EnumSetting extends SettingBase {
-  kind: 'enum';
-  values: readonly string[];
-  default: string | undefined;
-  demo?: string;
-  admin?: string;
-}
-
-export type Setting = NumberSetting | StringSetting | BoolSetting | EnumSetting;
 
 const MINUTE = 60;
 const HOUR = 3600;
@@ -156,6 +105,32 @@ export const SCHEMA = {
     env: 'TESSERA_DB',
     group: 'storage',
     doc: 'SQLite database file, the embedded store; its master secret sits beside it in `<db>.key` (mode 0600).',
+  },
+  databaseUrl: {
+    kind: 'dsn',
+    schemes: ['postgres', 'postgresql'],
+    default: undefined,
+    computed: 'unset: SQLite at `db`',
+    example: 'postgres://tessera@db.internal:5432/tessera',
+    env: 'TESSERA_DATABASE_URL',
+    group: 'storage',
+    doc: 'PostgreSQL URL (`postgres://…`): replaces SQLite, so several instances share one store; a password is better in `PGPASSWORD`.',
+  },
+  databaseSchema: {
+    kind: 'string',
+    default: 'public',
+    env: 'TESSERA_DATABASE_SCHEMA',
+    group: 'storage',
+    doc: "PostgreSQL schema holding Tessera's tables (created if missing); one per deployment sharing a database.",
+  },
+  databasePoolSize: {
+    kind: 'int',
+    default: 10,
+    min: 1,
+    max: 1000,
+    env: 'TESSERA_DATABASE_POOL_SIZE',
+    group: 'storage',
+    doc: 'PostgreSQL connections per instance; ten keep a rotation from waiting for one at hundreds per second.',
   },
   secret: {
     kind: 'secret',
@@ -428,7 +403,7 @@ export type Schema = typeof SCHEMA;
 export type SettingKey = keyof Schema;
 
 type NumberKind = 'duration' | 'int' | 'port';
-type StringKind = 'string' | 'url' | 'path' | 'secret';
+type StringKind = 'string' | 'url' | 'path' | 'secret' | 'dsn';
 
 /** The value type of one setting, from its kind. */
 export type SettingValue<S> = S extends { kind: 'enum'; values: readonly (infer V)[] }

@@ -2,6 +2,7 @@ import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseSecret } from '../config/parse-setting.js';
 import { SCHEMA } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * Keys derived from the server's one master secret. The master secret never sits in the
@@ -37,10 +38,11 @@ export function deriveServerKeys(master: Uint8Array): ServerKeys {
 /**
  * Reads the master secret: `TESSERA_SECRET` (base64url, at least 32 bytes) if set, else the key
  * file, created with a fresh random secret on first run. An in-memory database gets an
- * ephemeral secret.
+ * ephemeral secret. A shared database (`dbPath` null: PostgreSQL) has no file beside it: every
+ * instance must be given the one secret in `TESSERA_SECRET`.
  */
 export function loadMasterSecret(
-  dbPath: string,
+  dbPath: string | null,
   env: Record<string, string | undefined> = process.env,
 ): Buffer {
   const fromEnv = env[SCHEMA.secret.env];
@@ -50,6 +52,11 @@ export function loadMasterSecret(
     } catch (err) {
       throw new Error(`${SCHEMA.secret.env}: ${(err as Error).message}`);
     }
+  }
+  if (dbPath === null) {
+    throw new ConfigError(
+      `${SCHEMA.secret.env} is required with ${SCHEMA.databaseUrl.env}: every instance sharing the database needs the same master secret`,
+    );
   }
   if (dbPath === ':memory:') return randomBytes(32);
   const file = `${dbPath}.key`;

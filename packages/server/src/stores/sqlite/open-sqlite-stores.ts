@@ -46,10 +46,12 @@ export interface SqliteStores extends Stores {
  */
 export function openSqliteStores(options: SqliteOptions): SqliteStores {
   const db = new Database(options.path);
+  // First, so that every step after it (WAL mode, the migrations) waits for another process
+  // opening the same file at the same moment instead of failing at once.
+  db.pragma(`busy_timeout = ${LIMITS.sqliteBusyTimeoutMs}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
-  db.pragma(`busy_timeout = ${LIMITS.sqliteBusyTimeoutMs}`);
   // Rotations touch random pages (token hashes, family ids); SQLite's 2 MiB default cache turns
   // most of those into reads from the OS. Pages are cached as they are read, so a small
   // database (or the CLI) never uses the whole budget.
@@ -108,18 +110,25 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
   };
 }
 
-/** Applies the migrations this database has not seen yet, each in its own transaction. */
+/**
+ * Applies the migrations this database has not seen yet, each in its own `BEGIN IMMEDIATE`
+ * transaction that reads `user_version` again once it holds the write lock: of several processes
+ * opening one new file at once, one applies a migration and the others, waiting on the lock,
+ * then find it applied (read outside the lock, each one applied it again: `table already exists`).
+ */
 function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > MIGRATIONS.length) {
-    throw new Error(
-      `the database schema (version ${version}) is newer than this Tessera (${MIGRATIONS.length})`,
-    );
-  }
-  for (let v = version; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
-  }
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  const step = db.transaction((): boolean => {
+    const v = version();
+    if (v > MIGRATIONS.length) {
+      throw new Error(`the database schema (version ${v}) is newer than this Tessera (${MIGRATIONS.length})`);
+    }
+    if (v === MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${v + 1}`);
+    return true;
+  });
+  // A current database is read without taking the write lock.
+  if (version() === MIGRATIONS.length) return;
+  while (step.immediate()) {}
 }

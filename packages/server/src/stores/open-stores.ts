@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+import { redactUrl } from '../config/parse-setting.js';
+import type { TesseraConfig } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
+import type { RateLimitStore, Stores } from '../ports/index.js';
+import { openSqliteStores } from './sqlite/open-sqlite-stores.js';
+
+/**
+ * The one place where the configuration picks the stores a server runs on: SQLite at `db` by
+ * default, PostgreSQL when `databaseUrl` is set. The PostgreSQL adapter is a package of its own
+ * (`@tessera/store-postgres`, which depends on `pg`), loaded only when a URL names it, so a
+ * server on SQLite never loads, or needs to install, the driver.
+ */
+
+/** The package that holds the PostgreSQL adapter; loaded by name, at run time only. */
+export const POSTGRES_STORE_PACKAGE = '@tessera/store-postgres';
+
+/** What `openStores` hands the PostgreSQL adapter. */
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:port/database` (a password is better in `PGPASSWORD`). */
+  url: string;
+  /** Schema of Tessera's tables, created if missing (default `public`). */
+  schema?: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** Told when the pool reports an error outside a query (an idle connection lost). */
+  onError?: (message: string) => void;
+}
+
+/** The module `@tessera/store-postgres` is: what this file needs of it. */
+export interface PostgresStoreModule {
+  openPostgresStores(options: PostgresStoreOptions): Promise<Stores>;
+}
+
+/** The stores a configuration names, and the shared counters if it names a store for them. */
+export interface OpenedStores {
+  stores: Stores;
+  /** Counters shared with the other instances; absent: each process counts in its memory. */
+  rateLimitStore?: RateLimitStore;
+}
+
+/** Which store a configuration names, in words safe to print (no password). */
+export function describeStore(config: Pick<TesseraConfig, 'db' | 'databaseUrl' | 'databaseSchema'>): {
+  kind: 'sqlite' | 'postgres';
+  location: string;
+} {
+  return config.databaseUrl
+    ? { kind: 'postgres', location: `${redactUrl(config.databaseUrl)} (schema ${config.databaseSchema})` }
+    : { kind: 'sqlite', location: config.db };
+}
+
+/**
+ * Opens (and migrates) the stores the configuration names.
+ *
+ * @example
+ * const { stores } = await openStores(loadConfig(), logger);
+ */
+export async function openStores(config: Readonly<TesseraConfig>, log: Logger): Promise<OpenedStores> {
+  if (config.databaseUrl !== undefined) {
+    const { openPostgresStores } = await loadPostgresAdapter();
+    const stores = await openPostgresStores({
+      url: config.databaseUrl,
+      schema: config.databaseSchema,
+      poolSize: config.databasePoolSize,
+      onError: (message) => log.warn({ message }, 'PostgreSQL connection error'),
+    });
+    return { stores };
+  }
+  const stores = openSqliteStores({
+    path: config.db,
+    synchronous: config.sqliteSynchronous,
+    cacheMiB: config.sqliteCacheMiB,
+    onCheckpointError: (message) => log.error({ message }, 'SQLite WAL checkpoint failed'),
+  });
+  return { stores };
+}
+
+async function loadPostgresAdapter(): Promise<PostgresStoreModule> {
+  let loaded: Partial<PostgresStoreModule>;
+  try {
+    loaded = (await import(POSTGRES_STORE_PACKAGE)) as Partial<PostgresStoreModule>;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes(POSTGRES_STORE_PACKAGE)) {
+      throw err;
+    }
+    throw new ConfigError(
+      `TESSERA_DATABASE_URL names PostgreSQL, and its adapter is not installed: npm install ${POSTGRES_STORE_PACKAGE}`,
+    );
+  }
+  if (typeof loaded.openPostgresStores !== 'function') {
+    throw new ConfigError(
+      `${POSTGRES_STORE_PACKAGE} does not export openPostgresStores (a version mismatch?)`,
+    );
+  }
+  return loaded as PostgresStoreModule;
+}

@@ -1,0 +1,14 @@
+// `@tessera/store-postgres`: every storage port of the Tessera authorization server on PostgreSQL.
+import type { PostgresStoreModule } from '@tessera/server';
+import { openPostgresStores } from './open-postgres-stores.js';
+
+export { isUnavailable } from './fail-closed.js';
+export {
+  openPostgresStores,
+  type PostgresOpenOptions,
+  type PostgresStoreOptions,
+  type PostgresStores,
+} from './open-postgres-stores.js';
+
+/** What the server loads this package for, checked by the compiler. */
+export const postgresStoreModule: PostgresStoreModule = { openPostgresStores };
