@@ -28,7 +28,7 @@ after(async () => {
   await server?.close();
 });
 
-describe('the demo in Chromium: one session', { timeout: 60_000 }, () => {
+describe('the demo in Chromium: one session', { timeout: 240_000 }, () => {
   it('stays signed in across 10 access-token lifetimes: every API call succeeds, one refresh per lifetime', async () => {
     assert.equal((await shown(page)).screen, 'login');
     await signIn(page);

@@ -11,7 +11,12 @@ const ROOT = new URL('../../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'packages/cli/src/bin.ts');
 /** `tessera demo` with stores that kill the process at one point of a rotation. */
 const FAULTY = join(ROOT, 'apps/demo/test/support/demo-with-fault.ts');
-const START_TIMEOUT = 20_000;
+/**
+ * How long a CLI command or the demo may take to start. About 2 s on a quiet machine; run from
+ * source through tsx it is mostly module loading, which a loaded CI machine makes 10 to 15 times
+ * slower. A bound, not an expectation: a healthy run never waits for it.
+ */
+const START_TIMEOUT = 60_000;
 
 /** Runs the `tessera` CLI from source with the demo's secret; resolves with its exit code and output. */
 export function cli(
