@@ -7,7 +7,7 @@
 //   docs-errors.mjs --check    exit 1 when docs/errors.md is out of date
 //   docs-errors.mjs --stdout   print what would be written
 import { readFileSync, writeFileSync } from 'node:fs';
-import { ERROR_CODES } from '@tessera/protocol';
+import { ERROR_CODES, SESSION_END_REASONS } from '@tessera/protocol';
 import { SERVER_ERRORS } from '@tessera/server';
 
 const target = new URL('../docs/errors.md', import.meta.url);
@@ -56,6 +56,20 @@ once published, a code keeps its meaning.
 | code | HTTP | OAuth \`error\` | retryable | ends session | message |
 | --- | --- | --- | --- | --- | --- |
 ${wire.join('\n')}
+
+### Why a session ended: \`session_end_reason\`
+
+A refresh (or any request) refused because its session has ended carries a fifth member,
+\`session_end_reason\`, beside the four above, so an app can tell its user why they were signed
+out; the SDK exposes it as \`error.sessionEndReason\`. The values are
+\`SESSION_END_REASONS\` of \`@tessera/protocol\` (append only; a newer server may send one this
+list does not have, so treat an unknown value as "the session ended"):
+
+${SESSION_END_REASONS.map((r) => `\`${r}\``).join(', ')}.
+
+\`\`\`json
+{ "error": "invalid_grant", "error_description": "The token has been revoked", "error_code": "token_revoked", "retryable": false, "session_end_reason": "admin_revoked" }
+\`\`\`
 
 ## Server errors
 

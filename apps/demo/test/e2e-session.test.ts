@@ -129,7 +129,7 @@ describe('the demo in Chromium: one session', { timeout: 240_000 }, () => {
     );
     console.log(`    signed-out message ${took} ms after the revocation`);
     const notice = await page.textContent('#notice');
-    assert.match(notice ?? '', /session was ended/i);
+    assert.match(notice ?? '', /an administrator ended your session/i);
     assert.equal(await page.isVisible('#notice'), true);
     assert.equal(await page.isVisible('#login-form'), true);
     assert.equal((await shown(page)).state, 'expired');

@@ -384,7 +384,13 @@ describe('tessera CLI', () => {
       const revokedList = json(await cli(['sessions', 'list', '--json', '--status', 'revoked', '--db', db]));
       assert.equal(
         revokedList.find((r: { id: string }) => r.id === sid(one.access_token))?.endReason,
-        'test',
+        'admin_revoked',
+      );
+      assert.deepEqual(
+        (({ endedBy, endNote }) => ({ endedBy, endNote }))(
+          revokedList.find((r: { id: string }) => r.id === sid(one.access_token)),
+        ),
+        { endedBy: 'cli', endNote: 'test' },
       );
     });
 
@@ -635,7 +641,7 @@ describe('tessera CLI: what a newcomer runs into', () => {
       assert.match(revoked.out, /revoked 2 session\(s\)/);
       const after = await cli(['sessions', 'list', '--db', db], { env });
       for (const line of after.out.split('\n').slice(1))
-        assert.match(line, /alice +web +revoked +lost laptop/);
+        assert.match(line, /alice +web +revoked +admin_revoked \(lost laptop\)/);
       const again = await cli(['sessions', 'revoke', '--user', s.aliceId, '--db', db], { env });
       assert.match(again.out, /nothing to revoke: user .* has no active sessions/);
       const nobody = await cli(['sessions', 'revoke', '--user', 'mallory', '--db', db], { env });

@@ -18,8 +18,10 @@ export function errorFromResponse(
   const obj = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   const description = typeof obj.error_description === 'string' ? obj.error_description : undefined;
   const retryAfter = parseRetryAfter(retryAfterHeader, nowMs);
+  const reason = obj.session_end_reason;
   return TesseraError.fromWire(obj.error_code, description, {
     ...(retryAfter === undefined ? {} : { retryAfter }),
+    sessionEndReason: typeof reason === 'string' ? reason : undefined,
     fallback: codeFor(status, typeof obj.error === 'string' ? obj.error : undefined),
   });
 }
@@ -28,23 +30,26 @@ export function errorFromResponse(
 function codeFor(status: number, oauthError: string | undefined): KnownErrorCode {
   if (status === 429) return 'rate_limited';
   if (status >= 500) return status === 503 ? 'temporarily_unavailable' : 'server_error';
-  switch (oauthError) {
-    case 'invalid_grant':
-    case 'invalid_client':
-    case 'unauthorized_client':
-    case 'unsupported_grant_type':
-    case 'invalid_scope':
-    case 'invalid_request':
-    case 'use_dpop_nonce':
-    case 'invalid_dpop_proof':
-    case 'temporarily_unavailable':
-      return oauthError;
-    case 'invalid_token':
-      return 'access_token_invalid';
-    default:
-      return status === 401 ? 'invalid_client' : 'invalid_request';
-  }
+  if (oauthError === 'invalid_token') return 'access_token_invalid';
+  return oauthError !== undefined && (OAUTH_ERRORS as readonly string[]).includes(oauthError)
+    ? (oauthError as KnownErrorCode)
+    : status === 401
+      ? 'invalid_client'
+      : 'invalid_request';
 }
+
+/** The OAuth `error` values that are codes of the table with the same name. */
+const OAUTH_ERRORS = [
+  'invalid_grant',
+  'invalid_client',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'invalid_request',
+  'use_dpop_nonce',
+  'invalid_dpop_proof',
+  'temporarily_unavailable',
+] as const satisfies readonly KnownErrorCode[];
 
 function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
   if (value === null || value === undefined || value === '') return undefined;

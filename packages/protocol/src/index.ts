@@ -5,6 +5,7 @@ export * from './dpop.js';
 export * from './endpoints.js';
 export * from './error-codes.js';
 export * from './error-from-response.js';
+export * from './session-end-reasons.js';
 export * from './tessera-error.js';
 export * from './token-prefixes.js';
 export * from './wire.js';

@@ -49,6 +49,8 @@ export const EVENT_TYPES = [
   'key.rotated',
   'admin.action',
   'dpop.key_mismatch',
+  'admin.session_revoked',
+  'admin.signed_in',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

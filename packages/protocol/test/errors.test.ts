@@ -4,7 +4,9 @@ import {
   ERROR_CODES,
   errorFromResponse,
   isKnownErrorCode,
+  isSessionEndReason,
   type KnownErrorCode,
+  SESSION_END_REASONS,
   TesseraError,
 } from '../src/index.js';
 
@@ -113,6 +115,38 @@ describe('TesseraError.fromWire', () => {
     const err = TesseraError.fromWire('token_frobbed', undefined, { fallback: 'invalid_grant' });
     assert.equal(err.code, 'invalid_grant');
     assert.equal(err.endsSession, true);
+  });
+});
+
+describe('session end reasons', () => {
+  it('are declared once, with unique values', () => {
+    assert.equal(new Set(SESSION_END_REASONS).size, SESSION_END_REASONS.length);
+    for (const r of ['logout', 'admin_revoked', 'idle_expired', 'absolute_expired', 'reuse_detected']) {
+      assert.ok(isSessionEndReason(r), r);
+    }
+    assert.equal(isSessionEndReason('token_reused'), false);
+  });
+
+  it('ride beside the four members of an error body, and back', () => {
+    const err = new TesseraError('token_revoked', undefined, { sessionEndReason: 'admin_revoked' });
+    const body = err.toBody();
+    assert.deepEqual(Object.keys(body), [
+      'error',
+      'error_description',
+      'error_code',
+      'retryable',
+      'session_end_reason',
+    ]);
+    assert.equal(errorFromResponse(400, body).sessionEndReason, 'admin_revoked');
+    // Absent when the session did not end: the body keeps its four members.
+    assert.deepEqual(Object.keys(new TesseraError('invalid_request').toBody()).length, 4);
+    assert.equal(errorFromResponse(400, { error: 'invalid_grant' }).sessionEndReason, undefined);
+    // A reason this version does not know is passed on as it came; a non-string is dropped.
+    assert.equal(
+      errorFromResponse(400, { ...body, session_end_reason: 'moon_phase' }).sessionEndReason,
+      'moon_phase',
+    );
+    assert.equal(errorFromResponse(400, { ...body, session_end_reason: 7 }).sessionEndReason, undefined);
   });
 });
 

@@ -67,8 +67,28 @@ function showMain(): void {
   render();
 }
 
-/** What ended the session, in plain words (never a raw error). */
+/** What ended the session, in plain words (never a raw error), from the end reason the server sent. */
 function endedMessage(error: TesseraError): string {
+  switch (error.sessionEndReason) {
+    case 'reuse_detected':
+      return 'For your safety you were signed out: this session’s refresh token was used twice, which can mean it was stolen. Please sign in again.';
+    case 'admin_revoked':
+      return 'An administrator ended your session. Please sign in again.';
+    case 'logout':
+      return 'You signed out (in another tab or on another device). Please sign in again.';
+    case 'idle_expired':
+      return 'You were signed out after a period of inactivity. Please sign in again.';
+    case 'absolute_expired':
+      return 'Your session reached its maximum lifetime. Please sign in again.';
+    case 'password_changed':
+      return 'Your password was changed, so every session was signed out. Please sign in again.';
+    case 'user_disabled':
+      return 'Your account was disabled. Please contact support.';
+    case 'client_deleted':
+    case 'client_revoked':
+    case 'key_revoked':
+      return 'This app’s access was withdrawn, so your session ended. Please sign in again.';
+  }
   switch (error.code) {
     case 'token_reused':
       return 'For your safety you were signed out: this session’s refresh token was used twice, which can mean it was stolen. Please sign in again.';

@@ -14,7 +14,7 @@ interface ListOptions extends CommonOptions {
 interface RevokeOptions extends CommonOptions {
   user?: string;
   client?: string;
-  reason: string;
+  reason?: string;
 }
 
 const STATUSES = ['active', 'revoked', 'expired'];
@@ -32,6 +32,8 @@ function row(f: FamilyRecord, username: string | null, now: number) {
     expires: new Date(f.expiresAt).toISOString(),
     rotations: f.generation,
     endReason: f.endReason,
+    endedBy: f.endedBy,
+    endNote: f.endNote,
   };
 }
 
@@ -113,7 +115,7 @@ export function sessionsCommand(program: Command, io: CliIO): void {
                 r.username ?? r.user,
                 r.client,
                 r.status,
-                r.endReason ?? '-',
+                r.endReason === null ? '-' : r.endNote ? `${r.endReason} (${r.endNote})` : r.endReason,
                 r.started.slice(0, 19).replace('T', ' '),
                 r.lastRefresh?.slice(0, 19).replace('T', ' ') ?? '-',
                 String(r.rotations),
@@ -127,7 +129,10 @@ export function sessionsCommand(program: Command, io: CliIO): void {
     .argument('[id]', 'session id (the sid claim)')
     .option('--user <name>', 'every active session of this user (username or id)')
     .option('--client <id>', 'every active session of this client')
-    .option('--reason <reason>', 'recorded with the revocation', 'admin')
+    .option(
+      '--reason <reason>',
+      'why, in your words: kept with the session (its end reason is admin_revoked)',
+    )
     .addOption(dbOption())
     .addOption(databaseUrlOption())
     .addOption(databaseSchemaOption())
@@ -145,7 +150,8 @@ export function sessionsCommand(program: Command, io: CliIO): void {
           const family = await t.ctx.stores.sessions.findFamily(id);
           if (!family)
             throw new CliError(`no session with id ${id}`, EXIT.failed, undefined, 'session_not_found');
-          if (await revokeFamily(t.ctx, family, opts.reason, 'admin')) ended.push(family.id);
+          if (await revokeFamily(t.ctx, family, 'admin_revoked', 'admin', { by: 'cli', note: opts.reason }))
+            ended.push(family.id);
         } else {
           // Page by page: a listing returns at most LIMITS.listMax, and each page ends what it lists.
           for (;;) {
@@ -157,7 +163,7 @@ export function sessionsCommand(program: Command, io: CliIO): void {
             });
             let progress = 0;
             for (const f of page) {
-              if (await revokeFamily(t.ctx, f, opts.reason, 'admin')) {
+              if (await revokeFamily(t.ctx, f, 'admin_revoked', 'admin', { by: 'cli', note: opts.reason })) {
                 ended.push(f.id);
                 progress++;
               }

@@ -209,7 +209,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     if (!s.session) return;
     s.clear('expired');
     if (tellOthers) {
-      port.post({ type: 'ended', code: error.code });
+      port.post({ type: 'ended', code: error.code, reason: error.sessionEndReason });
       await forget();
     }
     if (error.code === 'token_reused') events.emit('reuseDetected', error);
@@ -221,7 +221,13 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     if (message.type === 'session') s.succeeded(shiftSession(message.session, offset()));
     // The code comes from another tab, maybe of another SDK version: read it as a wire code.
     else if (message.type === 'ended')
-      void end(TesseraError.fromWire(message.code, undefined, { fallback: 'session_expired' }), false);
+      void end(
+        TesseraError.fromWire(message.code, undefined, {
+          fallback: 'session_expired',
+          sessionEndReason: message.reason,
+        }),
+        false,
+      );
     else s.clear('signedOut');
   });
 

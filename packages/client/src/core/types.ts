@@ -29,7 +29,7 @@ export interface TokenStorage {
 /** What a client tells the other members of its session (other tabs, workers, clients in one process). */
 export type SessionMessage =
   | { type: 'session'; session: Session }
-  | { type: 'ended'; code: string }
+  | { type: 'ended'; code: string; reason?: string | undefined }
   | { type: 'signedOut' };
 
 /** A member's handle on a coordinator channel. */

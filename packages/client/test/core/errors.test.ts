@@ -114,6 +114,7 @@ describe('permanent errors end the session, once', () => {
         error: 'invalid_grant',
         error_code: 'token_reused',
         error_description: 'Token has been rotated',
+        session_end_reason: 'reuse_detected',
       },
     });
     h.time.jump(901 * SECOND);
@@ -121,6 +122,9 @@ describe('permanent errors end the session, once', () => {
     assert.ok(tokens.every((t) => t === null));
     assert.equal(h.server.requests.length, 1);
     assert.equal(h.count('sessionExpired'), 1);
+    // The app can tell its user why: the end reason rides on the error.
+    const ended = h.events.find((e) => e.name === 'sessionExpired')?.payload as TesseraError;
+    assert.equal(ended.sessionEndReason, 'reuse_detected');
     assert.equal(h.count('reuseDetected'), 1);
     assert.equal(h.count('refreshFailed'), 0);
     assert.equal(h.client.state, 'expired');

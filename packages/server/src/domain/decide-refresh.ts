@@ -1,11 +1,12 @@
-import type { KnownErrorCode } from '@tessera/protocol';
+import type { KnownErrorCode, SessionEndReason } from '@tessera/protocol';
 import type { TokenAndFamily } from '../ports/index.js';
 
 export type RefreshDecision =
   | { kind: 'rotate' }
   | { kind: 'grace' }
   | { kind: 'reuse' }
-  | { kind: 'fail'; code: KnownErrorCode; reason: string };
+  /** `endReason`: why the session is over, when that is why the refresh fails. */
+  | { kind: 'fail'; code: KnownErrorCode; endReason?: SessionEndReason };
 
 /**
  * The refresh rules as one pure function of the stored state: what a refresh with this token, by this
@@ -20,13 +21,13 @@ export function decideRefresh(
   graceMs: number,
 ): RefreshDecision {
   const { token, family } = state;
-  if (family.clientId !== clientId)
-    return { kind: 'fail', code: 'client_mismatch', reason: 'client_mismatch' };
+  if (family.clientId !== clientId) return { kind: 'fail', code: 'client_mismatch' };
   if (family.status === 'revoked' || token.status === 'revoked') {
-    return { kind: 'fail', code: 'token_revoked', reason: family.endReason ?? 'revoked' };
+    // A family's tokens are revoked only with the family, which keeps why.
+    return { kind: 'fail', code: 'token_revoked', endReason: family.endReason ?? 'admin_revoked' };
   }
   if (family.status === 'expired' || now >= family.expiresAt) {
-    return { kind: 'fail', code: 'token_expired', reason: 'absolute_timeout' };
+    return { kind: 'fail', code: 'token_expired', endReason: family.endReason ?? 'absolute_expired' };
   }
   if (token.status === 'rotated') {
     // Rule 3: only the immediate parent of the current token, only within the grace period.
@@ -37,6 +38,6 @@ export function decideRefresh(
     return { kind: 'reuse' };
   }
   // Rule 6: an expired token fails without revoking anything.
-  if (now >= token.expiresAt) return { kind: 'fail', code: 'token_expired', reason: 'idle_timeout' };
+  if (now >= token.expiresAt) return { kind: 'fail', code: 'token_expired', endReason: 'idle_expired' };
   return { kind: 'rotate' };
 }

@@ -40,6 +40,8 @@ export async function issueSession(
     lastRefreshAt: null,
     endedAt: null,
     endReason: null,
+    endedBy: null,
+    endNote: null,
     userAgent: input.userAgent?.slice(0, LIMITS.maxUserAgentLength) ?? null,
     ip: input.ip ?? null,
     dpopJkt: input.dpopJkt ?? null,

@@ -15,7 +15,7 @@ export async function revokeToken(
   input: { token: string; client: ClientRecord; initiator: 'client' | 'user' },
 ): Promise<void> {
   const { token, client } = input;
-  const reason = input.initiator === 'user' ? 'logout' : 'revoked';
+  const reason = input.initiator === 'user' ? 'logout' : 'client_revoked';
   if (looksLikeRefreshToken(token)) {
     const parsed = parseRefreshToken(ctx.keys, token);
     if (!parsed) return;
@@ -25,7 +25,7 @@ export async function revokeToken(
     if (family.clientId !== client.id) {
       throw new TesseraError('unauthorized_client', 'The token was not issued to this client');
     }
-    await revokeFamily(ctx, family, reason, input.initiator, client);
+    await revokeFamily(ctx, family, reason, input.initiator, { client });
     return;
   }
   const verified = await readAccessToken(ctx, token);

@@ -1,4 +1,4 @@
-import { TesseraError, type TokenResponse } from '@tessera/protocol';
+import { type SessionEndReason, TesseraError, type TokenResponse } from '@tessera/protocol';
 import { LIMITS } from '../config/limits.js';
 import { hashToken, mintRefreshToken, parseRefreshToken } from '../crypto/refresh-token.js';
 import { hmac } from '../crypto/secrets.js';
@@ -139,7 +139,7 @@ async function findAndDecide(ctx: RefreshContext, refresh: Refresh): Promise<Tok
       case 'reuse':
         return failReuse(ctx, state);
       case 'fail':
-        return fail(ctx, state, decision.code, decision.reason);
+        return fail(ctx, state, decision.code, decision.endReason);
     }
   }
   throw new TesseraError('rotation_in_progress');
@@ -156,9 +156,11 @@ async function rotate(
   const { client, policy } = refresh;
   const user = await ctx.stores.directory.findUserById(family.userId);
   if (!user || user.disabled) {
-    await revokeFamily(ctx, family, 'user_disabled', 'system', client);
+    await revokeFamily(ctx, family, 'user_disabled', 'system', { client });
     ctx.metrics.refreshes.inc({ result: 'session_expired' });
-    throw new TesseraError('session_expired', 'The account of this session is disabled or gone');
+    throw new TesseraError('session_expired', 'The account of this session is disabled or gone', {
+      sessionEndReason: 'user_disabled',
+    });
   }
   const scope = narrowScope(family.scope, refresh.scope);
   // A bound family has the same key (checked); an unbound one is bound by this rotation.
@@ -260,8 +262,8 @@ async function failReuse(ctx: RefreshContext, state: TokenAndFamily): Promise<ne
       data: { presentedGeneration: token.generation, currentGeneration: family.generation },
     },
   ]);
-  await revokeFamily(ctx, family, 'token_reused', 'system');
-  throw new TesseraError('token_reused');
+  await revokeFamily(ctx, family, 'reuse_detected', 'system');
+  throw new TesseraError('token_reused', undefined, { sessionEndReason: 'reuse_detected' });
 }
 
 /** A refusal that changes nothing (revoked, expired, another client's), recorded with its reason. */
@@ -269,7 +271,7 @@ async function fail(
   ctx: RefreshContext,
   state: TokenAndFamily,
   code: TesseraError['code'],
-  reason: string,
+  endReason: SessionEndReason | undefined,
 ): Promise<never> {
   ctx.metrics.refreshes.inc({ result: code });
   await recordEvents(ctx, [
@@ -280,10 +282,10 @@ async function fail(
       userId: state.family.userId,
       clientId: state.family.clientId,
       reason: code,
-      data: { detail: reason },
+      data: endReason === undefined ? {} : { endReason },
     },
   ]);
-  throw new TesseraError(code, failureDescription(code, reason));
+  throw new TesseraError(code, failureDescription(code, endReason), { sessionEndReason: endReason });
 }
 
 /** No row for this token: cleanup pruned it, or its family is gone. */
@@ -300,9 +302,9 @@ async function failUnknownToken(ctx: RefreshContext, refresh: Refresh): Promise<
     throw new TesseraError('client_mismatch');
   }
   if (family.status === 'revoked')
-    return fail(ctx, tombstone(family), 'token_revoked', family.endReason ?? 'revoked');
+    return fail(ctx, tombstone(family), 'token_revoked', family.endReason ?? 'admin_revoked');
   if (family.status === 'expired' || ctx.clock.now() >= family.expiresAt) {
-    return fail(ctx, tombstone(family), 'token_expired', family.endReason ?? 'expired');
+    return fail(ctx, tombstone(family), 'token_expired', family.endReason ?? 'absolute_expired');
   }
   // The family lives on with a newer token, so this pruned one is an ancestor: reuse.
   return failReuse(ctx, tombstone(family));
@@ -326,12 +328,12 @@ function tombstone(family: TokenAndFamily['family']): TokenAndFamily {
   };
 }
 
-function failureDescription(code: string, reason: string): string | undefined {
+function failureDescription(code: string, reason: SessionEndReason | undefined): string | undefined {
   if (code === 'token_expired') {
-    return reason === 'idle_timeout'
+    return reason === 'idle_expired'
       ? 'The refresh token expired after a period of inactivity'
       : 'The session reached its maximum lifetime';
   }
-  if (code === 'token_revoked') return `The session was ended (${reason})`;
+  if (code === 'token_revoked') return `The session was ended (${reason ?? 'revoked'})`;
   return undefined;
 }

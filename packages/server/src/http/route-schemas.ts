@@ -23,6 +23,11 @@ export const ERROR_SCHEMA: Schema = {
       type: 'boolean',
       description: 'True when the same request may succeed later (then Retry-After is set).',
     },
+    session_end_reason: {
+      type: 'string',
+      description:
+        'Present when the request failed because the session had ended: why it ended (logout, admin_revoked, idle_expired, absolute_expired, reuse_detected, …; SESSION_END_REASONS of @tessera/protocol).',
+    },
   },
 };
 

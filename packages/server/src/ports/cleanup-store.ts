@@ -16,7 +16,7 @@ export interface CleanupResult {
  */
 export interface CleanupStore {
   /**
-   * Marks lapsed families expired (`idle_timeout`, `absolute_timeout`), deletes expired token,
+   * Marks lapsed families expired (`idle_expired`, `absolute_expired`), deletes expired token,
    * access-token, revoked-`jti`, notice and replay rows, and erases grace responses sealed before
    * `graceHorizon`. A family row is deleted only at its absolute expiry: until then it is the
    * tombstone that still catches a replayed token whose row was pruned.

@@ -1,3 +1,4 @@
+import type { SessionEndReason } from '@tessera/protocol';
 import type { EventInput } from './event-store.js';
 
 // Times are milliseconds since the epoch. No record ever holds a token value, only its hash.
@@ -19,8 +20,12 @@ export interface FamilyRecord {
   generation: number;
   lastRefreshAt: number | null;
   endedAt: number | null;
-  /** Why the family ended: `logout`, `token_reused`, `revoked`, `admin`, `idle_timeout`, `absolute_timeout`. */
-  endReason: string | null;
+  /** Why the family ended (`SESSION_END_REASONS` of `@tessera/protocol`), written with `endedAt`. */
+  endReason: SessionEndReason | null;
+  /** Who ended it, when a person did (the administrator's username, `cli`); null otherwise. */
+  endedBy: string | null;
+  /** The reason that person gave, in their words; null otherwise. */
+  endNote: string | null;
   userAgent: string | null;
   ip: string | null;
   /**
@@ -66,7 +71,11 @@ export interface RotateInput {
 export type RotateResult = { outcome: 'rotated' } | { outcome: 'conflict' };
 
 export interface FamilyEnd {
-  reason: string;
+  reason: SessionEndReason;
+  /** Who ended it (an administrator's username, `cli`), kept as the family's `endedBy`. */
+  by?: string | undefined;
+  /** The reason they gave, kept as the family's `endNote`. */
+  note?: string | undefined;
   now: number;
   /** Until when resource servers must remember the revocation (the last access token's expiry). */
   noticeUntil: number;

@@ -22,6 +22,8 @@ export function newFamily(over: Partial<FamilyRecord> = {}): FamilyRecord {
     lastRefreshAt: null,
     endedAt: null,
     endReason: null,
+    endedBy: null,
+    endNote: null,
     userAgent: 'test',
     ip: '127.0.0.1',
     dpopJkt: null,

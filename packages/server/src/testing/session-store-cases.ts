@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { SESSION_END_REASONS } from '@tessera/protocol';
 import type { RefreshTokenRecord, Stores } from '../ports/index.js';
 import { childOf, newFamily, newToken, seeded, T0, uniqueId } from './fixtures.js';
 
@@ -133,7 +134,7 @@ export function sessionStoreCases(get: () => Stores): void {
     assert.equal((await sessions().listTokens(f.id)).length, 2);
 
     const other = await seeded(sessions());
-    await sessions().revokeFamily(other.f.id, { reason: 'admin', now: T0, noticeUntil: T0 + 1000 });
+    await sessions().revokeFamily(other.f.id, { reason: 'admin_revoked', now: T0, noticeUntil: T0 + 1000 });
     const revoked = await sessions().rotate({
       parentHash: other.t.hash,
       parentGeneration: 0,
@@ -191,6 +192,8 @@ export function sessionStoreCases(get: () => Stores): void {
     assert.equal(found?.family.status, 'revoked');
     assert.equal(found?.family.endReason, 'logout');
     assert.equal(found?.family.endedAt, T0 + 5);
+    assert.equal(found?.family.endedBy, null, 'nobody named');
+    assert.equal(found?.family.endNote, null);
     assert.equal(found?.token.status, 'revoked');
     const notices = await feed.listRevocations(lastSeq, T0);
     assert.deepEqual(
@@ -198,6 +201,35 @@ export function sessionStoreCases(get: () => Stores): void {
       [['family', f.id, T0 + 60_000]],
     );
     assert.deepEqual(await feed.listRevocations(lastSeq, T0 + 60_000), []);
+  });
+
+  it('revokeFamily keeps every end reason, with who ended it and why, in the same write', async () => {
+    for (const reason of SESSION_END_REASONS) {
+      const { f } = await seeded(sessions());
+      const by = reason === 'admin_revoked' ? 'admin' : undefined;
+      const note = reason === 'admin_revoked' ? 'support ticket 42: "stolen phone"' : undefined;
+      assert.equal(
+        await sessions().revokeFamily(f.id, { reason, by, note, now: T0 + 9, noticeUntil: T0 + 10 }),
+        true,
+      );
+      const row = await sessions().findFamily(f.id);
+      assert.deepEqual(
+        {
+          status: row?.status,
+          reason: row?.endReason,
+          by: row?.endedBy,
+          note: row?.endNote,
+          at: row?.endedAt,
+        },
+        { status: 'revoked', reason, by: by ?? null, note: note ?? null, at: T0 + 9 },
+      );
+      // A second end changes nothing: the first reason stays.
+      assert.equal(
+        await sessions().revokeFamily(f.id, { reason: 'logout', now: T0 + 20, noticeUntil: T0 + 21 }),
+        false,
+      );
+      assert.equal((await sessions().findFamily(f.id))?.endReason, reason);
+    }
   });
 
   it('revokeFamilies ends every active family of a user, or of a client', async () => {
@@ -208,9 +240,16 @@ export function sessionStoreCases(get: () => Stores): void {
     await sessions().createFamily(b, newToken(b));
     const ended = await sessions().revokeFamilies(
       { userId: user },
-      { reason: 'admin', now: T0, noticeUntil: T0 + 1 },
+      { reason: 'admin_revoked', by: 'alice', note: 'lost laptop', now: T0, noticeUntil: T0 + 1 },
     );
     assert.deepEqual(ended.sort(), [a.id, b.id].sort());
+    for (const id of ended) {
+      const row = await sessions().findFamily(id);
+      assert.deepEqual(
+        [row?.endReason, row?.endedBy, row?.endNote, row?.endedAt],
+        ['admin_revoked', 'alice', 'lost laptop', T0],
+      );
+    }
     assert.deepEqual(await sessions().listFamilies({ userId: user, status: 'active' }), []);
     assert.equal((await sessions().listFamilies({ userId: user })).length, 2);
   });

@@ -32,6 +32,8 @@ function state(token: Partial<RefreshTokenRecord>, family: Partial<FamilyRecord>
       lastRefreshAt: null,
       endedAt: null,
       endReason: null,
+      endedBy: null,
+      endNote: null,
       userAgent: null,
       ip: null,
       ...family,
@@ -65,7 +67,27 @@ describe('decideRefresh (the refresh rules as a pure function)', () => {
     assert.deepEqual(decideRefresh(parent, 'mobile', T0 + 1, GRACE), {
       kind: 'fail',
       code: 'client_mismatch',
-      reason: 'client_mismatch',
+    });
+  });
+
+  it('a refusal of an ended session names why it ended', () => {
+    const revoked = state({ status: 'revoked' }, { status: 'revoked', endReason: 'reuse_detected' });
+    assert.deepEqual(decideRefresh(revoked, 'web', T0 + 1, GRACE), {
+      kind: 'fail',
+      code: 'token_revoked',
+      endReason: 'reuse_detected',
+    });
+    const lapsed = state({ expiresAt: T0 + 10 });
+    assert.deepEqual(decideRefresh(lapsed, 'web', T0 + 10, GRACE), {
+      kind: 'fail',
+      code: 'token_expired',
+      endReason: 'idle_expired',
+    });
+    const old = state({}, { expiresAt: T0 + 10 });
+    assert.deepEqual(decideRefresh(old, 'web', T0 + 10, GRACE), {
+      kind: 'fail',
+      code: 'token_expired',
+      endReason: 'absolute_expired',
     });
   });
 

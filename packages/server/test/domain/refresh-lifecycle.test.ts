@@ -84,9 +84,11 @@ describe('refresh-token lifecycle', () => {
       error_description: 'Token has been rotated and grace period has expired',
       error_code: 'token_reused',
       retryable: false,
+      session_end_reason: 'reuse_detected',
     });
     const newest = await s.refresh(first.body.refresh_token);
     assert.equal(newest.body.error_code, 'token_revoked');
+    assert.equal(newest.body.session_end_reason, 'reuse_detected', 'the client is told why');
     assert.deepEqual(await s.introspect(first.body.access_token), { active: false });
     assert.deepEqual(await s.introspect(login.access_token), { active: false });
     assert.deepEqual(await s.introspect(first.body.refresh_token), { active: false });

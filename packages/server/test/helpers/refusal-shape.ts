@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {
   ERROR_CODES,
   isKnownErrorCode,
+  isSessionEndReason,
   OPAQUE_ACCESS_TOKEN_PREFIX,
   REFRESH_TOKEN_PREFIX,
 } from '@tessera/protocol';
@@ -50,10 +51,16 @@ export function assertRefusal(res: Answer, sent: readonly string[] = []): void {
   }
   assert.ok(typeof body === 'object' && body !== null && !Array.isArray(body), 'the body is an object');
   const b = body as Record<string, unknown>;
+  const members = ['error', 'error_code', 'error_description', 'retryable'];
+  // A fifth only when the session had ended: why, from the one list.
+  if ('session_end_reason' in b) {
+    assert.ok(isSessionEndReason(b.session_end_reason), `session_end_reason ${String(b.session_end_reason)}`);
+    members.push('session_end_reason');
+  }
   assert.deepEqual(
     Object.keys(b).sort(),
-    ['error', 'error_code', 'error_description', 'retryable'],
-    `exactly the four members: ${res.text.slice(0, 200)}`,
+    members,
+    `exactly the four members (and an end reason): ${res.text.slice(0, 200)}`,
   );
   assert.ok(isKnownErrorCode(b.error_code), `error_code ${String(b.error_code)} is in the table`);
   const def = ERROR_CODES[b.error_code];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ENDPOINTS, REFRESH_TOKEN_PREFIX } from '@tessera/protocol';
+import { ENDPOINTS, isSessionEndReason, REFRESH_TOKEN_PREFIX } from '@tessera/protocol';
 import { createUser, StoreUnavailableError } from '../../src/index.js';
 import {
   basic,
@@ -59,10 +59,18 @@ const postJson = (s: TestServer, url: string, body: unknown, headers = {}) =>
     ...headers,
   });
 
-/** Exactly {error, error_description, error_code, retryable} (docs/errors.md), no-store, Retry-After iff retryable. */
+/**
+ * Exactly {error, error_description, error_code, retryable} (docs/errors.md), plus
+ * session_end_reason when the session had ended, no-store, Retry-After iff retryable.
+ */
 function assertError(res: Raw, status: number, error: string, code: string): void {
   assert.equal(res.status, status, `status (body ${res.text})`);
-  assert.deepEqual(Object.keys(res.body).sort(), ['error', 'error_code', 'error_description', 'retryable']);
+  const members = ['error', 'error_code', 'error_description', 'retryable'];
+  if ('session_end_reason' in res.body) {
+    assert.ok(isSessionEndReason(res.body.session_end_reason), `end reason (body ${res.text})`);
+    members.push('session_end_reason');
+  }
+  assert.deepEqual(Object.keys(res.body).sort(), members);
   assert.equal(res.body.error, error, `error (body ${res.text})`);
   assert.equal(res.body.error_code, code, `error_code (body ${res.text})`);
   assert.equal(typeof res.body.error_description, 'string');
@@ -491,6 +499,7 @@ describe('bad input gets the exact RFC answer', () => {
         refresh_token: second.body.refresh_token,
       });
       assertError(again, 400, 'invalid_grant', 'token_revoked');
+      assert.equal(again.body.session_end_reason, 'client_revoked');
     });
 
     it('logout: 204 for a token it refuses; a real token ends the session', async () => {

@@ -76,7 +76,7 @@ describe('sqlite specifics', () => {
     }) as typeof stores.db.prepare;
     try {
       const { family, token } = newSession('f1', 'h1', 0, 9e12);
-      const end = { reason: 'admin', now: 1, noticeUntil: 2 };
+      const end = { reason: 'admin_revoked' as const, now: 1, noticeUntil: 2 };
       for (let i = 0; i < 2; i++) {
         await stores.sessions.createFamily({ ...family, id: `f${i}` }, { ...token, familyId: `f${i}` });
         await stores.sessions.rotate({ ...firstRotation({ ...token, familyId: `f${i}` }, 1) });
@@ -388,6 +388,8 @@ function newSession(id: string, hash: string, now: number, until: number) {
     lastRefreshAt: null,
     endedAt: null,
     endReason: null,
+    endedBy: null,
+    endNote: null,
     userAgent: null,
     ip: null,
   };

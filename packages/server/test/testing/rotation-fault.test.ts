@@ -27,6 +27,8 @@ function session(id: string): { family: FamilyRecord; token: RefreshTokenRecord 
     lastRefreshAt: null,
     endedAt: null,
     endReason: null,
+    endedBy: null,
+    endNote: null,
     userAgent: null,
     ip: null,
   };

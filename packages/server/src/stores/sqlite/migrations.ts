@@ -180,4 +180,24 @@ export const MIGRATIONS: readonly string[] = [
   -- DPoP (RFC 9449): the thumbprint of the key a session is bound to; every refresh proves it.
   ALTER TABLE families ADD COLUMN dpop_jkt TEXT;
   `,
+  `
+  -- Why a session ended, as data: the end reasons of @tessera/protocol's SESSION_END_REASONS, and
+  -- who ended it and why when a person did. Earlier reasons are renamed; a free-text reason given
+  -- to \`tessera sessions revoke --reason\` was an administrator's, and is kept as their note.
+  ALTER TABLE families ADD COLUMN ended_by TEXT;
+  ALTER TABLE families ADD COLUMN end_note TEXT;
+  UPDATE families SET end_note = end_reason, ended_by = 'cli'
+    WHERE end_reason IS NOT NULL AND end_reason NOT IN
+      ('token_reused', 'idle_timeout', 'absolute_timeout', 'revoked', 'logout', 'user_disabled', 'admin');
+  UPDATE families SET ended_by = 'cli' WHERE end_reason = 'admin';
+  UPDATE families SET end_reason = CASE end_reason
+    WHEN 'token_reused' THEN 'reuse_detected'
+    WHEN 'idle_timeout' THEN 'idle_expired'
+    WHEN 'absolute_timeout' THEN 'absolute_expired'
+    WHEN 'revoked' THEN 'client_revoked'
+    WHEN 'logout' THEN 'logout'
+    WHEN 'user_disabled' THEN 'user_disabled'
+    ELSE 'admin_revoked' END
+  WHERE end_reason IS NOT NULL;
+  `,
 ];

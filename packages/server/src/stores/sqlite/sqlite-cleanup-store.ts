@@ -7,11 +7,11 @@ export function sqliteCleanupStore(db: Database.Database): CleanupStore {
     // A family whose current token lapsed, or whose absolute lifetime ended, is over; its row stays
     // as the tombstone until the absolute expiry, so replayed pruned tokens are still caught.
     expireIdle:
-      db.prepare(`UPDATE families SET status = 'expired', ended_at = @now, end_reason = 'idle_timeout'
+      db.prepare(`UPDATE families SET status = 'expired', ended_at = @now, end_reason = 'idle_expired'
       WHERE status = 'active' AND expires_at > @now AND EXISTS (SELECT 1 FROM refresh_tokens t
         WHERE t.family_id = families.id AND t.generation = families.generation AND t.expires_at <= @now)`),
     expireAbsolute: db.prepare(`UPDATE families SET status = 'expired', ended_at = @now,
-      end_reason = 'absolute_timeout' WHERE status = 'active' AND expires_at <= @now`),
+      end_reason = 'absolute_expired' WHERE status = 'active' AND expires_at <= @now`),
     deleteTokens: db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ?'),
     // A family's sealed answer is as old as its last rotation.
     eraseGrace: db.prepare(`UPDATE families SET grace_parent_hash = NULL, grace_box = NULL

@@ -40,9 +40,9 @@ export function sqliteSessionStore(
 ): SessionStore {
   const s = {
     insertFamily: db.prepare(`INSERT INTO families (id, client_id, user_id, scope, status, created_at,
-      expires_at, generation, last_refresh_at, ended_at, end_reason, user_agent, ip, dpop_jkt) VALUES (@id,
-      @clientId, @userId, @scope, @status, @createdAt, @expiresAt, @generation, @lastRefreshAt, @endedAt,
-      @endReason, @userAgent, @ip, @dpopJkt)`),
+      expires_at, generation, last_refresh_at, ended_at, end_reason, ended_by, end_note, user_agent, ip,
+      dpop_jkt) VALUES (@id, @clientId, @userId, @scope, @status, @createdAt, @expiresAt, @generation,
+      @lastRefreshAt, @endedAt, @endReason, @endedBy, @endNote, @userAgent, @ip, @dpopJkt)`),
     insertToken: db.prepare(`INSERT INTO refresh_tokens (hash, family_id, generation, parent_hash, status,
       issued_at, expires_at, rotated_at) VALUES (@hash, @familyId, @generation, @parentHash, @status,
       @issuedAt, @expiresAt, @rotatedAt)`),
@@ -51,8 +51,8 @@ export function sqliteSessionStore(
     findTokenAndFamily: db.prepare(`SELECT t.*, f.id AS f_id, f.client_id AS f_client_id,
       f.user_id AS f_user_id, f.scope AS f_scope, f.status AS f_status, f.created_at AS f_created_at,
       f.expires_at AS f_expires_at, f.generation AS f_generation, f.last_refresh_at AS f_last_refresh_at,
-      f.ended_at AS f_ended_at, f.end_reason AS f_end_reason, f.user_agent AS f_user_agent, f.ip AS f_ip,
-      f.dpop_jkt AS f_dpop_jkt,
+      f.ended_at AS f_ended_at, f.end_reason AS f_end_reason, f.ended_by AS f_ended_by,
+      f.end_note AS f_end_note, f.user_agent AS f_user_agent, f.ip AS f_ip, f.dpop_jkt AS f_dpop_jkt,
       CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response
       FROM refresh_tokens t JOIN families f ON f.id = t.family_id
       WHERE t.family_id = @familyId AND t.hash = @hash ORDER BY t.generation DESC LIMIT 1`),
@@ -65,7 +65,7 @@ export function sqliteSessionStore(
       grace_parent_hash = @parentHash, grace_box = @grace, dpop_jkt = COALESCE(dpop_jkt, @bindDpopJkt)
       WHERE id = @id AND status = 'active' AND generation = @expected`),
     endFamily: db.prepare(`UPDATE families SET status = 'revoked', ended_at = @now, end_reason = @reason,
-      grace_parent_hash = NULL, grace_box = NULL WHERE id = @id AND status = 'active'`),
+      ended_by = @by, end_note = @note, grace_parent_hash = NULL, grace_box = NULL WHERE id = @id AND status = 'active'`),
     revokeFamilyTokens: db.prepare(
       `UPDATE refresh_tokens SET status = 'revoked' WHERE family_id = ? AND status != 'revoked'`,
     ),
@@ -110,7 +110,14 @@ export function sqliteSessionStore(
   });
 
   const endFamily = (id: string, end: FamilyEnd): boolean => {
-    if (s.endFamily.run({ id, now: end.now, reason: end.reason }).changes !== 1) return false;
+    const ended = s.endFamily.run({
+      id,
+      now: end.now,
+      reason: end.reason,
+      by: end.by ?? null,
+      note: end.note ?? null,
+    });
+    if (ended.changes !== 1) return false;
     s.revokeFamilyTokens.run(id);
     publish('family', id, end.noticeUntil);
     return true;
