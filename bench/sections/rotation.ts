@@ -186,8 +186,11 @@ async function createFamilies(
         lastRefreshAt: null,
         endedAt: null,
         endReason: null,
+        endedBy: null,
+        endNote: null,
         userAgent: 'bench',
         ip: '127.0.0.1',
+        dpopJkt: null,
       },
       token,
     );
