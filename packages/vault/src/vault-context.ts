@@ -6,7 +6,8 @@ import type { TokenSet } from './lifecycle/token-set.js';
 import type { VaultMetrics } from './metrics.js';
 import type { ConnectionState, VaultStore } from './store/vault-store.js';
 import type { ConnectionOptions, TokenVaultOptions, VaultLogger } from './token-vault.js';
-import type { Upstream, UpstreamFailure } from './upstream/upstream.js';
+import type { Upstream } from './upstream/upstream.js';
+import type { UpstreamFailure } from './upstream/upstream-failure.js';
 
 /**
  * What every part of one vault shares: its options, keys, store, upstream, clock, events and

@@ -1,7 +1,7 @@
 import { sealTokenSet, unsealTokenSet } from '../crypto/seal-token-set.js';
 import { DecryptionFailed } from '../errors.js';
 import type { ConnectionOptions, ConnectionStatus } from '../token-vault.js';
-import { classifyUpstreamError } from '../upstream/upstream.js';
+import { classifyUpstreamError } from '../upstream/upstream-failure.js';
 import { checkIds, connectionOf, parseError, stateChanged, type VaultContext } from '../vault-context.js';
 import { tombstone } from './stored-sets.js';
 import { purgeAt, type TokenEndpointJson, type TokenSet, toTokenSet } from './token-set.js';
@@ -67,7 +67,7 @@ export async function signOut(
         revokedUpstream = true;
       } catch (err) {
         log?.warn(
-          { userId, connection, error: classifyUpstreamError(err).error },
+          { userId, connection, error: classifyUpstreamError(err, ctx.clock.now()).error },
           'upstream revocation failed',
         );
       }

@@ -5,7 +5,7 @@ import { sealTokenSet } from '../crypto/seal-token-set.js';
 import { DEFAULTS } from '../defaults.js';
 import { ReauthenticationRequired, RefreshDeferred } from '../errors.js';
 import type { ConnectionRow } from '../store/vault-store.js';
-import { classifyUpstreamError, type UpstreamFailure } from '../upstream/upstream.js';
+import { classifyUpstreamError, type UpstreamFailure } from '../upstream/upstream-failure.js';
 import { checkIds, parseError, stateChanged, toUpstreamError, type VaultContext } from '../vault-context.js';
 import { readSet, tombstone } from './stored-sets.js';
 import { backoffMs, purgeAt, refreshLeadMs, type TokenSet, toTokenSet, usableUntil } from './token-set.js';
@@ -144,7 +144,7 @@ async function holdLease(
   try {
     tokens = await upstream.refresh(set.refreshToken!);
   } catch (err) {
-    failure = classifyUpstreamError(err);
+    failure = classifyUpstreamError(err, clock.now());
     if (failure.kind === 'network') {
       // The answer may be lost after the upstream rotated: the same refresh token again is
       // safe on an upstream with a grace period, and no worse than giving up on one without.
@@ -153,7 +153,7 @@ async function holdLease(
         tokens = await upstream.refresh(set.refreshToken!);
         failure = undefined;
       } catch (again) {
-        failure = classifyUpstreamError(again);
+        failure = classifyUpstreamError(again, clock.now());
       }
     }
   }

@@ -4,7 +4,7 @@ import { SignInFailed, VaultConfigError } from '../errors.js';
 import { saveSet } from '../lifecycle/connections.js';
 import type { TokenEndpointJson } from '../lifecycle/token-set.js';
 import type { ConnectionOptions, SignInResult, StartSignInOptions } from '../token-vault.js';
-import { classifyUpstreamError } from '../upstream/upstream.js';
+import { classifyUpstreamError } from '../upstream/upstream-failure.js';
 import { checkIds, connectionOf, type VaultContext } from '../vault-context.js';
 import { type PendingSignIn, sealSignIn, stateHash, unsealSignIn } from './pending-sign-in.js';
 
@@ -114,7 +114,9 @@ export async function finishSignIn(
     );
   } catch (err) {
     const f =
-      err instanceof oidc.AuthorizationResponseError ? { error: err.error } : classifyUpstreamError(err);
+      err instanceof oidc.AuthorizationResponseError
+        ? { error: err.error }
+        : classifyUpstreamError(err, ctx.clock.now());
     throw new SignInFailed(`The upstream did not complete the sign-in: ${f.error}`, { cause: err });
   }
   await saveSet(ctx, userId, tokens as unknown as TokenEndpointJson, { connection: tx.connection });

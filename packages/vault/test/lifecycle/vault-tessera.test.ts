@@ -185,6 +185,29 @@ describe("the vault against Tessera's own server (rotation with a grace period)"
     handedOut.push(await vault.getValidAccessToken('busy'));
   });
 
+  it("a Retry-After given as an HTTP date is measured on the vault's clock, not the wall clock", async () => {
+    await signIn('busy-date');
+    clock.advance(601_000);
+    // Five minutes ahead on the virtual clock (which runs months behind the wall clock here).
+    const at = new Date(clock.now() + 300_000).toUTCString();
+    assert.ok(Date.parse(at) < Date.now(), 'the date is already past on the wall clock');
+    up.proxy.cannedResponses.push({
+      status: 503,
+      body: { error: 'temporarily_unavailable' },
+      headers: { 'retry-after': at },
+    });
+    await assert.rejects(vault.getValidAccessToken('busy-date'), RefreshDeferred);
+    const [status] = await vault.status('busy-date');
+    const wait = status!.retryAt! - clock.now();
+    assert.ok(wait >= 299_000 && wait <= 301_000, `waits ${wait} ms`);
+    const seen = up.proxy.seen.length;
+    clock.advance(wait - 1);
+    await assert.rejects(vault.getValidAccessToken('busy-date'), RefreshDeferred);
+    assert.equal(up.proxy.seen.length, seen, 'nothing asked before the date');
+    clock.advance(1);
+    handedOut.push(await vault.getValidAccessToken('busy-date'));
+  });
+
   it('invalid_grant: ReauthenticationRequired, the set deleted, and later calls never ask the upstream', async () => {
     const tokens = await signIn('gone');
     // The session ends at the upstream (an admin revoked it).
