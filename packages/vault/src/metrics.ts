@@ -51,7 +51,7 @@ export function createVaultMetrics(
     registry,
     refreshes: counter(
       'tessera_vault_refresh_total',
-      'Upstream refreshes by result (refreshed, invalid_grant, deferred, rejected, fenced)',
+      'Upstream refreshes by result (refreshed, invalid_grant, deferred, rejected, fenced, store_error)',
       ['result'],
     ),
     refreshDuration: reuse(

@@ -122,9 +122,48 @@ export async function refreshFlow(
     );
     if (fence === undefined) continue; // another instance moved first: read again
     if (current.leaseOwner !== null) metrics.leaseTakeovers.inc();
-    const result = await holdLease(ctx, current, fence, set, keepAlive);
+    let result: TokenSet | undefined;
+    try {
+      result = await holdLease(ctx, current, fence, set, keepAlive);
+    } catch (err) {
+      // The vault's own answers have cleared the lease already; anything else (a store write
+      // that failed) leaves it behind, and every other caller would wait for it to expire.
+      if (!(err instanceof ReauthenticationRequired || err instanceof RefreshDeferred)) {
+        await releaseLease(ctx, current, fence, err);
+      }
+      throw err;
+    }
     if (result) return result;
     // Fenced out or a newer set appeared: read again.
+  }
+}
+
+/**
+ * Gives a lease back after its holder failed (fenced: only if the version is still the
+ * lease's, so a write that did land, or a takeover, is never undone). Best effort: if the
+ * store is down the lease simply expires.
+ */
+async function releaseLease(ctx: VaultContext, row: ConnectionRow, fence: number, cause: unknown) {
+  const { userId, connection } = row;
+  ctx.metrics.refreshes.inc({ result: 'store_error' });
+  const error = (cause as { code?: unknown }).code ?? (cause as Error).name;
+  try {
+    const released = await ctx.store.update(
+      userId,
+      connection,
+      fence,
+      { leaseOwner: null, leaseUntil: null },
+      true,
+    );
+    ctx.log?.error(
+      { userId, connection, error, released: released !== undefined },
+      'vault refresh failed to store its result; the lease was given back',
+    );
+  } catch {
+    ctx.log?.error(
+      { userId, connection, error },
+      'vault refresh failed to store its result, and the lease could not be given back: it expires on its own',
+    );
   }
 }
 
