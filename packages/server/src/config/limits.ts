@@ -126,7 +126,11 @@ export const LIMIT_TABLE = {
   // --- SQLite
   sqliteBusyTimeoutMs: {
     value: 5000,
-    doc: 'How long a write waits for another process (the CLI, a second instance) to release the database.',
+    doc: 'How long a write waits for another process (the CLI, a second instance) to release the database; then 503, retryable.',
+  },
+  sqliteBusyPollMs: {
+    value: 5,
+    doc: "The serving connection's own busy timeout, during which SQLite blocks the thread; longer waits for a lock are asynchronous.",
   },
   sqliteWalSizeLimitBytes: {
     value: 64 * 1024 * 1024,

@@ -1,5 +1,10 @@
 // `@tessera/server/testing`: what store adapters and crash tests import. Node only (`node:test`).
 export { describeRateLimitStoreConformance } from './rate-limit-store-conformance.js';
 export { describeReplayStoreConformance, type OpenedPort } from './replay-store-conformance.js';
-export { type RotationFaultPoint, withRotationFault } from './rotation-fault.js';
+export {
+  ROTATION_FAULT_POINTS,
+  type RotationFaultOptions,
+  type RotationFaultPoint,
+  withRotationFault,
+} from './rotation-fault.js';
 export { describeStoreConformance } from './store-conformance.js';

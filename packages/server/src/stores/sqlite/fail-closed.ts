@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LIMITS } from '../../config/limits.js';
 import { StoreUnavailableError } from '../../ports/index.js';
 
 /** SQLite result codes that mean the store cannot serve now (as opposed to a bug, like a constraint). */
@@ -18,10 +20,23 @@ export function asUnavailable(err: unknown): unknown {
   return err;
 }
 
+/** Another connection holds the lock: nothing was done, and the same call may succeed in a moment. */
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
+}
+
 /**
  * A port whose every method turns an unreachable, locked or broken database into
  * `StoreUnavailableError` (answered 503: fail closed), while real bugs keep their own error.
  * Each method is wrapped once, here; the port's methods must be its own properties.
+ *
+ * A database locked by another process (the CLI, a backup, a second instance) is waited for
+ * here, asynchronously: the connection's own busy timeout is a few milliseconds
+ * (`LIMITS.sqliteBusyPollMs`, during which SQLite blocks the thread), and a call that still finds
+ * the lock taken is tried again after a growing pause, for up to `LIMITS.sqliteBusyTimeoutMs`
+ * in all; meanwhile the event loop answers every other request. SQLITE_BUSY means the call did
+ * nothing (its BEGIN, or its one statement, never ran), so trying it again is safe.
  */
 export function failClosed<T extends object>(port: T): T {
   const wrapped: Record<string, unknown> = {};
@@ -31,10 +46,14 @@ export function failClosed<T extends object>(port: T): T {
       continue;
     }
     wrapped[name] = async (...args: unknown[]) => {
-      try {
-        return await method.apply(port, args);
-      } catch (err) {
-        throw asUnavailable(err);
+      const deadline = Date.now() + LIMITS.sqliteBusyTimeoutMs;
+      for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
+        try {
+          return await method.apply(port, args);
+        } catch (err) {
+          if (!isBusy(err) || Date.now() + pause >= deadline) throw asUnavailable(err);
+        }
+        await sleep(pause);
       }
     };
   }

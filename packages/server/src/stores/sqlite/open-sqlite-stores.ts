@@ -62,6 +62,9 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
   // holds what one batch changed (a few hundred KiB) until its commit.
   db.pragma('temp_store = MEMORY');
   migrate(db);
+  // Serving, a short blocking wait; longer ones are asynchronous, in `failClosed`, so the thread
+  // answers other requests meanwhile.
+  db.pragma(`busy_timeout = ${LIMITS.sqliteBusyPollMs}`);
 
   const writeQueue = new WriteQueue(db);
   const checkpointEvery = options.checkpointIntervalMs ?? LIMITS.checkpointIntervalMs;

@@ -45,7 +45,7 @@ export class WriteQueue implements WriteGate {
   private readonly commitBatch: Database.Transaction<(batch: PendingWrite[]) => Outcome[]>;
 
   constructor(db: Database.Database) {
-    this.commitBatch = db.transaction(runEach);
+    this.commitBatch = db.transaction((batch: PendingWrite[]) => runEach(db, batch));
   }
 
   /** Runs `write` in the next group commit; resolves with its result once the commit is durable. */
@@ -73,7 +73,7 @@ export class WriteQueue implements WriteGate {
     try {
       outcomes = this.commitBatch.immediate(batch);
     } catch (err) {
-      // BEGIN or COMMIT failed: nothing of the batch was written.
+      // BEGIN or COMMIT failed, or SQLite rolled the transaction back: nothing of the batch was written.
       for (const item of batch) item.reject(err);
       return;
     }
@@ -85,13 +85,21 @@ export class WriteQueue implements WriteGate {
   }
 }
 
-/** A batch inside its transaction: each write's outcome (or error), in the batch's order. */
-function runEach(batch: PendingWrite[]): Outcome[] {
+/**
+ * A batch inside its transaction: each write's outcome (or error), in the batch's order.
+ *
+ * Some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) make SQLite roll back the whole
+ * transaction, not only the failed write's savepoint: the writes before it are undone, and any
+ * write after it would run outside the transaction, committed on its own. So once the
+ * transaction is gone, the batch stops and fails as a whole (nothing of it is written).
+ */
+function runEach(db: Database.Database, batch: PendingWrite[]): Outcome[] {
   const outcomes: Outcome[] = [];
   for (const { write } of batch) {
     try {
       outcomes.push({ ok: write() });
     } catch (err) {
+      if (!db.inTransaction) throw err;
       outcomes.push({ err });
     }
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ENDPOINTS } from '@tessera/protocol';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startTestServer, type TestServer } from '../../packages/server/test/helpers/test-server.js';
 import { Holder, login, post, refresh } from './support/driver.js';
 import { type CheckInput, checkInvariants, describeReport, History } from './support/invariants.js';
 

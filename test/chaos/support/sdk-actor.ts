@@ -1,0 +1,79 @@
+import { createTesseraClient, memoryStorage, type TesseraClient } from '@tessera/client';
+import type { History } from './invariants.js';
+
+/**
+ * A client SDK session as an app holds one, whose every token request is recorded in the run's
+ * `History` (through the SDK's `fetch` option): the SDK's own retries, backoff and nonces are
+ * what is tested, and the checker sees each request it made and each answer it got.
+ */
+export interface SdkActor {
+  actor: string;
+  client: TesseraClient;
+  /** `sessionExpired` events so far (must stay empty through any fault). */
+  expired: unknown[];
+}
+
+export async function sdkActor(
+  history: History,
+  actor: string,
+  url: string,
+  credentials: { username: string; password: string },
+): Promise<SdkActor> {
+  const expired: unknown[] = [];
+  const recording: typeof fetch = async (input, init) => {
+    const request = input instanceof Request ? input : new Request(input, init);
+    const text = await request.clone().text();
+    const body = new URLSearchParams(text);
+    const presented = body.get('grant_type') === 'refresh_token' ? body.get('refresh_token') : null;
+    const nonce = body.get('nonce') ?? undefined;
+    const sentAt = Date.now();
+    let response: Response;
+    try {
+      response = await fetch(request, init);
+    } catch (err) {
+      if (presented)
+        history.add({ kind: 'refresh', actor, presented, sentAt, answeredAt: Date.now(), answer: 'lost' });
+      throw err;
+    }
+    if (!presented) return response;
+    let json: any;
+    try {
+      json = await response.clone().json();
+    } catch {
+      history.add({ kind: 'refresh', actor, presented, sentAt, answeredAt: Date.now(), answer: 'lost' });
+      return response;
+    }
+    history.add({
+      kind: 'refresh',
+      actor,
+      presented,
+      sentAt,
+      answeredAt: Date.now(),
+      answer:
+        response.status === 200
+          ? { status: 200, refreshToken: String(json.refresh_token) }
+          : { status: response.status, errorCode: json?.error_code ?? json?.error },
+    });
+    if (nonce) history.add({ kind: 'single-use', value: nonce, accepted: response.status === 200 });
+    return response;
+  };
+  const client = createTesseraClient({
+    tokenEndpoint: `${url}/oauth/token`,
+    clientId: 'web',
+    storage: memoryStorage(),
+    fetch: recording,
+    lifecycleEvents: false,
+    // Ref'd timers: the test waits on the SDK's backoff (the default scheduler's are unref'd).
+    scheduler: {
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    },
+    requestTimeoutMs: 5_000,
+  });
+  client.subscribe('sessionExpired', (e) => expired.push(e));
+  await client.ready;
+  await client.signInWithPassword(credentials);
+  const session = await client.getAccessToken();
+  if (!session) throw new Error('the SDK did not sign in');
+  return { actor, client, expired };
+}
