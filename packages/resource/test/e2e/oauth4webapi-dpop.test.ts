@@ -154,6 +154,56 @@ describe('interop: oauth4webapi as a DPoP client', () => {
     assert.ok(third.access_token);
   });
 
+  it('a resource server that requires nonces: protectedResourceRequest is refused once with use_dpop_nonce, then served', async () => {
+    const nonceApi = Fastify();
+    await nonceApi.register(tesseraResource, {
+      issuer: issuer.href.replace(/\/$/, ''),
+      audience: issuer.href.replace(/\/$/, ''),
+      revocations: false,
+      dpopNonceSecret: randomBytes(32),
+    });
+    nonceApi.get('/orders', { onRequest: nonceApi.requireAuth() }, async (request) => ({
+      sub: request.auth!.sub,
+    }));
+    await nonceApi.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const url = new URL(`http://127.0.0.1:${(nonceApi.server.address() as { port: number }).port}/orders`);
+      const client: oauth.Client = { client_id: 'dpop-backend' };
+      const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+      const tokens = await oauth.processGenericTokenEndpointResponse(
+        as,
+        client,
+        await oauth.genericTokenEndpointRequest(
+          as,
+          client,
+          oauth.ClientSecretBasic(SECRET),
+          'password',
+          { username: 'alice', password: PASSWORD },
+          { DPoP, ...insecure },
+        ),
+      );
+      const call = () =>
+        oauth.protectedResourceRequest(tokens.access_token, 'GET', url, undefined, undefined, {
+          DPoP,
+          ...insecure,
+        });
+      let nonceErrors = 0;
+      let response: Response | undefined;
+      for (let attempt = 0; attempt < 2 && response === undefined; attempt++) {
+        try {
+          response = await call();
+        } catch (err) {
+          if (!oauth.isDPoPNonceError(err)) throw err;
+          nonceErrors++;
+        }
+      }
+      assert.equal(nonceErrors, 1);
+      assert.equal(response?.status, 200);
+    } finally {
+      await nonceApi.close();
+    }
+  });
+
   it('use_dpop_nonce: oauth4webapi learns the nonce from DPoP-Nonce and its one retry succeeds', async () => {
     const client: oauth.Client = { client_id: 'dpop-nonce' };
     const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
