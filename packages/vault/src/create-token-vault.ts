@@ -85,7 +85,7 @@ function buildVault(ctx: VaultContext): TokenVault {
     cleanup: () => ctx.store.purge(ctx.clock.now()),
     keepAlive: (idleMs) => keepAlive(ctx, idleMs),
     async rekey() {
-      const result = await rekeyStore(ctx.store, ctx.keys);
+      const result = await rekeyStore(ctx.store, ctx.keys, ctx.clock.now());
       ctx.metrics.rekeyed.inc(result.rekeyed);
       return result;
     },

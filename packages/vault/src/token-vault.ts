@@ -6,6 +6,7 @@ import type { VaultEventName, VaultEvents } from './events.js';
 import type { TokenEndpointJson } from './lifecycle/token-set.js';
 import type { VaultMetrics } from './metrics.js';
 import type { PostgresVaultStoreOptions } from './store/postgres-store.js';
+import type { RekeyReport } from './store/rekey-store.js';
 import type { ConnectionState, VaultStore } from './store/vault-store.js';
 import type { ClientAuthMethod, ClientPrivateKey, Upstream } from './upstream/upstream.js';
 
@@ -139,9 +140,5 @@ export interface TokenVault {
   close(): Promise<void>;
 }
 
-export interface RekeyResult {
-  scanned: number;
-  rekeyed: number;
-  /** Connections whose values could not be decrypted with any configured key (left as they are). */
-  failed: { userId: string; connection: string; reason: string }[];
-}
+/** What `vault.rekey()` did: connections and pending sign-ins re-encrypted under the current key. */
+export type RekeyResult = RekeyReport;

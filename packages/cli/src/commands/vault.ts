@@ -8,7 +8,7 @@ export function vaultCommand(program: Command, io: CliIO): void {
   vault
     .command('rekey')
     .description(
-      `re-encrypt every stored token set under the current key (keys from ${VAULT_ENV.keys} or ${VAULT_ENV.keysFile})`,
+      `re-encrypt every stored token set and pending sign-in under the current key (keys from ${VAULT_ENV.keys} or ${VAULT_ENV.keysFile})`,
     )
     .requiredOption('--database <file-or-url>', 'the vault database: an SQLite file or a postgres:// URL')
     .option('--schema <name>', 'PostgreSQL schema of the vault tables (default public)')
@@ -27,8 +27,13 @@ export function vaultCommand(program: Command, io: CliIO): void {
       }
       print(io, opts.json === true, result, () =>
         [
-          `re-encrypted ${result.rekeyed} of ${result.scanned} connection(s) under key "${result.current}"`,
+          `re-encrypted ${result.rekeyed} of ${result.scanned} connection(s) and ${result.signIns.rekeyed} of ${result.signIns.scanned} pending sign-in(s) under key "${result.current}"`,
           ...result.failed.map((f) => `cannot decrypt ${f.userId}/${f.connection}: ${f.reason}`),
+          ...(result.signIns.failed > 0
+            ? [
+                `${result.signIns.failed} pending sign-in(s) no configured key opens: left to expire (they cannot be finished)`,
+              ]
+            : []),
         ].join('\n'),
       );
       if (result.failed.length > 0) {

@@ -156,6 +156,31 @@ export async function openPostgresVaultStore(
       ]);
       return row && Number(row.expires_at) > now ? String(row.payload) : undefined;
     },
+    async pageSignIns(after, limit, now) {
+      const rows =
+        after === undefined
+          ? await query(
+              `SELECT state_hash, payload, expires_at FROM ${S} WHERE expires_at > $1 ORDER BY state_hash COLLATE "C" LIMIT $2`,
+              [now, limit],
+            )
+          : await query(
+              `SELECT state_hash, payload, expires_at FROM ${S} WHERE expires_at > $1 AND state_hash COLLATE "C" > $2 ORDER BY state_hash COLLATE "C" LIMIT $3`,
+              [now, after, limit],
+            );
+      return rows.map((r) => ({
+        stateHash: String(r.state_hash),
+        sealed: String(r.payload),
+        expiresAt: Number(r.expires_at),
+      }));
+    },
+    async replaceSignIn(stateHash, expected, sealed) {
+      const res = await pool.query(`UPDATE ${S} SET payload = $1 WHERE state_hash = $2 AND payload = $3`, [
+        sealed,
+        stateHash,
+        expected,
+      ]);
+      return res.rowCount === 1;
+    },
     async close() {
       await pool.end();
     },

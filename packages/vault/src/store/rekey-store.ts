@@ -1,22 +1,30 @@
+import { sealedKeyId } from '../crypto/seal.js';
 import { needsRekey, sealTokenSet, unsealTokenSet } from '../crypto/seal-token-set.js';
 import type { VaultKeys } from '../crypto/vault-keys.js';
 import { DEFAULTS } from '../defaults.js';
 import { DecryptionFailed } from '../errors.js';
+import { sealSignIn, unsealSignIn } from '../sign-in/pending-sign-in.js';
 import type { VaultStore } from './vault-store.js';
 
-/**
- * Re-encrypts every stored set that is not under the current key. Each row is a
- * compare-and-swap that keeps the version (so it never fences out a refresh in flight); a row
- * that changed meanwhile was written under the current key already and is skipped.
- */
-export async function rekeyStore(
-  store: VaultStore,
-  keys: VaultKeys,
-): Promise<{
+/** What `rekey` did. */
+export interface RekeyReport {
+  /** Connections read. */
   scanned: number;
+  /** Connections re-encrypted under the current key. */
   rekeyed: number;
+  /** Connections whose values could not be decrypted with any configured key (left as they are). */
   failed: { userId: string; connection: string; reason: string }[];
-}> {
+  /** Pending sign-ins (PKCE verifier, nonce, user) not yet expired: read, re-encrypted, unreadable (left to expire). */
+  signIns: { scanned: number; rekeyed: number; failed: number };
+}
+
+/**
+ * Re-encrypts every stored set, and every pending sign-in, that is not under the current key.
+ * Each row is a compare-and-swap that keeps the version (so it never fences out a refresh in
+ * flight); a row that changed meanwhile was written under the current key already and is
+ * skipped, and a sign-in finished meanwhile is not brought back.
+ */
+export async function rekeyStore(store: VaultStore, keys: VaultKeys, now: number): Promise<RekeyReport> {
   let scanned = 0;
   let rekeyed = 0;
   const failed: { userId: string; connection: string; reason: string }[] = [];
@@ -46,5 +54,33 @@ export async function rekeyStore(
     const last = rows[rows.length - 1]!;
     after = { userId: last.userId, connection: last.connection };
   }
-  return { scanned, rekeyed, failed };
+  return { scanned, rekeyed, failed, signIns: await rekeySignIns(store, keys, now) };
+}
+
+async function rekeySignIns(
+  store: VaultStore,
+  keys: VaultKeys,
+  now: number,
+): Promise<RekeyReport['signIns']> {
+  const out = { scanned: 0, rekeyed: 0, failed: 0 };
+  let after: string | undefined;
+  for (;;) {
+    const rows = await store.pageSignIns(after, DEFAULTS.rekeyBatch, now);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      out.scanned++;
+      if (sealedKeyId(row.sealed) === keys.current) continue;
+      let sealed: string;
+      try {
+        sealed = sealSignIn(keys, row.stateHash, unsealSignIn(keys, row.stateHash, row.sealed));
+      } catch {
+        // No configured key opens it: finishing it fails either way, and it expires within minutes.
+        out.failed++;
+        continue;
+      }
+      if (await store.replaceSignIn(row.stateHash, row.sealed, sealed)) out.rekeyed++;
+    }
+    after = rows[rows.length - 1]!.stateHash;
+  }
+  return out;
 }

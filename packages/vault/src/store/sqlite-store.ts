@@ -55,6 +55,13 @@ export function openSqliteVaultStore(path: string, options: SqliteVaultStoreOpti
   const counts = db.prepare(`SELECT state, COUNT(*) AS n FROM ${T} GROUP BY state`);
   const putSignIn = db.prepare(`INSERT INTO ${S} (state_hash, payload, expires_at) VALUES (?, ?, ?)`);
   const takeSignIn = db.prepare(`DELETE FROM ${S} WHERE state_hash = ? RETURNING payload, expires_at`);
+  const pageSignInsFirst = db.prepare(
+    `SELECT state_hash, payload, expires_at FROM ${S} WHERE expires_at > ? ORDER BY state_hash LIMIT ?`,
+  );
+  const pageSignInsAfter = db.prepare(
+    `SELECT state_hash, payload, expires_at FROM ${S} WHERE expires_at > ? AND state_hash > ? ORDER BY state_hash LIMIT ?`,
+  );
+  const replaceSignIn = db.prepare(`UPDATE ${S} SET payload = ? WHERE state_hash = ? AND payload = ?`);
   const updates = new Map<string, Database.Statement>();
 
   return {
@@ -128,6 +135,15 @@ export function openSqliteVaultStore(path: string, options: SqliteVaultStoreOpti
     async takeSignIn(stateHash, now) {
       const row = takeSignIn.get(stateHash) as { payload: string; expires_at: number } | undefined;
       return row && row.expires_at > now ? row.payload : undefined;
+    },
+    async pageSignIns(after, limit, now) {
+      const rows = (
+        after === undefined ? pageSignInsFirst.all(now, limit) : pageSignInsAfter.all(now, after, limit)
+      ) as { state_hash: string; payload: string; expires_at: number }[];
+      return rows.map((r) => ({ stateHash: r.state_hash, sealed: r.payload, expiresAt: r.expires_at }));
+    },
+    async replaceSignIn(stateHash, expected, sealed) {
+      return replaceSignIn.run(sealed, stateHash, expected).changes === 1;
     },
     async close() {
       if (db.open) db.close();

@@ -3,7 +3,8 @@
  * the pending sign-ins. Every write that can race is a compare-and-swap on `version`, the
  * row's fencing version: a lease is taken by bumping it, and a holder writes its new token set
  * only if the version is still the one its lease produced. Adapters: SQLite and PostgreSQL,
- * both run by one conformance suite (`test/store/conformance.ts`).
+ * both run by one conformance suite (`describeVaultStoreConformance` from
+ * `@tessera/vault/testing`).
  */
 
 /** A connection's lifecycle state, visible through `vault.status()`. */
@@ -93,6 +94,13 @@ export interface NewTokenSet {
   purgeAt: number | null;
 }
 
+/** A pending sign-in as stored: its sealed payload under the hash of its `state`. */
+export interface PendingSignInRow {
+  stateHash: string;
+  sealed: string;
+  expiresAt: number;
+}
+
 export interface VaultStore {
   /** `sqlite` or `postgres`, for messages. */
   readonly kind: string;
@@ -126,5 +134,12 @@ export interface VaultStore {
   putSignIn(stateHash: string, sealed: string, expiresAt: number): Promise<void>;
   /** Removes and returns a pending sign-in (single use); `undefined` if unknown or expired. */
   takeSignIn(stateHash: string, now: number): Promise<string | undefined>;
+  /** Pending sign-ins not expired at `now`, in `stateHash` order after `after`, at most `limit`: for `rekey`. */
+  pageSignIns(after: string | undefined, limit: number, now: number): Promise<PendingSignInRow[]>;
+  /**
+   * Replaces a pending sign-in's sealed payload only if it is still `expected` (a
+   * compare-and-swap: a sign-in taken meanwhile is not brought back). Returns whether it did.
+   */
+  replaceSignIn(stateHash: string, expected: string, sealed: string): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { exportJWK, generateKeyPair } from 'jose';
 import {
   createTokenVault,
   ReauthenticationRequired,
+  rekeyVault,
   SignInFailed,
   type TokenVault,
 } from '../../src/index.js';
@@ -292,6 +294,59 @@ describe('against oidc-provider 9 (refresh rotation on, PAR, request objects, pr
     } finally {
       await Promise.all(children.map((c) => c.exit()));
       await local.close();
+      shared.cleanup();
+    }
+  });
+
+  it('rekey re-encrypts pending sign-ins too: one started under the old key finishes with the new key alone', async () => {
+    const shared = tempDb();
+    const k1 = makeKeys(['k1']);
+    const k2 = makeKeys(['k2']);
+    const options = {
+      issuer: proxy.url,
+      clientId: 'worker',
+      clientSecret: WORKER_SECRET,
+      redirectUri: REDIRECT,
+      database: shared.path,
+      clock,
+    };
+    const before = await createTokenVault({ ...options, keys: k1 });
+    const started = await before.startSignIn('gina');
+    await before.startSignIn('other'); // a second one, never finished
+    await before.close();
+    const callback = await signInAsBrowser(started.url, 'gina');
+    const payloadKeys = () => {
+      const raw = new Database(shared.path, { readonly: true });
+      try {
+        return (raw.prepare('SELECT payload FROM tessera_vault_signins').all() as { payload: string }[]).map(
+          (r) => r.payload.split('.')[1],
+        );
+      } finally {
+        raw.close();
+      }
+    };
+    assert.deepEqual(payloadKeys(), ['k1', 'k1']);
+    // `tessera vault rekey` with both keys, the new one current.
+    const report = await rekeyVault({ database: shared.path, keys: { ...k1, ...k2, current: 'k2' }, clock });
+    assert.deepEqual(report.signIns, { scanned: 2, rekeyed: 2, failed: 0 });
+    assert.deepEqual(payloadKeys(), ['k2', 'k2']);
+    const again = await rekeyVault({ database: shared.path, keys: { ...k1, ...k2, current: 'k2' }, clock });
+    assert.deepEqual(again.signIns, { scanned: 2, rekeyed: 0, failed: 0 });
+    // The old key is gone; the sign-in started under it still finishes, checks and all.
+    const after = await createTokenVault({ ...options, keys: k2 });
+    try {
+      const result = await after.finishSignIn('gina', callback);
+      assert.equal(result.claims?.sub, 'gina');
+      assert.ok(await after.getValidAccessToken('gina'));
+      // One no configured key opens is reported, not changed (it expires on its own).
+      const report2 = await rekeyVault({ database: shared.path, keys: makeKeys(['k3']), clock });
+      assert.deepEqual(report2.signIns, { scanned: 1, rekeyed: 0, failed: 1 });
+      // Expired sign-ins are not touched: cleanup() deletes them.
+      clock.advance(11 * 60_000);
+      const report3 = await rekeyVault({ database: shared.path, keys: makeKeys(['k3']), clock });
+      assert.deepEqual(report3.signIns, { scanned: 0, rekeyed: 0, failed: 0 });
+    } finally {
+      await after.close();
       shared.cleanup();
     }
   });

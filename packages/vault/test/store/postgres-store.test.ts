@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { openPostgresVaultStore } from '../../src/index.js';
+import { openPostgresVaultStore } from '@tessera/vault';
+import { describeVaultStoreConformance } from '@tessera/vault/testing';
 import { dropSchema, PG_URL, pgSchema, pgSkip } from '../support/vault-fixtures.js';
-import { vaultStoreConformance } from './conformance.js';
 
 const skip = pgSkip();
 const schemas: string[] = [];
@@ -10,15 +10,13 @@ after(async () => {
   for (const s of schemas) await dropSchema(s);
 });
 
-vaultStoreConformance(
-  'PostgreSQL',
-  async () => {
+describe('PostgreSQL (TESSERA_TEST_PG_URL)', { skip }, () => {
+  describeVaultStoreConformance('PostgreSQL', async () => {
     const schema = pgSchema();
     schemas.push(schema);
     return openPostgresVaultStore(PG_URL!, { schema });
-  },
-  { skip },
-);
+  });
+});
 
 describe('PostgreSQL vault store: migrations', { skip }, () => {
   it('six instances opening one new schema at once migrate it once (advisory lock)', async () => {

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { openSqliteVaultStore } from '../../src/index.js';
+import { openSqliteVaultStore } from '@tessera/vault';
+import { describeVaultStoreConformance } from '@tessera/vault/testing';
 import { tempDb } from '../support/vault-fixtures.js';
-import { vaultStoreConformance } from './conformance.js';
 
 const dirs: ReturnType<typeof tempDb>[] = [];
 after(() => {
   for (const d of dirs) d.cleanup();
 });
 
-vaultStoreConformance('SQLite', async () => {
+describeVaultStoreConformance('SQLite', async () => {
   const db = tempDb();
   dirs.push(db);
   return openSqliteVaultStore(db.path);

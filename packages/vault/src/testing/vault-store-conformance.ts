@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NewTokenSet, SealedColumns, VaultStore } from '../../src/index.js';
+import type { NewTokenSet, SealedColumns, VaultStore } from '../store/vault-store.js';
 
 const sealed = (tag: string): SealedColumns => ({
   access_token: `v1.k1.iv.${tag}-at`,
@@ -23,15 +23,17 @@ const set = (userId: string, connection = 'default', tag = 'a'): NewTokenSet => 
 });
 
 /**
- * The conformance suite every vault store runs (SQLite, PostgreSQL): the compare-and-swap
- * rules the lease and the fencing depend on. `open` gives a fresh, empty store.
+ * The conformance suite every `VaultStore` runs (SQLite, PostgreSQL, and any adapter of
+ * yours), under `node:test`: the compare-and-swap rules the lease and the fencing depend on,
+ * paging for `rekey`, purging, and single-use pending sign-ins. `open` gives a fresh, empty
+ * store (a new file, schema or prefix); each case opens its own and closes it.
+ *
+ * @example
+ * import { describeVaultStoreConformance } from '@tessera/vault/testing';
+ * describeVaultStoreConformance('postgres', () => openPostgresVaultStore(url, { schema: freshSchema() }));
  */
-export function vaultStoreConformance(
-  name: string,
-  open: () => Promise<VaultStore>,
-  options: { skip?: string | false } = {},
-) {
-  describe(`vault store conformance: ${name}`, { skip: options.skip ?? false }, () => {
+export function describeVaultStoreConformance(name: string, open: () => Promise<VaultStore>): void {
+  describe(`vault store conformance: ${name}`, () => {
     const withStore = (fn: (s: VaultStore) => Promise<void>) => async () => {
       const s = await open();
       try {
@@ -175,6 +177,40 @@ export function vaultStoreConformance(
         assert.deepEqual([a, b].filter(Boolean), ['payload']);
         await s.putSignIn('late', 'payload', 1000);
         assert.equal(await s.takeSignIn('late', 2000), undefined);
+      }),
+    );
+
+    it(
+      'pages pending sign-ins not yet expired, in state-hash order',
+      withStore(async (s) => {
+        await s.putSignIn('c', 'payload-c', 5000);
+        await s.putSignIn('a', 'payload-a', 5000);
+        await s.putSignIn('b', 'payload-b', 100); // expired at 1000
+        await s.putSignIn('d', 'payload-d', 5000);
+        const first = await s.pageSignIns(undefined, 2, 1000);
+        assert.deepEqual(first, [
+          { stateHash: 'a', sealed: 'payload-a', expiresAt: 5000 },
+          { stateHash: 'c', sealed: 'payload-c', expiresAt: 5000 },
+        ]);
+        assert.deepEqual(
+          (await s.pageSignIns('c', 2, 1000)).map((r) => r.stateHash),
+          ['d'],
+        );
+        assert.deepEqual(await s.pageSignIns('d', 2, 1000), []);
+      }),
+    );
+
+    it(
+      'replaceSignIn is a compare-and-swap on the payload and never brings a taken sign-in back',
+      withStore(async (s) => {
+        await s.putSignIn('h', 'old', 5000);
+        assert.equal(await s.replaceSignIn('h', 'stale', 'new'), false);
+        assert.equal(await s.replaceSignIn('h', 'old', 'new'), true);
+        assert.equal(await s.replaceSignIn('h', 'old', 'newer'), false);
+        assert.equal(await s.takeSignIn('h', 10), 'new');
+        assert.equal(await s.replaceSignIn('h', 'new', 'again'), false);
+        assert.equal(await s.takeSignIn('h', 10), undefined);
+        assert.equal(await s.replaceSignIn('unknown', 'x', 'y'), false);
       }),
     );
   });
