@@ -115,9 +115,9 @@ export const LIMIT_TABLE = {
     value: 2000,
     doc: 'SSE `retry:` hint of the revocation feed; the middleware uses its own backoff anyway.',
   },
-  requestTimeoutMs: {
-    value: 30_000,
-    doc: 'A request (headers and body) must arrive whole within this time, or it is refused 408 (slow-loris).',
+  connectionsCheckIntervalMs: {
+    value: 1000,
+    doc: 'How often Node checks open connections against `headersTimeout` and `requestTimeout` (its default, 30 s, would let a timed-out slow client stay that much longer).',
   },
   shutdownTimeoutMs: {
     value: 10_000,

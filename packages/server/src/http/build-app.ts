@@ -52,10 +52,10 @@ export async function buildApp(ctx: TesseraContext, options: BuildAppOptions = {
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
     // Node would answer a missing Host with an empty 400 of its own; the hook below answers it.
-    http: { requireHostHeader: false },
-    // A request must have arrived whole within this time (slow-loris); streams answered are not limited.
-    requestTimeout: LIMITS.requestTimeoutMs,
+    http: { requireHostHeader: false, connectionsCheckingInterval: LIMITS.connectionsCheckIntervalMs },
+    ...connectionLimits(ctx),
   });
+  applyConnectionCap(app, ctx);
   await registerTessera(app, ctx, options);
   return app;
 }
@@ -122,13 +122,37 @@ export async function buildMetricsApp(ctx: TesseraContext): Promise<FastifyInsta
     childLoggerFactory: lazyChildLoggerFactory,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
-    requestTimeout: LIMITS.requestTimeoutMs,
+    http: { connectionsCheckingInterval: LIMITS.connectionsCheckIntervalMs },
+    ...connectionLimits(ctx),
   });
+  applyConnectionCap(app, ctx);
   registerErrorHandling(app);
   app.addHook('onRequest', refuseAmbiguousRequest);
   app.removeAllContentTypeParsers();
   metricsRoute(app, ctx, { loopbackOnly: false });
   return app;
+}
+
+/**
+ * Node's timeouts for slow and idle clients, from the settings: a request must arrive whole
+ * within `requestTimeout` (408 otherwise), its headers within `headersTimeout` (slow-loris, and
+ * connections that never send anything, are closed), and an idle keep-alive connection is closed
+ * after `keepAliveTimeout`. Streams being answered (the revocation feed) are not limited.
+ */
+function connectionLimits(ctx: TesseraContext) {
+  return {
+    requestTimeout: ctx.config.requestTimeout * 1000,
+    keepAliveTimeout: ctx.config.keepAliveTimeout * 1000,
+  };
+}
+
+/**
+ * `headersTimeout` (Node requires it to be at most `requestTimeout`), and at most
+ * `maxConnections` open at once: Node closes any connection past it as it arrives.
+ */
+function applyConnectionCap(app: FastifyInstance, ctx: TesseraContext): void {
+  app.server.headersTimeout = Math.min(ctx.config.headersTimeout, ctx.config.requestTimeout) * 1000;
+  app.server.maxConnections = ctx.config.maxConnections;
 }
 
 /** At start: cookie mode over plain http is for development on localhost only; say so. */
