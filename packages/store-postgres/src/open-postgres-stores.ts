@@ -65,7 +65,8 @@ export async function openPostgresStores(options: PostgresOpenOptions): Promise<
     statement_timeout: options.statementTimeoutMs ?? 10_000,
     // A connection is never left holding a transaction's locks: the server ends it after 10 s.
     idle_in_transaction_session_timeout: 10_000,
-    application_name: 'tessera',
+    // Named after the schema, so an operator (and a test) tells deployments apart in pg_stat_activity.
+    application_name: `tessera ${schemaName}`,
     types,
   });
   // An idle connection that breaks (a restart, pg_terminate_backend) is dropped by the pool; the
