@@ -26,6 +26,9 @@ export function migrations(s: string): readonly string[] {
       last_refresh_at bigint,
       ended_at bigint,
       end_reason text,
+      -- Who ended the session and why, when a person did.
+      ended_by text,
+      end_note text,
       user_agent text,
       ip text,
       grace_parent_hash text,

@@ -10,10 +10,10 @@ export function pgCleanupStore(db: Database): CleanupStore {
   const t = db.t('refresh_tokens');
   const sql = {
     // A family whose current token lapsed, or whose absolute lifetime ended, is over.
-    expireIdle: `UPDATE ${f} SET status = 'expired', ended_at = $1, end_reason = 'idle_timeout'
+    expireIdle: `UPDATE ${f} SET status = 'expired', ended_at = $1, end_reason = 'idle_expired'
       WHERE status = 'active' AND expires_at > $1 AND EXISTS (SELECT 1 FROM ${t} rt
         WHERE rt.family_id = ${f}.id AND rt.generation = ${f}.generation AND rt.expires_at <= $1)`,
-    expireAbsolute: `UPDATE ${f} SET status = 'expired', ended_at = $1, end_reason = 'absolute_timeout'
+    expireAbsolute: `UPDATE ${f} SET status = 'expired', ended_at = $1, end_reason = 'absolute_expired'
       WHERE status = 'active' AND expires_at <= $1`,
     deleteTokens: `DELETE FROM ${t} WHERE expires_at <= $1`,
     // A family's sealed answer is as old as its last rotation.

@@ -27,8 +27,8 @@ export function pgSessionStore(db: Database): SessionStore {
   const tokens = db.t('refresh_tokens');
   const sql = {
     insertFamily: `INSERT INTO ${families} (id, client_id, user_id, scope, status, created_at, expires_at,
-      generation, last_refresh_at, ended_at, end_reason, user_agent, ip, dpop_jkt)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      generation, last_refresh_at, ended_at, end_reason, ended_by, end_note, user_agent, ip, dpop_jkt)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
     insertToken: `INSERT INTO ${tokens} (hash, family_id, generation, parent_hash, status, issued_at,
       expires_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
     // Newest first, within the family's key range: the current token is the first row read and the
@@ -36,14 +36,14 @@ export function pgSessionStore(db: Database): SessionStore {
     findTokenAndFamily: `SELECT t.*, f.id AS f_id, f.client_id AS f_client_id, f.user_id AS f_user_id,
       f.scope AS f_scope, f.status AS f_status, f.created_at AS f_created_at, f.expires_at AS f_expires_at,
       f.generation AS f_generation, f.last_refresh_at AS f_last_refresh_at, f.ended_at AS f_ended_at,
-      f.end_reason AS f_end_reason, f.user_agent AS f_user_agent, f.ip AS f_ip, f.dpop_jkt AS f_dpop_jkt,
+      f.end_reason AS f_end_reason, f.ended_by AS f_ended_by, f.end_note AS f_end_note, f.user_agent AS f_user_agent, f.ip AS f_ip, f.dpop_jkt AS f_dpop_jkt,
       CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response
       FROM ${tokens} t JOIN ${families} f ON f.id = t.family_id
       WHERE t.family_id = $1 AND t.hash = $2 ORDER BY t.generation DESC LIMIT 1`,
     findFamily: `SELECT ${FAMILY_COLUMNS} FROM ${families} WHERE id = $1`,
     rotate: `SELECT ${db.t('tessera_rotate')}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13) AS rotated`,
-    endFamily: `UPDATE ${families} SET status = 'revoked', ended_at = $2, end_reason = $3,
-      grace_parent_hash = NULL, grace_box = NULL WHERE id = $1 AND status = 'active'`,
+    endFamily: `UPDATE ${families} SET status = 'revoked', ended_at = $2, end_reason = $3, ended_by = $4,
+      end_note = $5, grace_parent_hash = NULL, grace_box = NULL WHERE id = $1 AND status = 'active'`,
     revokeFamilyTokens: `UPDATE ${tokens} SET status = 'revoked' WHERE family_id = $1 AND status != 'revoked'`,
     listTokens: `SELECT t.*, CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response
       FROM ${tokens} t JOIN ${families} f ON f.id = t.family_id WHERE t.family_id = $1 ORDER BY t.generation`,
@@ -51,7 +51,7 @@ export function pgSessionStore(db: Database): SessionStore {
 
   /** Ends one active family inside the caller's transaction; false when it was not active. */
   const endFamily = async (q: Queryable, id: string, end: FamilyEnd): Promise<boolean> => {
-    const ended = await q.query(sql.endFamily, [id, end.now, end.reason]);
+    const ended = await q.query(sql.endFamily, [id, end.now, end.reason, end.by ?? null, end.note ?? null]);
     if (ended.rowCount !== 1) return false;
     await q.query(sql.revokeFamilyTokens, [id]);
     await publishNotice(db, q, 'family', id, end.noticeUntil);
@@ -73,6 +73,8 @@ export function pgSessionStore(db: Database): SessionStore {
           f.lastRefreshAt,
           f.endedAt,
           f.endReason,
+          f.endedBy ?? null,
+          f.endNote ?? null,
           f.userAgent,
           f.ip,
           f.dpopJkt ?? null,

@@ -14,7 +14,7 @@ type LifecycleEvent = Awaited<ReturnType<EventStore['list']>>[number];
 
 /** A family's columns without its sealed grace answer (read only with the token it belongs to). */
 export const FAMILY_COLUMNS = `id, client_id, user_id, scope, status, created_at, expires_at, generation,
-  last_refresh_at, ended_at, end_reason, user_agent, ip, dpop_jkt`;
+  last_refresh_at, ended_at, end_reason, ended_by, end_note, user_agent, ip, dpop_jkt`;
 
 export interface FamilyRow {
   id: string;
@@ -27,7 +27,9 @@ export interface FamilyRow {
   generation: number;
   last_refresh_at: number | null;
   ended_at: number | null;
-  end_reason: string | null;
+  end_reason: FamilyRecord['endReason'];
+  ended_by: string | null;
+  end_note: string | null;
   user_agent: string | null;
   ip: string | null;
   dpop_jkt: string | null;
@@ -90,6 +92,8 @@ export const toFamily = (r: FamilyRow): FamilyRecord => ({
   lastRefreshAt: r.last_refresh_at,
   endedAt: r.ended_at,
   endReason: r.end_reason,
+  endedBy: r.ended_by,
+  endNote: r.end_note,
   userAgent: r.user_agent,
   ip: r.ip,
   dpopJkt: r.dpop_jkt,
@@ -108,6 +112,8 @@ export const toJoinedFamily = (r: TokenWithFamilyRow): FamilyRecord => ({
   lastRefreshAt: r.f_last_refresh_at,
   endedAt: r.f_ended_at,
   endReason: r.f_end_reason,
+  endedBy: r.f_ended_by,
+  endNote: r.f_end_note,
   userAgent: r.f_user_agent,
   ip: r.f_ip,
   dpopJkt: r.f_dpop_jkt,
