@@ -15,6 +15,7 @@ import {
   sweep,
 } from '../helpers/hostile-sweep.js';
 import { rawRequest } from '../helpers/raw-http.js';
+import { recordFuzz } from '../helpers/record-fuzz.js';
 import { refusalProblem } from '../helpers/refusal-shape.js';
 import {
   basic,
@@ -324,6 +325,174 @@ describe('hostile sweep: every parameter of every endpoint', () => {
       ),
       { numRuns: 300, interruptAfterTimeLimit: 60_000, seed: 424_242 },
     );
+  });
+});
+
+/**
+ * Whole requests mutated at random (fast-check): any method, a known or odd path, any content
+ * type, random bytes as the body (invalid UTF-8 included), duplicated and oversized parameters,
+ * a valid request with bytes flipped. Each is raw bytes on its own connection. The rule is the
+ * sweep's: an answer in time, never a 5xx, every refusal in the documented shape, never a token
+ * in a refusal. The seed is printed, so a failure replays with `TESSERA_FUZZ_SEED=<seed>`.
+ */
+describe('hostile sweep: whole requests mutated at random', () => {
+  let s: TestServer;
+  let port: number;
+  before(async () => {
+    s = await startTestServer({ listen: true, config: { loginFailuresPerUser: 0 } });
+    port = Number(new URL(s.url).port);
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  it('any method, path, content type and body: no 5xx, no hang, the one shape, no token', async (t) => {
+    const refreshToken = (await s.login()).refresh_token!;
+    const seed = Number(process.env.TESSERA_FUZZ_SEED ?? Date.now() % 2 ** 31);
+    t.diagnostic(`seed ${seed} (replay: TESSERA_FUZZ_SEED=${seed})`);
+    const paths = [
+      ...Object.values(ENDPOINTS),
+      '/openapi.json',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/',
+      '//oauth//token',
+      '/oauth/token/',
+      '/oauth/./token',
+      '/oauth/%2e%2e/oauth/token',
+      '/oauth/token%00',
+      '/oauth/%C3%28',
+      '/oauth/%ff%fe',
+      `/${'a'.repeat(9000)}`,
+      '/oauth/token?grant_type=refresh_token&grant_type=password',
+      `/oauth/token?${'x=1&'.repeat(2000)}`,
+      '*',
+      'http://127.0.0.1/oauth/token',
+    ];
+    const method = fc.constantFrom(
+      'GET',
+      'POST',
+      'PUT',
+      'DELETE',
+      'PATCH',
+      'OPTIONS',
+      'HEAD',
+      'TRACE',
+      'FOO',
+      'post',
+    );
+    const contentType = fc.constantFrom(
+      undefined,
+      'application/x-www-form-urlencoded',
+      'application/json',
+      'application/json; charset=utf-16',
+      'application/x-www-form-urlencoded; charset=latin1',
+      'text/plain',
+      'multipart/form-data; boundary=x',
+      'application/xml',
+      ';;',
+      'application/json, application/json',
+    );
+    const utf8 = new TextEncoder();
+    const form = (params: [string, string][]) =>
+      params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+    const body = fc.oneof(
+      fc.constant(Buffer.alloc(0)),
+      fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b)),
+      fc.constantFrom(
+        Buffer.from([0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0xf0, 0x28, 0x8c, 0x28]),
+        Buffer.from('grant_type=refresh_token&refresh_token=%C3%28&client_id=web'),
+        Buffer.from('{"refresh_token": "\udc00"}'),
+        Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]),
+      ),
+      // Duplicated and oversized parameters of a real refresh.
+      fc
+        .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 70_000 }))
+        .map(([copies, size]) =>
+          Buffer.from(
+            form([
+              ...Array.from({ length: copies }, (): [string, string] => ['grant_type', 'refresh_token']),
+              ['client_id', 'web'],
+              ['refresh_token', refreshToken],
+              ['scope', CANARY + 'x'.repeat(size)],
+            ]),
+          ),
+        ),
+      // A valid refresh with bytes flipped.
+      fc
+        .array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 })
+        .map((flips) => {
+          const b = Buffer.from(
+            form([
+              ['grant_type', 'refresh_token'],
+              ['client_id', 'web'],
+              ['refresh_token', refreshToken],
+            ]),
+          );
+          for (const [at, value] of flips) b[at % b.length] = value;
+          return b;
+        }),
+      fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(utf8.encode(JSON.stringify(v) ?? 'null'))),
+    );
+    const extraHeader = fc.constantFrom(
+      [],
+      ['Transfer-Encoding: chunked'],
+      ['Authorization: Basic Og=='],
+      ['Authorization: Bearer ' + CANARY],
+      ['Cookie: tessera_rt=' + CANARY],
+      ['Content-Encoding: gzip'],
+      ['Accept: */*', 'Accept: text/html'],
+      ['X-Forwarded-For: 999.1.1.1, ::1'],
+    );
+    let tried = 0;
+    const statuses: Record<number, number> = {};
+    await fc.assert(
+      fc.asyncProperty(
+        method,
+        fc.constantFrom(...paths),
+        contentType,
+        body,
+        extraHeader,
+        async (verb, path, type, payload, extra) => {
+          tried++;
+          const head = [
+            `${verb} ${path} HTTP/1.1`,
+            `Host: 127.0.0.1:${port}`,
+            ...(type === undefined ? [] : [`Content-Type: ${type}`]),
+            ...(extra.includes('Transfer-Encoding: chunked') ? [] : [`Content-Length: ${payload.length}`]),
+            ...extra,
+            'Connection: close',
+          ];
+          const chunked = extra.includes('Transfer-Encoding: chunked');
+          const framed = chunked
+            ? Buffer.concat([
+                Buffer.from(`${payload.length.toString(16)}\r\n`),
+                payload,
+                Buffer.from('\r\n0\r\n\r\n'),
+              ])
+            : payload;
+          const raw = Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), framed]);
+          const where = `${verb} ${path.slice(0, 60)} ${type ?? '(no type)'} ${payload.length} bytes ${extra.join('; ')}`;
+          const { answer, timedOut } = await rawRequest(port, raw, TIMEOUT_MS);
+          assert.ok(!timedOut, `hung: ${where}`);
+          assert.ok(answer, `no answer: ${where}`);
+          statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+          assert.ok(answer.status < 500, `${where}: ${answer.status} ${answer.text.slice(0, 200)}`);
+          if (answer.status >= 400 && verb !== 'HEAD') {
+            const problem = refusalProblem(answer, [CANARY]);
+            assert.equal(problem, undefined, `${where}: ${problem}`);
+          }
+        },
+      ),
+      {
+        numRuns: Number(process.env.TESSERA_FUZZ_RUNS ?? (process.env.TESSERA_CHAOS === 'long' ? 3000 : 400)),
+        interruptAfterTimeLimit: process.env.TESSERA_CHAOS === 'long' ? 600_000 : 60_000,
+        seed,
+      },
+    );
+    t.diagnostic(`${tried} mutated requests; statuses ${JSON.stringify(statuses)}`);
+    recordFuzz(tried, statuses, seed);
   });
 });
 
