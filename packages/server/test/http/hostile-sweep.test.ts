@@ -435,7 +435,7 @@ describe('hostile sweep: whole requests mutated at random', () => {
         }),
       fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(utf8.encode(JSON.stringify(v) ?? 'null'))),
     );
-    const extraHeader = fc.constantFrom(
+    const extraHeader = fc.constantFrom<string[]>(
       [],
       ['Transfer-Encoding: chunked'],
       ['Authorization: Basic Og=='],
