@@ -10,7 +10,16 @@
  * on this checkout's dependency versions (said in the results when its lockfile differs).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +30,7 @@ export interface Baseline {
   sha: string;
   /** The exported tree. */
   dir: string;
-  /** Its `bench/servers/tessera.ts`. */
+  /** This checkout's `bench/servers/tessera.ts`, copied into it (run on its packages). */
   serverScript: string;
   /** True when its package-lock.json differs from this checkout's (it runs on ours regardless). */
   lockfileDiffers: boolean;
@@ -54,12 +63,15 @@ export function prepareBaseline(rev: string, log: (m: string) => void): Baseline
     rmSync(dir, { recursive: true, force: true });
     renameSync(partial, dir);
   }
-  const serverScript = join(dir, 'bench', 'servers', 'tessera.ts');
-  if (!existsSync(serverScript)) {
+  if (!existsSync(join(dir, 'bench', 'servers', 'tessera.ts'))) {
     throw new Error(
       `--baseline=${rev}: that commit has no bench/servers/tessera.ts (it predates the benchmarks)`,
     );
   }
+  // Both trees are driven by this checkout's server script (how sessions are minted, how many
+  // users own them), so only the server's own code differs; it runs on the baseline's packages.
+  const serverScript = join(dir, 'bench', 'servers', 'tessera-driver.ts');
+  copyFileSync(join(ROOT, 'bench', 'servers', 'tessera.ts'), serverScript);
   const lock = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
   const lockfileDiffers = lock(join(dir, 'package-lock.json')) !== lock(join(ROOT, 'package-lock.json'));
   return { rev, sha, dir, serverScript, lockfileDiffers };

@@ -2,12 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The peers measured against in the client-SDK benchmark, installed outside the workspaces. */
+/**
+ * The peers measured against, installed outside the workspaces: the client SDKs, and ioredis for
+ * oidc-provider's Redis adapter in the rotation benchmark.
+ */
 export const PEER_PACKAGES = {
   '@supabase/auth-js': '2',
   'oidc-client-ts': '3',
   'axios-auth-refresh': '5',
   axios: '1',
+  ioredis: '5',
 } as const;
 
 /** Installs the peers into `dir` (never the root dependencies) unless they are already there. */

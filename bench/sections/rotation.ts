@@ -2,12 +2,13 @@
  * Refresh rotation throughput, Tessera (SQLite WAL file) versus oidc-provider (unbounded memory),
  * alternating, with the parts of one rotation measured in the same rounds (the physical limit).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS, openSqliteStores, type RefreshTokenRecord } from '@tessera/server';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+// Not exported by the package: the signer the server issues JWT access tokens with.
+import { compactSigner } from '../../packages/server/src/tokens/compact-jws.js';
 import type { Baseline } from '../lib/baseline.js';
 import { Child, processCpu, writeSyscalls } from '../lib/child.js';
 import { type LoadResult, runLoad } from '../lib/load.js';
@@ -45,6 +46,11 @@ export interface RotationResult {
       /** Tessera with opaque access tokens (what oidc-provider issues), and its ÷ oidc per round. */
       opaque: LoadResult[];
       opaqueRatios: number[];
+      /** oidc-provider on Redis (its example adapter), and Tessera ÷ it per round. */
+      oidcRedis: LoadResult[];
+      redisRatios: number[];
+      /** Per round: Tessera's server CPU per rotation ÷ oidc-provider's (in memory), all threads. */
+      cpuRatios: number[];
     }
   >;
   parts: {
@@ -69,15 +75,15 @@ export interface RotationResult {
     /** Per round: the CPU a 2× server could spend per rotation, 2 cores ÷ (2 × oidc-provider's c=50 rate). */
     budget: number[];
   };
-  /** WAL pages written per rotation by the store: one at a time, in batches of 16. */
-  frames: { single: number; batched: number };
+  /** WAL pages written per rotation by the store: one at a time, in batches of 16; on the hot path and deferred. */
+  frames: { single: { hot: number; deferred: number }; batched: { hot: number; deferred: number } };
   notes: string[];
 }
 
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
 interface Contender {
-  name: 'tessera' | 'oidc' | 'baseline' | 'opaque';
+  name: 'tessera' | 'oidc' | 'baseline' | 'opaque' | 'oidcRedis';
   child: Child;
   url: string;
   path: string;
@@ -93,6 +99,27 @@ async function mint(c: Contender, n: number): Promise<string[]> {
   return shuffle((await c.child.call<{ refresh: string[] }>('mint', { n })).refresh);
 }
 
+/**
+ * `n` sessions in the steady state: minted, then each rotated once over HTTP (not measured), so the
+ * measured refresh is a session's second, like almost every refresh a server sees (a session
+ * refreshes every few minutes for days): its family has rotated before, holds a sealed grace
+ * answer, and its row does not grow. Returned in random order.
+ */
+async function steadyPool(c: Contender, n: number, maxSeconds: number): Promise<string[]> {
+  const first = await mint(c, n);
+  const children: string[] = [];
+  const pattern = /"refresh_token":"([^"]+)"/;
+  const r = await rotateLoad(c, first, 16, first.length, maxSeconds, (status, body) => {
+    const m = status === 200 ? pattern.exec(body) : null;
+    if (m?.[1]) children.push(m[1]);
+    return m !== null;
+  });
+  if (r.failed + r.errors > 0) throw new Error(`${c.name}: first rotations failed: ${r.sampleFailure}`);
+  if (children.length < n)
+    throw new Error(`${c.name}: ${n - children.length} first rotations did not finish in time`);
+  return shuffle(children);
+}
+
 function shuffle<T>(xs: T[]): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
@@ -101,7 +128,14 @@ function shuffle<T>(xs: T[]): T[] {
   return xs;
 }
 
-function rotateLoad(c: Contender, pool: string[], connections: number, amount: number, maxSeconds: number) {
+function rotateLoad(
+  c: Contender,
+  pool: string[],
+  connections: number,
+  amount: number,
+  maxSeconds: number,
+  check?: (status: number, body: string) => boolean,
+) {
   return runLoad({
     url: c.url,
     path: c.path,
@@ -113,29 +147,36 @@ function rotateLoad(c: Contender, pool: string[], connections: number, amount: n
     // A fresh, never-used refresh token per request; a missing one would fail (and be counted).
     body: (i) => `grant_type=refresh_token&client_id=bench&refresh_token=${pool[i] ?? 'exhausted'}`,
     // Rotation means a 200 with a new refresh token in the body.
-    check: (status, body) => status === 200 && body.includes(`"refresh_token":"${c.prefix}`),
+    check: check ?? ((status, body) => status === 200 && body.includes(`"refresh_token":"${c.prefix}`)),
   });
 }
 
-/** ES256 access-token signatures per second with jose: one at a time, and `inFlight` at once. */
+/**
+ * ES256 access-token signatures per second as the server makes them (`node:crypto`'s synchronous
+ * `sign`, compact JWS, same header and claims shape): one at a time, and `inFlight` at once (the
+ * same for a synchronous signature; kept to show it).
+ */
 export async function signRate(seconds: number, inFlight: number): Promise<number> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  const kid = (await exportJWK(publicKey)).x!.slice(0, 16);
-  const sign = () => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signer = compactSigner(
+    { alg: 'ES256', typ: 'at+jwt', kid: randomBytes(8).toString('hex') },
+    privateKey,
+  );
+  const sign = async () => {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({
-      sub: randomUUID(),
-      aud: 'http://127.0.0.1:4000',
-      client_id: 'bench',
-      scope: '',
-      jti: randomBytes(16).toString('base64url'),
-      sid: randomBytes(16).toString('base64url'),
-    })
-      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
-      .setIssuer('http://127.0.0.1:4000')
-      .setIssuedAt(now)
-      .setExpirationTime(now + 900)
-      .sign(privateKey);
+    return signer.sign(
+      JSON.stringify({
+        iss: 'http://127.0.0.1:4000',
+        sub: randomUUID(),
+        aud: 'http://127.0.0.1:4000',
+        client_id: 'bench',
+        scope: '',
+        jti: randomBytes(16).toString('base64url'),
+        iat: now,
+        exp: now + 900,
+        sid: randomBytes(16).toString('base64url'),
+      }),
+    );
   };
   for (let i = 0; i < 200; i++) await sign();
   let done = 0;
@@ -152,14 +193,24 @@ export async function signRate(seconds: number, inFlight: number): Promise<numbe
   return done / ((performance.now() - t0) / 1000);
 }
 
+/** A refresh token's idle lifetime in the store measures (the server's default). */
+const IDLE_MS = DEFAULTS.refreshIdleTtl * 1000;
+/** Sealed grace answers are about this big (IV + tag + the JSON of a rotation's answer). */
+const GRACE_BYTES = 700;
+
+interface Session {
+  token: RefreshTokenRecord;
+  userId: string;
+}
+
 /** `n` fresh sessions straight through the store: a family and its first refresh token each. */
 async function createFamilies(
   stores: ReturnType<typeof openSqliteStores>,
   n: number,
   now: number,
   userOf: (i: number) => string,
-): Promise<RefreshTokenRecord[]> {
-  const parents: RefreshTokenRecord[] = [];
+): Promise<Session[]> {
+  const sessions: Session[] = [];
   for (let i = 0; i < n; i++) {
     const id = randomBytes(16).toString('base64url');
     const token: RefreshTokenRecord = {
@@ -169,15 +220,16 @@ async function createFamilies(
       parentHash: null,
       status: 'active',
       issuedAt: now,
-      expiresAt: now + 14 * 86_400_000,
+      expiresAt: now + IDLE_MS,
       rotatedAt: null,
       graceResponse: null,
     };
+    const userId = userOf(i);
     await stores.sessions.createFamily(
       {
         id,
         clientId: 'bench',
-        userId: userOf(i),
+        userId,
         scope: '',
         status: 'active',
         createdAt: now,
@@ -194,53 +246,86 @@ async function createFamilies(
       },
       token,
     );
-    parents.push(token);
+    sessions.push({ token, userId });
   }
-  return parents;
+  return sessions;
 }
 
-/** A fresh family's first rotation as a request makes it: a random child and its `token.refreshed` event. */
-function firstRotation(parent: RefreshTokenRecord, userId: string, grace: Uint8Array, now: number) {
-  return {
+/**
+ * The next rotation of a session as a request makes it: a random child whose idle expiry runs
+ * from `now` (the server never copies the parent's), the sealed answer, and (unless `bare`) the
+ * `token.refreshed` event the server records.
+ */
+function nextRotation(s: Session, grace: Uint8Array, now: number, bare = false) {
+  const parent = s.token;
+  const child: RefreshTokenRecord = {
+    ...parent,
+    hash: randomBytes(32).toString('base64url'),
+    generation: parent.generation + 1,
     parentHash: parent.hash,
-    parentGeneration: 0,
-    child: { ...parent, hash: randomBytes(32).toString('base64url'), generation: 1, parentHash: parent.hash },
+    issuedAt: now,
+    expiresAt: now + IDLE_MS,
+    rotatedAt: null,
+    graceResponse: null,
+  };
+  const input = {
+    parentHash: parent.hash,
+    parentGeneration: parent.generation,
+    child,
     graceResponse: grace,
     now,
-    events: [
-      {
-        at: now,
-        type: 'token.refreshed' as const,
-        familyId: parent.familyId,
-        userId,
-        clientId: 'bench',
-        data: { generation: 1, jti: randomBytes(16).toString('base64url') },
-      },
-    ],
+    ...(bare
+      ? {}
+      : {
+          events: [
+            {
+              at: now,
+              type: 'token.refreshed' as const,
+              familyId: parent.familyId,
+              userId: s.userId,
+              clientId: 'bench',
+              data: { generation: child.generation, jti: randomBytes(16).toString('base64url') },
+            },
+          ],
+        }),
   };
+  return { input, next: { token: child, userId: s.userId } };
 }
 
-/** The store's `rotate` alone, on pre-created families, in a WAL file with the default `synchronous`. */
+/**
+ * `n` sessions of 1,000 users in the steady state, in random order: created, then each rotated
+ * once (the measured rotation is then a family's second, as almost every real one is).
+ */
+async function steadySessions(stores: ReturnType<typeof openSqliteStores>, n: number, now: number) {
+  const created = shuffle(await createFamilies(stores, n, now, (i) => `user-${i % 1000}`));
+  const grace = randomBytes(GRACE_BYTES);
+  const current: Session[] = [];
+  for (let i = 0; i < created.length; i += 64) {
+    await Promise.all(
+      created.slice(i, i + 64).map(async (s) => {
+        const { input, next } = nextRotation(s, grace, now + 1);
+        const r = await stores.sessions.rotate(input);
+        if (r.outcome !== 'rotated') throw new Error('bench store: conflict on a fresh family');
+        current.push(next);
+      }),
+    );
+  }
+  return shuffle(current);
+}
+
+/** The store's `rotate` alone (no event), one at a time, on families in the steady state, WAL file, default `synchronous`. */
 export async function sqliteRotateRate(n: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-sqlite-'));
   const stores = openSqliteStores({ path: join(dir, 'rotate.db'), synchronous: DEFAULTS.sqliteSynchronous });
   try {
     const now = Date.now();
-    // In random order, as in the rotation runs: consecutive families share no pages.
-    const parents = shuffle(await createFamilies(stores, n, now, () => 'user'));
-    // A sealed grace response is about this big (IV + tag + the JSON of a rotation's answer).
-    const grace = randomBytes(700);
-    const inputs = parents.map((p) => ({
-      parentHash: p.hash,
-      parentGeneration: 0,
-      child: { ...p, hash: randomBytes(32).toString('base64url'), generation: 1, parentHash: p.hash },
-      graceResponse: grace,
-      now,
-    }));
+    const sessions = await steadySessions(stores, n, now);
+    const grace = randomBytes(GRACE_BYTES);
+    const inputs = sessions.map((s) => nextRotation(s, grace, now + 2, true).input);
     const t0 = performance.now();
     for (const input of inputs) {
       const r = await stores.sessions.rotate(input);
-      if (r.outcome !== 'rotated') throw new Error('sqlite rotate: conflict on a fresh family');
+      if (r.outcome !== 'rotated') throw new Error('sqlite rotate: conflict');
     }
     return n / ((performance.now() - t0) / 1000);
   } finally {
@@ -251,31 +336,36 @@ export async function sqliteRotateRate(n: number): Promise<number> {
 
 /**
  * What the store costs per rotation under the group commit, as a request uses it: `findToken`, then
- * `rotate` with its event, 16 rotations at a time, on 4,000 of 20,000 families (1,000 users) in
- * random order, with the checkpointer on. CPU of this process (the store's checkpointer thread
- * included; nothing else runs meanwhile) and its write system calls (`/proc/self/io`).
+ * `rotate` with its event, 16 rotations at a time, on 4,000 of 20,000 families (1,000 users) in the
+ * steady state, in random order, with the checkpointer on. CPU of this process (the store's
+ * checkpointer thread and its background indexing included; nothing else runs meanwhile) and its
+ * write system calls (`/proc/self/io`).
  */
 export async function sqliteBatchedCost(): Promise<{ cpu: number; writes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-store-'));
   const stores = openSqliteStores({ path: join(dir, 'store.db'), synchronous: DEFAULTS.sqliteSynchronous });
   try {
     const now = Date.now();
-    const parents = shuffle(await createFamilies(stores, 20_000, now, (i) => `user-${i % 1000}`));
+    const sessions = await steadySessions(stores, 20_000, now);
+    await settle(stores);
     stores.db.pragma('wal_checkpoint(TRUNCATE)');
-    const grace = randomBytes(700);
+    const grace = randomBytes(GRACE_BYTES);
     const n = 4000;
     const cpu0 = process.cpuUsage();
     const writes0 = writeSyscalls('self');
     for (let i = 0; i < n; i += 16) {
       await Promise.all(
-        parents.slice(i, i + 16).map(async (p) => {
-          const state = await stores.sessions.findToken(p.familyId, p.hash);
-          if (!state) throw new Error('sqlite store cost: a fresh token was not found');
-          const r = await stores.sessions.rotate(firstRotation(p, state.family.userId, grace, now + 1));
-          if (r.outcome !== 'rotated') throw new Error('sqlite store cost: conflict on a fresh family');
+        sessions.slice(i, i + 16).map(async (s) => {
+          const state = await stores.sessions.findToken(s.token.familyId, s.token.hash);
+          if (!state || state.token.status !== 'active')
+            throw new Error('sqlite store cost: the current token was not found');
+          const r = await stores.sessions.rotate(nextRotation(s, grace, now + 2).input);
+          if (r.outcome !== 'rotated') throw new Error('sqlite store cost: conflict');
         }),
       );
     }
+    // What the rotations left for later (background indexing) is part of their cost.
+    await settle(stores);
     const cpu = process.cpuUsage(cpu0);
     return { cpu: (cpu.user + cpu.system) / n, writes: (writeSyscalls('self') - writes0) / n };
   } finally {
@@ -284,34 +374,43 @@ export async function sqliteBatchedCost(): Promise<{ cpu: number; writes: number
   }
 }
 
+/** Runs whatever the store defers off the hot path (an index built in batches), if it has any. */
+async function settle(stores: ReturnType<typeof openSqliteStores>): Promise<number> {
+  const deferred = (stores as { settle?: () => number }).settle;
+  return deferred ? deferred.call(stores) : 0;
+}
+
 /**
  * WAL pages (frames) the store writes per rotation, one at a time and in batches of 16 (what the
  * group commit makes of concurrent requests): the store's own rotate, with the event a real
- * rotation records, 4,000 of 20,000 families of 1,000 users in random order, checkpoints off so
- * every frame is counted.
+ * rotation records, 4,000 of 20,000 families of 1,000 users in the steady state (each rotated
+ * before), in random order, checkpoints off so every frame is counted. `deferred`: the pages the
+ * store writes afterwards, off the hot path, for those rotations (an index built in batches).
  * Unlike a rate it does not depend on the machine's noise: the same code gives the same figure.
  */
-export async function sqliteFramesPerRotation(batch: number): Promise<number> {
+export async function sqliteFramesPerRotation(batch: number): Promise<{ hot: number; deferred: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-frames-'));
   const stores = openSqliteStores({ path: join(dir, 'frames.db'), checkpointIntervalMs: 0 });
   try {
     stores.db.pragma('wal_autocheckpoint = 0');
     const now = Date.now();
-    const parents = shuffle(await createFamilies(stores, 20_000, now, (i) => `user-${i % 1000}`));
+    const sessions = await steadySessions(stores, 20_000, now);
+    await settle(stores);
     const frames = () => (stores.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
     stores.db.pragma('wal_checkpoint(TRUNCATE)');
     const n = 4000;
-    const grace = randomBytes(700);
+    const grace = randomBytes(GRACE_BYTES);
     for (let i = 0; i < n; i += batch) {
       const results = await Promise.all(
-        parents
+        sessions
           .slice(i, i + batch)
-          .map((p, j) => stores.sessions.rotate(firstRotation(p, `user-${(i + j) % 1000}`, grace, now + 1))),
+          .map((s) => stores.sessions.rotate(nextRotation(s, grace, now + 2).input)),
       );
-      if (results.some((r) => r.outcome !== 'rotated'))
-        throw new Error('sqlite frames: conflict on a fresh family');
+      if (results.some((r) => r.outcome !== 'rotated')) throw new Error('sqlite frames: conflict');
     }
-    return frames() / n;
+    const hot = frames();
+    await settle(stores);
+    return { hot: hot / n, deferred: (frames() - hot) / n };
   } finally {
     await stores.close();
     rmSync(dir, { recursive: true, force: true });
@@ -322,6 +421,8 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
   const notes: string[] = [];
   const tessera = await Child.start('tessera', { port: await freePort() });
   const oidc = await Child.start('oidc', { port: await freePort() });
+  // oidc-provider as deployed with a shared store: its example Redis adapter, on the Redis service.
+  const oidcRedis = await Child.start('oidc', { port: await freePort(), adapter: 'redis' });
   const bare = await Child.start('api', { port: await freePort() });
   // Like for like: oidc-provider's access tokens are opaque, so Tessera's are too in this contender.
   const opaque = await Child.start('tessera', { port: await freePort(), accessTokenFormat: 'opaque' });
@@ -344,6 +445,13 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       prefix: '',
     },
     { name: 'opaque', child: opaque, url: String(opaque.info.url), path: '/oauth/token', prefix: 'tsr_' },
+    {
+      name: 'oidcRedis',
+      child: oidcRedis,
+      url: String(oidcRedis.info.url),
+      path: new URL(String(oidcRedis.info.tokenEndpoint)).pathname,
+      prefix: '',
+    },
   ];
   if (base) {
     contenders.push({
@@ -358,7 +466,18 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
     runs: Object.fromEntries(
       CONCURRENCIES.map((c) => [
         c,
-        { tessera: [], oidc: [], ratios: [], baseline: [], baselineRatios: [], opaque: [], opaqueRatios: [] },
+        {
+          tessera: [],
+          oidc: [],
+          ratios: [],
+          baseline: [],
+          baselineRatios: [],
+          opaque: [],
+          opaqueRatios: [],
+          oidcRedis: [],
+          redisRatios: [],
+          cpuRatios: [],
+        },
       ]),
     ),
     parts: {
@@ -376,13 +495,16 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       storeWrites: [],
       budget: [],
     },
-    frames: { single: Number.NaN, batched: Number.NaN },
+    frames: {
+      single: { hot: Number.NaN, deferred: Number.NaN },
+      batched: { hot: Number.NaN, deferred: Number.NaN },
+    },
     notes,
   };
   try {
     result.frames = { single: await sqliteFramesPerRotation(1), batched: await sqliteFramesPerRotation(16) };
     log(
-      `rotation: WAL pages per rotation ${result.frames.single.toFixed(2)} (one at a time), ${result.frames.batched.toFixed(2)} (batches of 16)`,
+      `rotation: WAL pages per rotation ${result.frames.single.hot.toFixed(2)} + ${result.frames.single.deferred.toFixed(2)} deferred (one at a time), ${result.frames.batched.hot.toFixed(2)} + ${result.frames.batched.deferred.toFixed(2)} deferred (batches of 16)`,
     );
     for (const c of contenders) {
       log(`rotation: warm-up ${c.name}`);
@@ -407,7 +529,7 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
         thisRound[conns] = {};
         for (const c of order) {
           const amount = p.amounts[conns]!;
-          const pool = await mint(c, amount + conns * 4 + 16);
+          const pool = await steadyPool(c, amount + conns * 4 + 16, p.maxSeconds * 6);
           const profiled = p.cpuProf !== undefined && c.name === 'tessera';
           if (profiled) await c.child.call('profileStart');
           const cpuBefore = processCpu(c.child.pid ?? 0);
@@ -434,6 +556,12 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
         result.runs[conns]!.opaqueRatios.push(
           ratio(thisRound[conns]!.opaque!.rps, thisRound[conns]!.oidc!.rps),
         );
+        result.runs[conns]!.redisRatios.push(
+          ratio(thisRound[conns]!.tessera!.rps, thisRound[conns]!.oidcRedis!.rps),
+        );
+        const tc = thisRound[conns]!.tessera!.cpu;
+        const oc = thisRound[conns]!.oidc!.cpu;
+        if (tc && oc) result.runs[conns]!.cpuRatios.push(tc.all / oc.all);
         if (base) {
           result.runs[conns]!.baselineRatios.push(
             ratio(thisRound[conns]!.tessera!.rps, thisRound[conns]!.baseline!.rps),
@@ -472,7 +600,14 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       );
     }
   } finally {
-    await Promise.all([tessera.stop(), oidc.stop(), bare.stop(), opaque.stop(), base?.stop()]);
+    await Promise.all([
+      tessera.stop(),
+      oidc.stop(),
+      oidcRedis.stop(),
+      bare.stop(),
+      opaque.stop(),
+      base?.stop(),
+    ]);
   }
   return result;
 }
@@ -502,6 +637,13 @@ export function summariseRotation(r: RotationResult) {
         ratio: median(r.runs[c]!.opaqueRatios),
         ratios: r.runs[c]!.opaqueRatios,
       },
+      oidcRedis: {
+        ...summary(r.runs[c]!.oidcRedis),
+        ratio: median(r.runs[c]!.redisRatios),
+        ratios: r.runs[c]!.redisRatios,
+      },
+      cpuRatio: median(r.runs[c]!.cpuRatios),
+      cpuRatios: r.runs[c]!.cpuRatios,
       ratio: median(r.runs[c]!.ratios),
       ratios: r.runs[c]!.ratios,
       baseline:

@@ -1,11 +1,13 @@
 /**
  * `oidc-provider` 9 with refresh-token rotation, in its own process: `rotateRefreshToken: true`,
- * `issueRefreshToken` always true, and an UNBOUNDED in-memory adapter (the bundled one is an LRU
- * capped at 1,000 entries, which would evict pre-minted tokens). Refresh tokens are minted through
- * its `Grant` and `RefreshToken` models, without driving the authorization-code flow.
+ * `issueRefreshToken` always true, and either an UNBOUNDED in-memory adapter (the bundled one is an
+ * LRU capped at 1,000 entries, which would evict pre-minted tokens) or, with `adapter: 'redis'`, the
+ * Redis adapter pattern of oidc-provider's own example (`redis-adapter.ts`). Refresh tokens are
+ * minted through its `Grant` and `RefreshToken` models, without driving the authorization-code flow.
  */
 import { createServer } from 'node:http';
 import { childArgs, serve } from '../lib/child.js';
+import { openRedisAdapter } from './redis-adapter.js';
 
 interface Stored {
   payload: Record<string, unknown>;
@@ -70,14 +72,15 @@ interface ProviderLike {
   RefreshToken: new (init: Record<string, unknown>) => { save(): Promise<string> };
 }
 
-const { port } = childArgs<{ port: number }>();
+const { port, adapter } = childArgs<{ port: number; adapter?: 'memory' | 'redis' }>();
+const redis = adapter === 'redis' ? await openRedisAdapter() : undefined;
 const issuer = `http://127.0.0.1:${port}`;
 const specifier: string = 'oidc-provider';
 const { default: Provider } = (await import(specifier)) as {
   default: new (issuer: string, config: Record<string, unknown>) => ProviderLike;
 };
 const provider = new Provider(issuer, {
-  adapter: UnboundedAdapter,
+  adapter: redis?.Adapter ?? UnboundedAdapter,
   clients: [
     {
       client_id: 'bench',
@@ -132,5 +135,7 @@ serve(
   async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Its own key prefix, deleted: the Redis service is shared.
+    await redis?.close();
   },
 );
