@@ -3,7 +3,7 @@
  * own process. Commands over IPC: `mint` pre-mints sessions (real refresh and access tokens) through
  * the domain's `issueSession`; `fill` inserts filler families straight into the SQLite file.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,9 +54,22 @@ const dpopClient =
   (await ctx.stores.directory.findClient('bench-dpop')) ??
   (await saveClient(ctx, { id: 'bench-dpop', public: true, dpop: true, grantTypes: ['refresh_token'] }))
     .client;
-const user =
+// Many users, as a real server has: one would keep every per-user index entry on one hot page.
+// The first is made with its password hashed; the others share its hash (nobody signs in here).
+const USERS = 1000;
+const first =
   (await ctx.stores.directory.findUserByUsername('bench-user')) ??
   (await createUser(ctx, { username: 'bench-user', password: 'bench-password-0123' }));
+const users = [first];
+for (let i = 1; i < USERS; i++) {
+  const username = `bench-user-${i}`;
+  let user = await ctx.stores.directory.findUserByUsername(username);
+  if (!user) {
+    user = { ...first, id: randomUUID(), username };
+    await ctx.stores.directory.createUser(user);
+  }
+  users.push(user);
+}
 // The protected-route benchmark's API: a resource server that reads the revocation feed.
 const apiSecret = 'api-secret-0123456789-abcdef';
 if (!(await ctx.stores.directory.findClient('api'))) {
@@ -83,7 +96,7 @@ serve(
       const out = await mapLimit(Array.from({ length: n }), 32, () =>
         issueSession(ctx, {
           client: jkt === undefined ? client : dpopClient,
-          user,
+          user: users[Math.floor(Math.random() * users.length)]!,
           scope: '',
           grant: 'login',
           ip: '127.0.0.1',
@@ -102,11 +115,13 @@ serve(
       filler ??= new Database(db);
       filler.pragma('synchronous = OFF');
       const now = Date.now();
+      const insT = filler.prepare(`INSERT INTO lineage (family_id, generation, hash, parent_hash, prev_seq,
+        issued_at, expires_at, parent_rotated_at) VALUES (?, 0, ?, NULL, NULL, ?, ?, NULL)`);
       const insF = filler.prepare(`INSERT INTO families (id, client_id, user_id, scope, status, created_at,
-        expires_at, generation, last_refresh_at, ended_at, end_reason, user_agent, ip)
-        VALUES (?, 'bench', ?, '', 'active', ?, ?, 0, NULL, NULL, NULL, 'bench-filler', '127.0.0.1')`);
-      const insT = filler.prepare(`INSERT INTO refresh_tokens (hash, family_id, generation, parent_hash,
-        status, issued_at, expires_at, rotated_at) VALUES (?, ?, 0, NULL, 'active', ?, ?, NULL)`);
+        expires_at, generation, last_refresh_at, ended_at, end_reason, user_agent, ip, token_hash,
+        token_parent_hash, token_issued_at, token_expires_at, lineage_head, grace_parent_hash, grace_box)
+        VALUES (?, 'bench', ?, '', 'active', ?, ?, 0, NULL, NULL, NULL, 'bench-filler', '127.0.0.1', ?, NULL, ?, ?,
+        ?, NULL, zeroblob(1024))`);
       const batch = 50_000;
       const started = performance.now();
       for (let done = 0; done < n; done += batch) {
@@ -117,8 +132,17 @@ serve(
             const fid = rnd.subarray(i * 48, i * 48 + 16).toString('base64url');
             const hash = rnd.subarray(i * 48 + 16, i * 48 + 48).toString('base64url');
             // A thousand users own the filler sessions, so per-user indexes look realistic.
-            insF.run(fid, `filler-${i % 1000}`, now, now + 30 * 86_400_000);
-            insT.run(hash, fid, now, now + 14 * 86_400_000);
+            const head = insT.run(fid, hash, now, now + 14 * 86_400_000).lastInsertRowid;
+            insF.run(
+              fid,
+              `filler-${i % 1000}`,
+              now,
+              now + 30 * 86_400_000,
+              hash,
+              now,
+              now + 14 * 86_400_000,
+              head,
+            );
           }
         })();
       }

@@ -91,8 +91,10 @@ function inspect(db: string) {
       generation: number;
       status: string;
     }[];
+    // Every token issued, from the lineage; the current one is its family's, the others rotated.
     const tokens = conn
-      .prepare('SELECT hash, generation, status FROM refresh_tokens ORDER BY generation')
+      .prepare(`SELECT l.hash, l.generation, CASE WHEN f.token_hash = l.hash THEN 'active' ELSE 'rotated' END
+        AS status FROM lineage l JOIN families f ON f.id = l.family_id ORDER BY l.generation`)
       .all() as {
       hash: string;
       generation: number;

@@ -122,7 +122,7 @@ describe('sqlite specifics', () => {
     }
   });
 
-  it("migrations 3 to 5: each family's newest sealed answer in its row, event ids kept, tokens in family order, found in their family", async () => {
+  it("migrations 3 to 6 from version 2: each family's newest sealed answer in its row, event ids kept, tokens found in their family", async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 't.db');
     // A database as version 2 left it: the answers sealed in the rotated tokens' rows.
     const old = new Database(path);
@@ -167,12 +167,6 @@ describe('sqlite specifics', () => {
     );
     await stores.events.append([{ at: 3, type: 'token.refreshed', familyId: 'f1' }]);
     assert.equal((await stores.events.list({ afterId: 2 }))[0]?.id, 3, 'new ids follow the old ones');
-    // Migration 4: tokens are keyed by (family, generation), found by their unique hash.
-    const key = (stores.db.pragma('table_info(refresh_tokens)') as { name: string; pk: number }[])
-      .filter((c) => c.pk > 0)
-      .sort((a, b) => a.pk - b.pk)
-      .map((c) => c.name);
-    assert.deepEqual(key, ['family_id', 'generation']);
     assert.equal((await stores.sessions.findToken('f1', 'h2'))?.token.generation, 2);
     const h2 = (await stores.sessions.findToken('f1', 'h2'))!.token;
     const rotated = await stores.sessions.rotate({
@@ -184,29 +178,230 @@ describe('sqlite specifics', () => {
     });
     assert.deepEqual(rotated, { outcome: 'rotated' });
     assert.deepEqual(
-      (await stores.sessions.listTokens('f1')).map((t) => [t.hash, t.status]),
+      (await stores.sessions.listTokens('f1')).map((t) => [t.hash, t.status, t.rotatedAt]),
       [
-        ['h0', 'rotated'],
-        ['h1', 'rotated'],
-        ['h2', 'rotated'],
-        ['h3', 'active'],
+        ['h0', 'rotated', 10],
+        ['h1', 'rotated', 20],
+        ['h2', 'rotated', 30],
+        ['h3', 'active', null],
       ],
     );
-    // Migration 5: no index over the hashes; a token is found in its family's key range.
-    const indexed = (stores.db.pragma('index_list(refresh_tokens)') as { name: string }[]).flatMap((i) =>
-      (stores.db.pragma(`index_info(${i.name})`) as { name: string }[]).map((c) => c.name),
-    );
-    assert.ok(!indexed.includes('hash'), `indexed columns: ${indexed.join(', ')}`);
     assert.equal(await stores.sessions.findToken('f2', 'h3'), null, 'not under another family');
     assert.equal((await stores.sessions.findToken('f1', 'h0'))?.token.generation, 0, 'an old ancestor');
-    const plan = (
-      stores.db
-        .prepare(`EXPLAIN QUERY PLAN SELECT generation FROM refresh_tokens WHERE family_id = ? AND hash = ?
-          ORDER BY generation DESC LIMIT 1`)
-        .all('f1', 'h3') as { detail: string }[]
-    ).map((r) => r.detail);
-    assert.match(plan.join('; '), /SEARCH refresh_tokens USING PRIMARY KEY \(family_id=\?\)/);
     await stores.close();
+  });
+
+  it('migration 8 from version 7: current tokens in their family rows, the lineage as a chain, events indexed', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 't.db');
+    const old = new Database(path);
+    for (const m of MIGRATIONS.slice(0, 7)) old.exec(m);
+    old.pragma('user_version = 7');
+    // f1: rotated twice, its newest answer in its row; f2: revoked; f3: its current token pruned.
+    old.exec(`INSERT INTO families (id, client_id, user_id, scope, status, created_at, expires_at, generation,
+      last_refresh_at, ended_at, end_reason, grace_parent_hash, grace_box, dpop_jkt) VALUES
+      ('f1', 'web', 'u1', 'openid', 'active', 0, 9e12, 2, 20, NULL, NULL, 'h1', X'626f78', 'jkt-1'),
+      ('f2', 'web', 'u2', '', 'revoked', 0, 9e12, 1, 15, 16, 'logout', NULL, NULL, NULL),
+      ('f3', 'web', 'u1', '', 'expired', 0, 9e12, 0, NULL, 50, 'idle_expired', NULL, NULL, NULL)`);
+    const insert = old.prepare(`INSERT INTO refresh_tokens (family_id, generation, hash, parent_hash, status,
+      issued_at, expires_at, rotated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    insert.run('f1', 0, 'h0', null, 'rotated', 0, 1000, 10);
+    insert.run('f1', 1, 'h1', 'h0', 'rotated', 10, 1010, 20);
+    insert.run('f1', 2, 'h2', 'h1', 'active', 20, 1020, null);
+    insert.run('f2', 0, 'k0', null, 'revoked', 0, 1000, 15);
+    insert.run('f2', 1, 'k1', 'k0', 'revoked', 15, 1015, null);
+    old.exec(`INSERT INTO events (at, type, family_id, user_id) VALUES (1, 'session.created', 'f1', 'u1'),
+      (2, 'session.created', 'f2', 'u2'), (3, 'token.refreshed', 'f1', 'u1'), (4, 'session.ended', 'f2', 'u2')`);
+    old.close();
+
+    const stores = openSqliteStores({ path });
+    try {
+      assert.equal(stores.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+      const tables = stores.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all();
+      assert.ok(!tables.includes('refresh_tokens'), 'the token table is gone');
+      const f1 = await stores.sessions.listTokens('f1');
+      assert.deepEqual(
+        f1.map((t) => [t.hash, t.generation, t.parentHash, t.status, t.issuedAt, t.expiresAt, t.rotatedAt]),
+        [
+          ['h0', 0, null, 'rotated', 0, 1000, 10],
+          ['h1', 1, 'h0', 'rotated', 10, 1010, 20],
+          ['h2', 2, 'h1', 'active', 20, 1020, null],
+        ],
+      );
+      assert.equal(Buffer.from(f1[1]!.graceResponse!).toString(), 'box');
+      const current = await stores.sessions.findToken('f1', 'h2');
+      assert.equal(current?.family.dpopJkt, 'jkt-1', 'the DPoP binding stays');
+      assert.deepEqual(current?.token, {
+        hash: 'h2',
+        familyId: 'f1',
+        generation: 2,
+        parentHash: 'h1',
+        status: 'active',
+        issuedAt: 20,
+        expiresAt: 1020,
+        rotatedAt: null,
+        graceResponse: null,
+      });
+      assert.equal(
+        Buffer.from((await stores.sessions.findToken('f1', 'h1'))!.token.graceResponse!).toString(),
+        'box',
+      );
+      assert.deepEqual(
+        (await stores.sessions.listTokens('f2')).map((t) => [t.hash, t.status]),
+        [
+          ['k0', 'revoked'],
+          ['k1', 'revoked'],
+        ],
+      );
+      assert.equal(await stores.sessions.findToken('f3', 'anything'), null);
+      assert.equal((await stores.sessions.findFamily('f3'))?.status, 'expired', 'the tombstone stays');
+      // A rotation after the migration continues the chain.
+      const r = await stores.sessions.rotate({
+        parentHash: 'h2',
+        parentGeneration: 2,
+        child: {
+          ...current!.token,
+          hash: 'h3',
+          generation: 3,
+          parentHash: 'h2',
+          issuedAt: 30,
+          expiresAt: 1030,
+        },
+        graceResponse: Buffer.from('box 3'),
+        now: 30,
+      });
+      assert.deepEqual(r, { outcome: 'rotated' });
+      assert.deepEqual(
+        (await stores.sessions.listTokens('f1')).map((t) => [t.hash, t.status, t.rotatedAt]),
+        [
+          ['h0', 'rotated', 10],
+          ['h1', 'rotated', 20],
+          ['h2', 'rotated', 30],
+          ['h3', 'active', null],
+        ],
+      );
+      // The events, by family and by user, from the indexes the migration built.
+      assert.deepEqual(
+        (await stores.events.list({ familyId: 'f1' })).map((e) => e.id),
+        [1, 3],
+      );
+      assert.deepEqual(
+        (await stores.events.list({ userId: 'u2' })).map((e) => e.id),
+        [2, 4],
+      );
+      assert.equal(stores.db.prepare('SELECT id FROM event_index_mark').pluck().get(), 4);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('lineage and lifecycle-record reads use keys only: no scan of a family, token or event table', async () => {
+    // Every statement the stores prepare, as they prepare them.
+    const texts: string[] = [];
+    const prepare = Database.prototype.prepare;
+    Database.prototype.prepare = function (this: Database.Database, sql: string) {
+      texts.push(sql);
+      return prepare.call(this, sql);
+    } as typeof prepare;
+    let stores: ReturnType<typeof openSqliteStores>;
+    try {
+      stores = openSqliteStores({ path: ':memory:' });
+      // The queries prepared on first use: by family, by user, with and without more filters.
+      await stores.events.list({ familyId: 'f' });
+      await stores.events.list({ familyId: 'f', type: 'token.refreshed', afterId: 3 });
+      await stores.events.list({ userId: 'u' });
+      await stores.events.list({ userId: 'u', clientId: 'web' });
+    } finally {
+      Database.prototype.prepare = prepare;
+    }
+    try {
+      const reads = [...new Set(texts)].filter(
+        (sql) => /^\s*(WITH|SELECT)/.test(sql) && /lineage|event_index|FROM events/.test(sql),
+      );
+      const byFamily = reads.filter((sql) => /chain|event_index_family/.test(sql));
+      assert.ok(byFamily.length >= 4, `lineage and per-family event reads: ${byFamily.length}`);
+      for (const sql of reads) {
+        const named = [...new Set([...sql.matchAll(/@(\w+)/g)].map((m) => m[1]!))];
+        const args = named.length
+          ? [Object.fromEntries(named.map((n) => [n, 'x']))]
+          : Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => 'x');
+        const plan = (
+          stores.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]
+        ).map((r) => r.detail);
+        const scans = plan.filter((d) => /^SCAN (?!c$)/.test(d));
+        // Listing every event (no family, no user) is the one read that may walk the table.
+        if (!/event_index|chain|lineage/.test(sql)) continue;
+        assert.deepEqual(scans, [], `${sql.replace(/\s+/g, ' ')}\n  ${plan.join('\n  ')}`);
+        if (sql.includes('event_index_family'))
+          assert.match(
+            plan.join(' | '),
+            /SEARCH event_index_family USING PRIMARY KEY \(family_id=\? AND id>\?\)/,
+          );
+        if (sql.includes('event_index_user'))
+          assert.match(
+            plan.join(' | '),
+            /SEARCH event_index_user USING PRIMARY KEY \(user_id=\? AND id>\?\)/,
+          );
+        if (/event_index_(family|user)/.test(sql))
+          assert.match(plan.join(' | '), /SEARCH events USING INTEGER PRIMARY KEY \(rowid>\?\)/);
+        if (sql.includes('chain'))
+          assert.match(plan.join(' | '), /SEARCH l USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+      }
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('a lineage of 2,000 rotations and its events read back complete and in order, before and after indexing', async () => {
+    const stores = openSqliteStores({ path: ':memory:' });
+    try {
+      const { family, token } = newSession('f1', 'h0', 0, 9e12);
+      await stores.sessions.createFamily({ ...family, userId: 'u1' }, token);
+      const other = newSession('f2', 'x0', 0, 9e12);
+      await stores.sessions.createFamily(other.family, other.token);
+      let parent = token;
+      for (let g = 1; g <= 2000; g++) {
+        const child = { ...parent, hash: `h${g}`, generation: g, parentHash: parent.hash, issuedAt: g };
+        const r = await stores.sessions.rotate({
+          parentHash: parent.hash,
+          parentGeneration: g - 1,
+          child,
+          graceResponse: Buffer.from(`box ${g}`),
+          now: g,
+          events: [{ at: g, type: 'token.refreshed', familyId: 'f1', userId: 'u1', data: { generation: g } }],
+        });
+        assert.equal(r.outcome, 'rotated');
+        if (g % 500 === 0)
+          await stores.events.append([{ at: g, type: 'token.issued', familyId: 'f2', userId: 'u2' }]);
+        if (g === 1000) stores.settle();
+        parent = child;
+      }
+      const check = async () => {
+        const lineage = await stores.sessions.listTokens('f1');
+        assert.equal(lineage.length, 2001);
+        assert.ok(lineage.every((t, g) => t.generation === g && t.hash === `h${g}`));
+        assert.ok(lineage.slice(0, -1).every((t, g) => t.status === 'rotated' && t.rotatedAt === g + 1));
+        assert.equal(lineage.at(-1)?.status, 'active');
+        assert.equal(Buffer.from(lineage.at(-2)!.graceResponse!).toString(), 'box 2000');
+        const events = await stores.events.list({ familyId: 'f1', limit: 10_000 });
+        assert.deepEqual(
+          events.map((e) => e.data?.generation),
+          Array.from({ length: 2000 }, (_, i) => i + 1),
+        );
+        const page = await stores.events.list({ userId: 'u1', afterId: events[1499]!.id, limit: 10 });
+        assert.deepEqual(
+          page.map((e) => e.data?.generation),
+          Array.from({ length: 10 }, (_, i) => 1501 + i),
+        );
+        assert.equal((await stores.events.list({ userId: 'u2' })).length, 4);
+        assert.equal((await stores.sessions.findToken('f1', 'h7'))?.token.generation, 7, 'an old ancestor');
+      };
+      // Half of it indexed (settled at generation 1,000), half past the mark; then all of it.
+      await check();
+      assert.ok(stores.settle() > 0);
+      await check();
+    } finally {
+      await stores.close();
+    }
   });
 
   it('opaque access tokens issued in one turn share one commit; each is answered after it', async () => {
@@ -256,14 +451,17 @@ describe('sqlite specifics', () => {
       const frames = () => (stores.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
       const writes = () => Number(/syscw: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
       const before = writes();
-      // 64 rotations in one turn: one transaction, each rotation in its own savepoint.
+      // 64 rotations in one turn: one transaction, each rotation in its own savepoint. Families
+      // far apart, so each rotation writes a page of its own.
       const results = await Promise.all(
-        sessions.slice(0, 64).map(({ token }) =>
-          stores.sessions.rotate({
-            ...firstRotation(token, 1),
-            events: [{ at: 1, type: 'token.refreshed', familyId: token.familyId, userId: 'u', data: {} }],
-          }),
-        ),
+        sessions
+          .filter((_, i) => i % 15 === 0)
+          .map(({ token }) =>
+            stores.sessions.rotate({
+              ...firstRotation(token, 1),
+              events: [{ at: 1, type: 'token.refreshed', familyId: token.familyId, userId: 'u', data: {} }],
+            }),
+          ),
       );
       const written = writes() - before;
       assert.ok(results.every((r) => r.outcome === 'rotated'));

@@ -200,4 +200,73 @@ export const MIGRATIONS: readonly string[] = [
     ELSE 'admin_revoked' END
   WHERE end_reason IS NOT NULL;
   `,
+  `
+  -- One page per rotation. What a rotation changes lives in its family's row: the current token
+  -- (hash, parent, issue and idle expiry), the generation, the grace parent and its sealed answer.
+  -- Every token issued is also appended to \`lineage\`, in issue order (an INTEGER PRIMARY KEY, so
+  -- consecutive rotations share its last page), each row pointing at the family's previous one
+  -- (\`prev_seq\`); the family row points at its newest (\`lineage_head\`). A family's lineage is
+  -- that chain, walked from the head by primary key: no per-family index to keep up. A token's
+  -- status and rotation time are derived: the head is current, older ones are rotated (at the time
+  -- their child records), all are revoked when the family is. Its expiry index is written at its
+  -- right edge (expiry is issue time plus the client's idle lifetime).
+  ALTER TABLE families ADD COLUMN token_hash TEXT;
+  ALTER TABLE families ADD COLUMN token_parent_hash TEXT;
+  ALTER TABLE families ADD COLUMN token_issued_at INTEGER;
+  ALTER TABLE families ADD COLUMN token_expires_at INTEGER;
+  ALTER TABLE families ADD COLUMN lineage_head INTEGER;
+  CREATE TABLE lineage (
+    seq INTEGER PRIMARY KEY,
+    family_id TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    parent_hash TEXT,
+    prev_seq INTEGER,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    -- When this token's parent was rotated into it (the parent's rotated_at).
+    parent_rotated_at INTEGER
+  );
+  CREATE INDEX lineage_migrate ON lineage (family_id, generation);
+  INSERT INTO lineage (family_id, generation, hash, parent_hash, issued_at, expires_at)
+    SELECT family_id, generation, hash, parent_hash, issued_at, expires_at FROM refresh_tokens
+    ORDER BY issued_at, family_id, generation;
+  UPDATE lineage SET
+    prev_seq = (SELECT p.seq FROM lineage p WHERE p.family_id = lineage.family_id
+      AND p.generation < lineage.generation ORDER BY p.generation DESC LIMIT 1),
+    parent_rotated_at = (SELECT t.rotated_at FROM refresh_tokens t WHERE t.family_id = lineage.family_id
+      AND t.hash = lineage.parent_hash);
+  UPDATE families SET (token_hash, token_parent_hash, token_issued_at, token_expires_at, lineage_head) = (
+    SELECT l.hash, l.parent_hash, l.issued_at, l.expires_at, l.seq FROM lineage l
+    WHERE l.family_id = families.id AND l.generation = families.generation);
+  -- A family's newest pruned token still heads its chain for the older rows that remain.
+  UPDATE families SET lineage_head = (SELECT MAX(l.seq) FROM lineage l WHERE l.family_id = families.id)
+    WHERE lineage_head IS NULL;
+  DROP INDEX lineage_migrate;
+  DROP TABLE refresh_tokens;
+  CREATE INDEX lineage_expiry ON lineage (expires_at);
+
+  -- The lifecycle record's per-family and per-user indexes are built in batches, off the hot
+  -- path: an event is appended to \`events\` (its last page) and indexed later; reads add the
+  -- events after \`event_index_mark\`, which are few, by a scan of the table's end.
+  DROP INDEX events_family;
+  DROP INDEX events_user;
+  CREATE TABLE event_index_family (
+    family_id TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    PRIMARY KEY (family_id, id)
+  ) WITHOUT ROWID;
+  CREATE TABLE event_index_user (
+    user_id TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    PRIMARY KEY (user_id, id)
+  ) WITHOUT ROWID;
+  CREATE TABLE event_index_mark (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    id INTEGER NOT NULL
+  );
+  INSERT INTO event_index_family SELECT family_id, id FROM events WHERE family_id IS NOT NULL;
+  INSERT INTO event_index_user SELECT user_id, id FROM events WHERE user_id IS NOT NULL;
+  INSERT INTO event_index_mark VALUES (1, (SELECT COALESCE(MAX(id), 0) FROM events));
+  `,
 ];

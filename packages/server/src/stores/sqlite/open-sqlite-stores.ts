@@ -8,6 +8,7 @@ import { MIGRATIONS } from './migrations.js';
 import { sqliteAccessTokenStore } from './sqlite-access-token-store.js';
 import { sqliteCleanupStore } from './sqlite-cleanup-store.js';
 import { sqliteDirectoryStore } from './sqlite-directory-store.js';
+import { EVENT_INDEX_INTERVAL_MS, sqliteEventIndex } from './sqlite-event-index.js';
 import { prepareEventInsert, sqliteEventStore } from './sqlite-event-store.js';
 import { sqliteKeyStore } from './sqlite-key-store.js';
 import { sqliteReplayStore } from './sqlite-replay-store.js';
@@ -38,6 +39,11 @@ export interface SqliteStores extends Stores {
   readonly db: Database.Database;
   /** The group commit that rotations and opaque access tokens go through (`write-queue.ts`). */
   readonly writeQueue: WriteQueue;
+  /**
+   * Runs now what the store otherwise does in the background: indexes every event not yet in the
+   * per-family and per-user indexes (`sqlite-event-index.ts`). Returns how many it indexed.
+   */
+  settle(): number;
 }
 
 /**
@@ -86,11 +92,23 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
   db.pragma(`journal_size_limit = ${LIMITS.sqliteWalSizeLimitBytes}`);
 
   const insertEvent = prepareEventInsert(db);
+  // The lifecycle record's indexes, built in batches between requests (never inside a commit).
+  const eventIndex = sqliteEventIndex(db);
+  const indexer = setInterval(() => {
+    try {
+      if (db.open && !db.inTransaction) eventIndex.index();
+    } catch {
+      // Busy (another process holds the write lock) or closing: the next tick catches up, and
+      // readers see the events past the mark meanwhile.
+    }
+  }, EVENT_INDEX_INTERVAL_MS);
+  indexer.unref();
   const publish = prepareNoticeInsert(db);
   const ping = db.prepare('SELECT 1');
   return {
     db,
     writeQueue,
+    settle: () => eventIndex.settle(),
     sessions: failClosed(sqliteSessionStore(db, writeQueue, insertEvent, publish)),
     accessTokens: failClosed(sqliteAccessTokenStore(db, writeQueue, publish)),
     revocationFeed: failClosed(sqliteRevocationFeedStore(db)),
@@ -107,6 +125,7 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
       }
     },
     close: async () => {
+      clearInterval(indexer);
       await checkpointer?.stop();
       if (db.open) db.close();
     },

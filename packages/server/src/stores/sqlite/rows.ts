@@ -1,5 +1,5 @@
 import type { LifecycleEvent } from '@tessera/protocol';
-import type { FamilyRecord, KeyRecord, RefreshTokenRecord, RevocationRecord } from '../../ports/index.js';
+import type { FamilyRecord, KeyRecord, RevocationRecord } from '../../ports/index.js';
 
 // Rows as SQLite returns them (snake_case columns), and their mappers to the ports' records.
 
@@ -25,22 +25,6 @@ export interface FamilyRow {
   ip: string | null;
   dpop_jkt: string | null;
 }
-
-export interface TokenRow {
-  hash: string;
-  family_id: string;
-  generation: number;
-  parent_hash: string | null;
-  status: RefreshTokenRecord['status'];
-  issued_at: number;
-  expires_at: number;
-  rotated_at: number | null;
-  /** Selected from the family's row, and only for the token the sealed answer was made for. */
-  grace_response: Uint8Array | null;
-}
-
-/** A token row joined with its family's columns, each prefixed `f_`. */
-export type TokenWithFamilyRow = TokenRow & { [K in keyof FamilyRow as `f_${K}`]: FamilyRow[K] };
 
 export interface KeyRow {
   kid: string;
@@ -88,38 +72,6 @@ export const toFamily = (r: FamilyRow): FamilyRecord => ({
   userAgent: r.user_agent,
   ip: r.ip,
   dpopJkt: r.dpop_jkt,
-});
-
-/** The family half of a joined row. */
-export const toJoinedFamily = (r: TokenWithFamilyRow): FamilyRecord => ({
-  id: r.f_id,
-  clientId: r.f_client_id,
-  userId: r.f_user_id,
-  scope: r.f_scope,
-  status: r.f_status,
-  createdAt: r.f_created_at,
-  expiresAt: r.f_expires_at,
-  generation: r.f_generation,
-  lastRefreshAt: r.f_last_refresh_at,
-  endedAt: r.f_ended_at,
-  endReason: r.f_end_reason,
-  endedBy: r.f_ended_by,
-  endNote: r.f_end_note,
-  userAgent: r.f_user_agent,
-  ip: r.f_ip,
-  dpopJkt: r.f_dpop_jkt,
-});
-
-export const toToken = (r: TokenRow): RefreshTokenRecord => ({
-  hash: r.hash,
-  familyId: r.family_id,
-  generation: r.generation,
-  parentHash: r.parent_hash,
-  status: r.status,
-  issuedAt: r.issued_at,
-  expiresAt: r.expires_at,
-  rotatedAt: r.rotated_at,
-  graceResponse: r.grace_response,
 });
 
 export const toKey = (r: KeyRow): KeyRecord => ({

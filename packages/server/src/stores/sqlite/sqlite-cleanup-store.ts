@@ -8,14 +8,19 @@ export function sqliteCleanupStore(db: Database.Database): CleanupStore {
     // as the tombstone until the absolute expiry, so replayed pruned tokens are still caught.
     expireIdle:
       db.prepare(`UPDATE families SET status = 'expired', ended_at = @now, end_reason = 'idle_expired'
-      WHERE status = 'active' AND expires_at > @now AND EXISTS (SELECT 1 FROM refresh_tokens t
-        WHERE t.family_id = families.id AND t.generation = families.generation AND t.expires_at <= @now)`),
+      WHERE status = 'active' AND expires_at > @now AND token_expires_at <= @now`),
     expireAbsolute: db.prepare(`UPDATE families SET status = 'expired', ended_at = @now,
       end_reason = 'absolute_expired' WHERE status = 'active' AND expires_at <= @now`),
-    deleteTokens: db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ?'),
-    // A family's sealed answer is as old as its last rotation.
-    eraseGrace: db.prepare(`UPDATE families SET grace_parent_hash = NULL, grace_box = NULL
-      WHERE grace_box IS NOT NULL AND last_refresh_at < ?`),
+    // Expired tokens go from the lineage (by its expiry index) and, for a family's current one,
+    // from its row.
+    deleteTokens: db.prepare('DELETE FROM lineage WHERE expires_at <= ?'),
+    forgetCurrent: db.prepare(`UPDATE families SET token_hash = NULL, token_parent_hash = NULL,
+      token_issued_at = NULL, token_expires_at = NULL WHERE token_expires_at <= ?`),
+    // A family's sealed answer is as old as its last rotation. Erased with zeros of its length, so
+    // the row keeps the room the next rotation's answer takes (no growth, no page split).
+    eraseGrace:
+      db.prepare(`UPDATE families SET grace_parent_hash = NULL, grace_box = zeroblob(length(grace_box))
+      WHERE grace_parent_hash IS NOT NULL AND last_refresh_at < ?`),
     deleteFamilies: db.prepare('DELETE FROM families WHERE expires_at <= ?'),
     deleteJtis: db.prepare('DELETE FROM revoked_jtis WHERE expires_at <= ?'),
     deleteAccessTokens: db.prepare('DELETE FROM access_tokens WHERE expires_at <= ?'),
@@ -26,6 +31,7 @@ export function sqliteCleanupStore(db: Database.Database): CleanupStore {
     const idle = s.expireIdle.run({ now }).changes;
     const absolute = s.expireAbsolute.run({ now }).changes;
     const tokens = s.deleteTokens.run(now).changes;
+    s.forgetCurrent.run(now);
     s.eraseGrace.run(graceHorizon);
     const families = s.deleteFamilies.run(now).changes;
     s.deleteJtis.run(now);

@@ -23,7 +23,10 @@ export function prepareEventInsert(db: Database.Database): InsertEvent {
   };
 }
 
-/** The lifecycle record in the `events` table. */
+/**
+ * The lifecycle record in the `events` table. Queries by family or by user go through the
+ * batch-built indexes (`sqlite-event-index.ts`) plus the events after their mark.
+ */
 export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent): EventStore {
   const appendAll = db.transaction((events: EventInput[]) => {
     for (const e of events) insertEvent(e);
@@ -42,7 +45,26 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
         ['id > ?', filter.afterId],
       ]);
       const limit = Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
-      const rows = queries.get(`SELECT * FROM events ${where} ORDER BY id LIMIT ?`).all(...args, limit);
+      const keyed =
+        filter.familyId !== undefined
+          ? (['event_index_family', 'family_id', filter.familyId] as const)
+          : filter.userId !== undefined
+            ? (['event_index_user', 'user_id', filter.userId] as const)
+            : undefined;
+      if (!keyed) {
+        const rows = queries.get(`SELECT * FROM events ${where} ORDER BY id LIMIT ?`).all(...args, limit);
+        return (rows as EventRow[]).map(toEvent);
+      }
+      const [table, column, key] = keyed;
+      const after = filter.afterId ?? 0;
+      // The indexed events, then those after the index's mark (the table's last few).
+      const sql = `SELECT * FROM events WHERE id IN (
+          SELECT id FROM ${table} WHERE ${column} = ? AND id > ?
+          UNION ALL
+          SELECT id FROM events WHERE id > MAX(?, (SELECT id FROM event_index_mark WHERE one = 1))
+            AND ${column} = ?)
+        ${where.replace('WHERE', 'AND')} ORDER BY id LIMIT ?`;
+      const rows = queries.get(sql).all(key, after, after, key, ...args, limit);
       return (rows as EventRow[]).map(toEvent);
     },
   };

@@ -10,27 +10,66 @@ import type {
   RotateResult,
   SessionStore,
 } from '../../ports/index.js';
-import {
-  FAMILY_COLUMNS,
-  type FamilyRow,
-  type TokenRow,
-  type TokenWithFamilyRow,
-  toFamily,
-  toJoinedFamily,
-  toToken,
-} from './rows.js';
+import { FAMILY_COLUMNS, type FamilyRow, toFamily } from './rows.js';
 import type { InsertEvent } from './sqlite-event-store.js';
 import type { PublishNotice } from './sqlite-revocation-feed-store.js';
 import { StatementCache, whereOf } from './statement-cache.js';
 import type { WriteQueue } from './write-queue.js';
 
-/** The parent was rotated under us between the family's update and the parent's: undo the savepoint. */
-class RotationConflict extends Error {}
+/**
+ * Bytes reserved for the sealed grace answer when a family is created (a zeroed blob, never read:
+ * the answer is only read for `grace_parent_hash`, which is NULL until the first rotation). A JWT
+ * rotation's sealed answer is ~600–900 bytes, so the first rotation overwrites the reservation in
+ * place instead of growing the row, which could split its page.
+ */
+export const GRACE_BOX_RESERVE_BYTES = 1024;
+
+/** A family row as the session store reads it: its columns and its current token's. */
+interface FamilyStateRow extends FamilyRow {
+  token_hash: string | null;
+  token_parent_hash: string | null;
+  token_issued_at: number | null;
+  token_expires_at: number | null;
+  grace_parent_hash: string | null;
+  /** Only when the hash asked for is the grace parent's. */
+  grace_response: Uint8Array | null;
+}
+
+/** A lineage row (`lineage`), with its rotation time derived from its child. */
+interface LineageRow {
+  seq: number;
+  family_id: string;
+  generation: number;
+  hash: string;
+  parent_hash: string | null;
+  issued_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+}
+
+const STATE_COLUMNS = `${FAMILY_COLUMNS}, token_hash, token_parent_hash, token_issued_at, token_expires_at,
+  grace_parent_hash`;
+
+/** A family's chain of tokens from its head back, by primary key, each with the time its child was made. */
+const CHAIN = `WITH RECURSIVE chain (seq, rotated_at) AS (
+    SELECT lineage_head, NULL FROM families WHERE id = @familyId
+    UNION ALL
+    SELECT l.prev_seq, l.parent_rotated_at FROM chain c JOIN lineage l ON l.seq = c.seq
+    WHERE l.prev_seq IS NOT NULL)`;
 
 /**
- * Families (`families`, which also holds each family's newest sealed grace answer) and refresh
- * tokens (`refresh_tokens`, keyed by family and generation). Rotations go through the group
- * commit (`queue`); the other writes run in transactions of their own.
+ * Families (`families`: one row per session, which also holds what a rotation changes: the current
+ * token, the generation, the grace parent and its sealed answer) and the lineage of every token
+ * issued (`lineage`, append-only, a chain per family). A rotation writes its family's row and
+ * appends one lineage row (the last page, shared by the rotations of a group commit): one random
+ * page. Rotations go through the group commit (`queue`); the other writes run in transactions of
+ * their own.
+ *
+ * Token records are derived: the family's current token is `active` (the newest lineage row), an
+ * older one `rotated` (at the time its child records), every one `revoked` once the family is. A
+ * token of a live family that is neither the current one nor the grace parent is, by the tag that
+ * names its family, an ancestor: `findToken` walks the chain for it (reuse is rare), and a pruned
+ * one is simply not found (the domain then treats it as reuse too).
  */
 export function sqliteSessionStore(
   db: Database.Database,
@@ -40,71 +79,92 @@ export function sqliteSessionStore(
 ): SessionStore {
   const s = {
     insertFamily: db.prepare(`INSERT INTO families (id, client_id, user_id, scope, status, created_at,
-      expires_at, generation, last_refresh_at, ended_at, end_reason, ended_by, end_note, user_agent, ip,
-      dpop_jkt) VALUES (@id, @clientId, @userId, @scope, @status, @createdAt, @expiresAt, @generation,
-      @lastRefreshAt, @endedAt, @endReason, @endedBy, @endNote, @userAgent, @ip, @dpopJkt)`),
-    insertToken: db.prepare(`INSERT INTO refresh_tokens (hash, family_id, generation, parent_hash, status,
-      issued_at, expires_at, rotated_at) VALUES (@hash, @familyId, @generation, @parentHash, @status,
-      @issuedAt, @expiresAt, @rotatedAt)`),
-    // Newest first, within the family's key range: the current token is the first row read and the
-    // grace period's parent the second; only an old ancestor (reuse) reads further back.
-    findTokenAndFamily: db.prepare(`SELECT t.*, f.id AS f_id, f.client_id AS f_client_id,
-      f.user_id AS f_user_id, f.scope AS f_scope, f.status AS f_status, f.created_at AS f_created_at,
-      f.expires_at AS f_expires_at, f.generation AS f_generation, f.last_refresh_at AS f_last_refresh_at,
-      f.ended_at AS f_ended_at, f.end_reason AS f_end_reason, f.ended_by AS f_ended_by,
-      f.end_note AS f_end_note, f.user_agent AS f_user_agent, f.ip AS f_ip, f.dpop_jkt AS f_dpop_jkt,
-      CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response
-      FROM refresh_tokens t JOIN families f ON f.id = t.family_id
-      WHERE t.family_id = @familyId AND t.hash = @hash ORDER BY t.generation DESC LIMIT 1`),
+      expires_at, generation, last_refresh_at, ended_at, end_reason, ended_by, end_note, user_agent, ip, dpop_jkt,
+      token_hash,
+      token_parent_hash, token_issued_at, token_expires_at, lineage_head, grace_parent_hash, grace_box)
+      VALUES (@id, @clientId, @userId, @scope, @status, @createdAt, @expiresAt, @generation,
+      @lastRefreshAt, @endedAt, @endReason, @endedBy, @endNote, @userAgent, @ip,
+      @dpopJkt, @tokenHash, @tokenParentHash, @tokenIssuedAt,
+      @tokenExpiresAt, @head, NULL, zeroblob(${GRACE_BOX_RESERVE_BYTES}))`),
+    insertFirst: db.prepare(`INSERT INTO lineage (family_id, generation, hash, parent_hash, prev_seq,
+      issued_at, expires_at, parent_rotated_at)
+      VALUES (@familyId, @generation, @hash, @parentHash, NULL, @issuedAt, @expiresAt, NULL)`),
+    // The family row: one page, read by primary key; the sealed answer only for its grace parent.
+    findState: db.prepare(`SELECT ${STATE_COLUMNS},
+      CASE WHEN grace_parent_hash = @hash THEN grace_box END AS grace_response
+      FROM families WHERE id = @familyId`),
     findFamily: db.prepare(`SELECT ${FAMILY_COLUMNS} FROM families WHERE id = ?`),
-    // By primary key (the parent's family and generation), and only if it is that very token.
-    markRotated: db.prepare(`UPDATE refresh_tokens SET status = 'rotated', rotated_at = @now
-      WHERE family_id = @familyId AND generation = @generation AND hash = @hash AND status = 'active'`),
+    // An older token of the family, found along its chain (reuse and the grace path only). CROSS
+    // JOIN keeps the chain the outer loop: by the hash alone the planner would scan the lineage.
+    findInChain: db.prepare(`${CHAIN}
+      SELECT l.seq, l.family_id, l.generation, l.hash, l.parent_hash, l.issued_at, l.expires_at, c.rotated_at
+      FROM chain c CROSS JOIN lineage l ON l.seq = c.seq WHERE l.hash = @hash LIMIT 1`),
+    listChain: db.prepare(`${CHAIN}
+      SELECT l.seq, l.family_id, l.generation, l.hash, l.parent_hash, l.issued_at, l.expires_at, c.rotated_at
+      FROM chain c CROSS JOIN lineage l ON l.seq = c.seq ORDER BY l.generation`),
+    // The child, appended after the family's head, if and only if the parent is still current in
+    // an active family: the conflict check and the insert in one statement.
+    appendChild: db.prepare(`INSERT INTO lineage (family_id, generation, hash, parent_hash, prev_seq,
+      issued_at, expires_at, parent_rotated_at)
+      SELECT @familyId, @generation, @hash, @parentHash, lineage_head, @issuedAt, @expiresAt, @now
+      FROM families WHERE id = @familyId AND status = 'active' AND generation = @expected
+        AND token_hash = @parentHash`),
     // The new sealed answer replaces the family's previous one: only the newest is ever kept.
     advanceFamily: db.prepare(`UPDATE families SET generation = @generation, last_refresh_at = @now,
-      grace_parent_hash = @parentHash, grace_box = @grace, dpop_jkt = COALESCE(dpop_jkt, @bindDpopJkt)
-      WHERE id = @id AND status = 'active' AND generation = @expected`),
+      grace_parent_hash = @parentHash, grace_box = @grace, token_hash = @hash, token_parent_hash = @parentHash,
+      token_issued_at = @issuedAt, token_expires_at = @expiresAt, lineage_head = @head, dpop_jkt = COALESCE(dpop_jkt, @bindDpopJkt)
+      WHERE id = @familyId`),
     endFamily: db.prepare(`UPDATE families SET status = 'revoked', ended_at = @now, end_reason = @reason,
       ended_by = @by, end_note = @note, grace_parent_hash = NULL, grace_box = NULL WHERE id = @id AND status = 'active'`),
-    revokeFamilyTokens: db.prepare(
-      `UPDATE refresh_tokens SET status = 'revoked' WHERE family_id = ? AND status != 'revoked'`,
-    ),
-    listTokens: db.prepare(`SELECT t.*,
-      CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response FROM refresh_tokens t
-      JOIN families f ON f.id = t.family_id WHERE t.family_id = ? ORDER BY t.generation`),
   };
   const queries = new StatementCache(db);
 
   const createFamily = db.transaction(
     (family: FamilyRecord, token: RefreshTokenRecord, events: EventInput[]) => {
-      s.insertFamily.run({ ...family, dpopJkt: family.dpopJkt ?? null });
-      s.insertToken.run(token);
+      const head = s.insertFirst.run(token).lastInsertRowid;
+      s.insertFamily.run({
+        ...family,
+        dpopJkt: family.dpopJkt ?? null,
+        endedBy: family.endedBy ?? null,
+        endNote: family.endNote ?? null,
+        tokenHash: token.hash,
+        tokenParentHash: token.parentHash,
+        tokenIssuedAt: token.issuedAt,
+        tokenExpiresAt: token.expiresAt,
+        head,
+      });
       for (const e of events) insertEvent(e);
     },
   );
 
   // One rotation, in its own savepoint: inside the group commit's transaction this nested
-  // better-sqlite3 transaction is a SAVEPOINT, so a conflict or an error undoes this rotation only.
+  // better-sqlite3 transaction is a SAVEPOINT, so an error undoes this rotation only.
   const rotateOne = db.transaction((input: RotateInput): RotateResult => {
     const { child, now } = input;
-    const advanced = s.advanceFamily.run({
-      id: child.familyId,
+    if (child.status !== 'active') throw new Error(`a rotation's child must be active, not ${child.status}`);
+    const appended = s.appendChild.run({
+      familyId: child.familyId,
       generation: child.generation,
+      hash: child.hash,
+      parentHash: input.parentHash,
+      issuedAt: child.issuedAt,
+      expiresAt: child.expiresAt,
       now,
       expected: input.parentGeneration,
+    });
+    if (appended.changes !== 1) return { outcome: 'conflict' };
+    s.advanceFamily.run({
+      familyId: child.familyId,
+      generation: child.generation,
+      now,
       parentHash: input.parentHash,
       grace: input.graceResponse,
+      hash: child.hash,
+      issuedAt: child.issuedAt,
+      expiresAt: child.expiresAt,
+      head: appended.lastInsertRowid,
       bindDpopJkt: input.bindDpopJkt ?? null,
     });
-    if (advanced.changes !== 1) return { outcome: 'conflict' };
-    const marked = s.markRotated.run({
-      familyId: child.familyId,
-      generation: input.parentGeneration,
-      hash: input.parentHash,
-      now,
-    });
-    if (marked.changes !== 1) throw new RotationConflict();
-    s.insertToken.run(child);
     for (const e of input.events ?? []) insertEvent(e);
     return { outcome: 'rotated' };
   });
@@ -118,7 +178,7 @@ export function sqliteSessionStore(
       note: end.note ?? null,
     });
     if (ended.changes !== 1) return false;
-    s.revokeFamilyTokens.run(id);
+    // Its tokens are revoked with it: a token's status follows its family's.
     publish('family', id, end.noticeUntil);
     return true;
   };
@@ -140,8 +200,35 @@ export function sqliteSessionStore(
     },
 
     async findToken(familyId, hash) {
-      const row = s.findTokenAndFamily.get({ familyId, hash }) as TokenWithFamilyRow | undefined;
-      return row ? { token: toToken(row), family: toJoinedFamily(row) } : null;
+      const row = s.findState.get({ familyId, hash }) as FamilyStateRow | undefined;
+      if (!row) return null;
+      const family = toFamily(row);
+      const revoked = row.status === 'revoked';
+      if (row.token_hash === hash) {
+        return {
+          family,
+          token: {
+            hash,
+            familyId,
+            generation: row.generation,
+            parentHash: row.token_parent_hash,
+            status: revoked ? 'revoked' : 'active',
+            issuedAt: row.token_issued_at!,
+            expiresAt: row.token_expires_at!,
+            rotatedAt: null,
+            graceResponse: null,
+          },
+        };
+      }
+      const older = s.findInChain.get({ familyId, hash }) as LineageRow | undefined;
+      if (!older || older.generation >= row.generation) return null;
+      return {
+        family,
+        token: {
+          ...lineageToken(older, revoked),
+          graceResponse: row.grace_parent_hash === hash ? row.grace_response : null,
+        },
+      };
     },
 
     async findFamily(id) {
@@ -151,15 +238,7 @@ export function sqliteSessionStore(
 
     // Through the group commit: see write-queue.ts.
     rotate(input) {
-      return queue.enqueue((): RotateResult => {
-        try {
-          return rotateOne(input);
-        } catch (err) {
-          // The parent was rotated under us: its savepoint is rolled back; the caller reads again.
-          if (err instanceof RotationConflict) return { outcome: 'conflict' };
-          throw err;
-        }
-      });
+      return queue.enqueue((): RotateResult => rotateOne(input));
     },
 
     async revokeFamily(id, end) {
@@ -178,8 +257,41 @@ export function sqliteSessionStore(
     },
 
     async listTokens(familyId) {
-      return (s.listTokens.all(familyId) as TokenRow[]).map(toToken);
+      const state = s.findState.get({ familyId, hash: null }) as FamilyStateRow | undefined;
+      if (!state) return [];
+      const revoked = state.status === 'revoked';
+      const rows = s.listChain.all({ familyId }) as LineageRow[];
+      const grace =
+        state.grace_parent_hash === null
+          ? null
+          : (s.findState.get({ familyId, hash: state.grace_parent_hash }) as FamilyStateRow).grace_response;
+      return rows
+        .filter((r) => r.generation <= state.generation)
+        .map((r) => {
+          if (r.generation === state.generation && r.hash === state.token_hash) {
+            return { ...lineageToken(r, revoked), status: revoked ? 'revoked' : 'active', rotatedAt: null };
+          }
+          return {
+            ...lineageToken(r, revoked),
+            graceResponse: r.hash === state.grace_parent_hash ? grace : null,
+          };
+        });
     },
+  };
+}
+
+/** A lineage row as a token record: rotated (or revoked with its family). */
+function lineageToken(r: LineageRow, revoked: boolean): RefreshTokenRecord {
+  return {
+    hash: r.hash,
+    familyId: r.family_id,
+    generation: r.generation,
+    parentHash: r.parent_hash,
+    status: revoked ? 'revoked' : 'rotated',
+    issuedAt: r.issued_at,
+    expiresAt: r.expires_at,
+    rotatedAt: r.rotated_at,
+    graceResponse: null,
   };
 }
 
