@@ -43,6 +43,24 @@ export interface DpopVerifierOptions {
 }
 
 const invalid = (description: string) => new TesseraError('invalid_dpop_proof', description);
+
+/** Imported keys and thumbprints by the `jwk` as sent (a client proves one key again and again); bounded. */
+const imported = new Map<string, Promise<{ key: CryptoKey | Uint8Array; jkt: string }>>();
+const IMPORTED_MAX = 1000;
+
+function importOnce(jwk: Record<string, unknown>, alg: string) {
+  const id = `${alg} ${JSON.stringify(jwk)}`;
+  let entry = imported.get(id);
+  if (entry === undefined) {
+    if (imported.size >= IMPORTED_MAX) imported.clear();
+    entry = Promise.all([importJWK(jwk as JWK, alg), calculateJwkThumbprint(jwk as JWK, 'sha256')]).then(
+      ([key, jkt]) => ({ key, jkt }),
+    );
+    entry.catch(() => imported.delete(id));
+    imported.set(id, entry);
+  }
+  return entry;
+}
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -83,8 +101,10 @@ export class DpopVerifier {
     }
     const { alg, jwk } = checkDpopHeader(header);
     let payload: unknown;
+    let jkt: string;
     try {
-      const key = await importJWK(jwk as JWK, alg);
+      const { key, jkt: thumbprint } = await importOnce(jwk, alg);
+      jkt = thumbprint;
       const verified = await compactVerify(proof, key, { algorithms: [alg] });
       payload = JSON.parse(decoder.decode(verified.payload));
     } catch {
@@ -102,7 +122,6 @@ export class DpopVerifier {
       ath: await accessTokenHash(request.token),
       maxJtiLength: this.#opts.maxJtiLength,
     });
-    const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
     if (!equalStrings(jkt, request.jkt)) {
       throw invalid('The DPoP proof is signed by another key than the one the access token is bound to');
     }

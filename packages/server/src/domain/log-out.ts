@@ -1,4 +1,4 @@
-import { isTesseraError } from '@tessera/protocol';
+import { isTesseraError, TesseraError } from '@tessera/protocol';
 import type { ClientCredentials } from './authenticate-client.js';
 import type { TesseraContext } from './context.js';
 import { readAccessToken } from './read-access-token.js';
@@ -7,7 +7,10 @@ import { revokeFamily } from './revoke-family.js';
 import { revokeToken } from './revoke-token.js';
 
 /** What a logout presents: the session's refresh token (and the client's credentials), or an access token. */
-export type LogOutInput = { refreshToken: string; credentials: ClientCredentials } | { accessToken: string };
+export type LogOutInput =
+  | { refreshToken: string; credentials: ClientCredentials }
+  /** `dpopJkt`: the thumbprint of the verified DPoP proof that came with the access token, if any. */
+  | { accessToken: string; dpopJkt?: string | undefined };
 
 /**
  * Ends the caller's session (`POST /api/auth/logout`). A token that is refused (unknown,
@@ -16,7 +19,8 @@ export type LogOutInput = { refreshToken: string; credentials: ClientCredentials
  * knows the session was not ended.
  *
  * By access token, the session is the token's `sid`, ended only while the token is unexpired
- * and only when the session's user is the token's subject.
+ * and only when the session's user is the token's subject. A DPoP-bound access token (`cnf.jkt`)
+ * ends its session only with a proof of its key: a stolen bound token cannot sign anyone out.
  */
 export async function logOut(
   ctx: TesseraContext<'sessions' | 'accessTokens' | 'directory' | 'events'>,
@@ -30,6 +34,13 @@ export async function logOut(
   }
   const read = await readAccessToken(ctx, input.accessToken);
   if (read?.claims.sid === undefined || read.claims.exp * 1000 <= ctx.clock.now()) return;
+  const bound = read.claims.cnf?.jkt;
+  if (bound !== undefined && bound !== input.dpopJkt) {
+    throw new TesseraError(
+      'invalid_dpop_proof',
+      'This access token is DPoP-bound: send it as Authorization: DPoP with a proof of its key',
+    );
+  }
   const family = await ctx.stores.sessions.findFamily(read.claims.sid);
   if (family && family.userId === read.claims.sub) await revokeFamily(ctx, family, 'logout', 'user');
 }

@@ -35,6 +35,30 @@ const invalid = (description: string) => new TesseraError('invalid_dpop_proof', 
 const decoder = new TextDecoder();
 
 /**
+ * Imported keys and their thumbprints, by the `jwk` as it was sent: a client proves the same key
+ * on every request, and importing it and hashing its members cost about as much as the signature
+ * check itself. Bounded; started over when full (a client sending a new key each time only
+ * fills it).
+ */
+const imported = new Map<string, Promise<{ key: CryptoKey | Uint8Array; jkt: string }>>();
+const IMPORTED_MAX = 1000;
+
+function importOnce(jwk: DpopPublicJwk, alg: string) {
+  const id = `${alg} ${JSON.stringify(jwk)}`;
+  let entry = imported.get(id);
+  if (entry === undefined) {
+    if (imported.size >= IMPORTED_MAX) imported.clear();
+    entry = Promise.all([importJWK(jwk as JWK, alg), calculateJwkThumbprint(jwk as JWK, 'sha256')]).then(
+      ([key, jkt]) => ({ key, jkt }),
+    );
+    // A key that does not import is not kept: the next proof tries again (and fails again).
+    entry.catch(() => imported.delete(id));
+    imported.set(id, entry);
+  }
+  return entry;
+}
+
+/**
  * Verifies a DPoP proof (RFC 9449 §4.3), every check in turn: exactly one header; its size
  * before any parsing; a compact JWS; `typ`, the algorithm allow-list, a public `jwk` that fits
  * `alg`, no `crit` (`checkDpopHeader`); the signature by that `jwk`; `jti`, `htm`, `htu`
@@ -70,8 +94,10 @@ export async function verifyDpopProof(
   }
   const { alg, jwk } = checkDpopHeader(protectedHeader);
   let payload: Record<string, unknown>;
+  let jkt: string;
   try {
-    const key = await importJWK(jwk as JWK, alg);
+    const { key, jkt: thumbprint } = await importOnce(jwk, alg);
+    jkt = thumbprint;
     const verified = await compactVerify(proof, key, { algorithms: [alg] });
     payload = JSON.parse(decoder.decode(verified.payload)) as Record<string, unknown>;
   } catch {
@@ -99,7 +125,6 @@ export async function verifyDpopProof(
       );
     }
   }
-  const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
   // The key is built from the same normalised htu that was compared: two spellings of one URL
   // are one key (a raw htu would let a proof be replayed under another spelling).
   const replayKey = `dpop:${hmac(ctx.keys.misc, `${jkt} ${claims.htm} ${claims.htu} ${claims.jti}`)}`;

@@ -180,6 +180,34 @@ describe('DPoP-bound sessions', () => {
     assert.equal(stolen.body.error, 'invalid_dpop_proof');
   });
 
+  it('logout by a bound access token needs a proof of its key (with ath); as Bearer it is refused', async () => {
+    const first = (await login('dpop-spa')).body;
+    const logout = (headers: Record<string, string>) =>
+      s.tessera.app.inject({ method: 'POST', url: ENDPOINTS.logout, headers });
+    const asBearer = await logout({ authorization: `Bearer ${first.access_token}` });
+    assert.equal(asBearer.statusCode, 400);
+    assert.equal(asBearer.json().error, 'invalid_dpop_proof');
+    const logoutUrl = `${issuer}${ENDPOINTS.logout}`;
+    const noAth = await logout({
+      authorization: `DPoP ${first.access_token}`,
+      dpop: await key.proof('POST', logoutUrl, { iat: now() }),
+    });
+    assert.equal(noAth.json().error, 'invalid_dpop_proof');
+    const otherKey = await logout({
+      authorization: `DPoP ${first.access_token}`,
+      dpop: await other.proof('POST', logoutUrl, { iat: now(), accessToken: first.access_token }),
+    });
+    assert.equal(otherKey.json().error, 'invalid_dpop_proof');
+    assert.equal((await familyOf(first.refresh_token))?.status, 'active');
+    const proven = await logout({
+      authorization: `DPoP ${first.access_token}`,
+      dpop: await key.proof('POST', logoutUrl, { iat: now(), accessToken: first.access_token }),
+    });
+    assert.equal(proven.statusCode, 204, proven.body);
+    const sid = decodeJwt(first.access_token).sid as string;
+    assert.equal((await s.tessera.ctx.stores.sessions.findFamily(sid))?.status, 'revoked');
+  });
+
   for (const clientId of ['dpop-opaque', 'dpop-paseto']) {
     it(`${clientId}: introspection returns cnf.jkt and token_type DPoP`, async () => {
       const first = (await login(clientId)).body;

@@ -7,6 +7,7 @@ import { resolveLoginClient } from '../../domain/resolve-login-client.js';
 import { resolveRefreshClient } from '../../domain/resolve-refresh-client.js';
 import { refreshTokens } from '../../domain/rotate-refresh-token.js';
 import { signIn } from '../../domain/sign-in.js';
+import { verifyDpopProof } from '../../dpop/verify-dpop-proof.js';
 import { clientCredentials } from '../client-credentials.js';
 import { dpopProofOf } from '../dpop-proof.js';
 import { bodyOfType, type Params, required } from '../parse-body.js';
@@ -103,8 +104,10 @@ export function authApiRoutes(
 
   app.post(ENDPOINTS.logout, async (request, reply) => {
     const cookieMode = isCookieRequest(request, cookie);
-    // A cookie or a Bearer header is all a logout needs: no body, so no content type, is fine.
-    const bearer = request.headers.authorization?.startsWith('Bearer ') === true;
+    // A cookie or an access token (Bearer, or DPoP with its proof) is all a logout needs: no body,
+    // so no content type, is fine.
+    const presented = /^(Bearer|DPoP) ([\x21-\x7E]+)$/.exec(request.headers.authorization ?? '');
+    const bearer = presented !== null;
     const params = (cookieMode || bearer) && request.body === undefined ? {} : jsonBody(request);
     if (cookieMode && params.refresh_token === undefined) {
       checkCsrf(request, cookie);
@@ -120,10 +123,22 @@ export function authApiRoutes(
       await logOut(ctx, { refreshToken: params.refresh_token, credentials: credentials(request, params) });
       return reply.code(204).send();
     }
-    const accessToken = request.headers.authorization?.match(/^Bearer ([\x21-\x7E]+)$/)?.[1];
+    const accessToken = presented?.[2];
     if (accessToken === undefined)
       throw new TesseraError('invalid_request', 'Send the refresh_token, or the access token as Bearer');
-    await logOut(ctx, { accessToken });
+    let dpopJkt: string | undefined;
+    if (presented?.[1] === 'DPoP') {
+      const proof = await verifyDpopProof(ctx, {
+        header: request.headers.dpop,
+        htm: request.method,
+        htu: `${ctx.config.issuer}${ENDPOINTS.logout}`,
+        accessToken,
+      });
+      if (proof === undefined)
+        throw new TesseraError('invalid_dpop_proof', 'Authorization: DPoP needs a DPoP proof');
+      dpopJkt = proof.jkt;
+    }
+    await logOut(ctx, { accessToken, dpopJkt });
     return reply.code(204).send();
   });
 }
