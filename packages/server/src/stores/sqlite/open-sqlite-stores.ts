@@ -25,6 +25,11 @@ export interface SqliteOptions {
    * (default `LIMITS.checkpointIntervalMs`; 0 leaves SQLite's automatic checkpoints on the serving connection).
    */
   checkpointIntervalMs?: number;
+  /**
+   * Index the lifecycle record's new events every this many ms (default `EVENT_INDEX_INTERVAL_MS`);
+   * 0: only when `settle()` is called (reads are complete either way).
+   */
+  eventIndexIntervalMs?: number;
   /** Page cache of this connection in MiB (default `DEFAULTS.sqliteCacheMiB`). */
   cacheMiB?: number;
   /** When the checkpointer restarts the WAL: its size in frames, and the least time between two. */
@@ -94,15 +99,19 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
   const insertEvent = prepareEventInsert(db);
   // The lifecycle record's indexes, built in batches between requests (never inside a commit).
   const eventIndex = sqliteEventIndex(db);
-  const indexer = setInterval(() => {
-    try {
-      if (db.open && !db.inTransaction) eventIndex.index();
-    } catch {
-      // Busy (another process holds the write lock) or closing: the next tick catches up, and
-      // readers see the events past the mark meanwhile.
-    }
-  }, EVENT_INDEX_INTERVAL_MS);
-  indexer.unref();
+  const indexEvery = options.eventIndexIntervalMs ?? EVENT_INDEX_INTERVAL_MS;
+  const indexer =
+    indexEvery > 0
+      ? setInterval(() => {
+          try {
+            if (db.open && !db.inTransaction) eventIndex.index();
+          } catch {
+            // Busy (another process holds the write lock) or closing: the next tick catches up,
+            // and readers see the events past the mark meanwhile.
+          }
+        }, indexEvery)
+      : undefined;
+  indexer?.unref();
   const publish = prepareNoticeInsert(db);
   const ping = db.prepare('SELECT 1');
   return {
@@ -125,7 +134,7 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
       }
     },
     close: async () => {
-      clearInterval(indexer);
+      if (indexer) clearInterval(indexer);
       await checkpointer?.stop();
       if (db.open) db.close();
     },
