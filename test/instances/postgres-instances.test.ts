@@ -3,6 +3,7 @@
 // controls, to lose an answer on the way back and to make the database unreachable for a while.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { type CliIO, runCli } from '@tessera/cli';
 import { until } from '@tessera/test-support';
 import { Instance, PG_URL, pgSkip, prepareDeployment, sql } from './support/instances.js';
 import { TcpProxy } from './support/tcp-proxy.js';
@@ -168,5 +169,33 @@ describe('two instances on one PostgreSQL database', { skip }, () => {
       if (i > 0) assert.equal(t.parent_hash, tokens[i - 1]!.hash, `generation ${i} descends from ${i - 1}`);
     }
     assert.equal((await family(fam))?.status, 'active', 'never a revoked family');
+  });
+
+  it('tessera doctor reports the database, and the instance it checks, without changing either', async () => {
+    const out: string[] = [];
+    const io: CliIO = { out: (t) => out.push(t), err: () => {}, readStdin: async () => '', env: {} };
+    const argv = ['doctor', '--issuer', a.url, '--database-url', PG_URL!, '--database-schema'];
+    const code = await runCli([...argv, deployment.schema, '--json'], io);
+    // The report, then (when a check failed) the error, each a JSON object of its own.
+    const first = (text: string) =>
+      JSON.parse(text.includes('\n{') ? text.slice(0, text.lastIndexOf('\n{')) : text);
+    const report = first(out.join('\n'));
+    // The issuer the instances name is the load balancer's; discovery at A says so.
+    assert.match(
+      report.checks[0].detail,
+      /^postgres at .* \(schema tessera_inst_\w+\): PostgreSQL [\d.]+.*, schema version 1, current$/,
+    );
+    assert.equal(report.checks[0].status, 'ok');
+    assert.equal(code, 1, 'discovery names the shared issuer, not A');
+    out.length = 0;
+    const missing = `tessera_absent_${process.pid}`;
+    await runCli([...argv, missing, '--json'], io);
+    const absent = first(out.join('\n'));
+    assert.match(absent.checks[0].detail, /schema version 0 of 1 \(the next start migrates it\)/);
+    assert.deepEqual(
+      await sql('SELECT 1 FROM pg_namespace WHERE nspname = $1', [missing]),
+      [],
+      'nothing created',
+    );
   });
 });

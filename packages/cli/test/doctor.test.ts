@@ -48,9 +48,21 @@ describe('tessera doctor', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('passes discovery, JWKS, health and a full round trip against a healthy server', async () => {
+  it('passes the database, discovery, JWKS, health and a full round trip against a healthy server', async () => {
+    const db = join(dir, 'd.db');
     const run = await doctor(
-      ['--issuer', issuer, '--client-id', 'web', '--username', 'alice', '--password-stdin', '--json'],
+      [
+        '--issuer',
+        issuer,
+        '--db',
+        db,
+        '--client-id',
+        'web',
+        '--username',
+        'alice',
+        '--password-stdin',
+        '--json',
+      ],
       `${PASSWORD}\n`,
     );
     assert.equal(run.code, 0, run.out + run.err);
@@ -59,6 +71,7 @@ describe('tessera doctor', () => {
     assert.deepEqual(
       report.checks.map((c: { name: string; status: string }) => [c.name, c.status]),
       [
+        ['database', 'ok'],
         ['discovery', 'ok'],
         ['jwks', 'ok'],
         ['health', 'ok'],
@@ -69,6 +82,19 @@ describe('tessera doctor', () => {
       ],
     );
     assert.ok(!run.out.includes(PASSWORD), 'the password is never printed');
+    assert.match(report.checks[0].detail, /^sqlite at .*d\.db: SQLite [\d.]+, schema version \d+, current$/);
+  });
+
+  it('reports a database that is not there: failed when named, skipped when only the default', async () => {
+    const missing = await doctor(['--issuer', issuer, '--db', join(dir, 'nope.db'), '--json']);
+    assert.equal(missing.code, 1);
+    assert.deepEqual(JSON.parse(missing.out.slice(0, missing.out.lastIndexOf('\n{'))).checks[0], {
+      name: 'database',
+      status: 'fail',
+      detail: `sqlite at ${join(dir, 'nope.db')}: no SQLite database at ${join(dir, 'nope.db')}`,
+    });
+    const unnamed = await doctor(['--issuer', issuer, '--json']);
+    assert.equal(JSON.parse(unnamed.out).checks[0].status, 'skipped');
   });
 
   it('fails with exit 1 and says why: wrong password, and an issuer that is not there', async () => {

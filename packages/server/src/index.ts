@@ -62,11 +62,13 @@ export * from './ports/index.js';
 export { MemoryRateLimitStore } from './stores/memory/memory-rate-limit-store.js';
 export {
   describeStore,
+  inspectStore,
   type OpenedStores,
   openStores,
   POSTGRES_STORE_PACKAGE,
   type PostgresStoreModule,
   type PostgresStoreOptions,
+  type StoreReport,
 } from './stores/open-stores.js';
 export {
   openSqliteStores,

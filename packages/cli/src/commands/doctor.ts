@@ -1,8 +1,8 @@
 import { ENDPOINTS, encodeBasicCredentials } from '@tessera/protocol';
-import { loadConfig } from '@tessera/server';
+import { inspectStore, loadConfig, type TesseraConfig } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
-import { configOption } from '../setting-options.js';
+import { configOption, databaseSchemaOption, databaseUrlOption, dbOption } from '../setting-options.js';
 
 interface DoctorOptions {
   issuer?: string;
@@ -11,6 +11,9 @@ interface DoctorOptions {
   username?: string;
   passwordStdin?: boolean;
   config?: string;
+  db?: string;
+  databaseUrl?: string;
+  databaseSchema?: string;
   json?: boolean;
   timeout: string;
 }
@@ -40,7 +43,9 @@ const REQUIRED_METADATA = [
 export function doctorCommand(program: Command, io: CliIO): void {
   program
     .command('doctor')
-    .description('check a running server: discovery, JWKS, health, and a token round trip')
+    .description(
+      'check a running server and its database: discovery, JWKS, health, the store, and a token round trip',
+    )
     .option('--issuer <url>', 'the server to check (default: the configured issuer)')
     .option('--client-id <id>', 'a client for the round trip (a public client, or with --client-secret)')
     .option('--client-secret <secret>', 'its secret, for a confidential client')
@@ -48,11 +53,17 @@ export function doctorCommand(program: Command, io: CliIO): void {
     .option('--password-stdin', "read the user's password from standard input")
     .option('--timeout <ms>', 'timeout of each request', '5000')
     .addOption(configOption())
+    .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
     .option('--json', 'print JSON')
     .action(async (opts: DoctorOptions) => {
-      const issuer = (
-        opts.issuer ?? loadConfig({ env: io.env, ...(opts.config ? { file: opts.config } : {}) }).issuer
-      ).replace(/\/+$/, '');
+      const config = loadConfig({
+        flags: { db: opts.db, databaseUrl: opts.databaseUrl, databaseSchema: opts.databaseSchema },
+        env: io.env,
+        ...(opts.config ? { file: opts.config } : {}),
+      });
+      const issuer = (opts.issuer ?? config.issuer).replace(/\/+$/, '');
       if ((opts.username === undefined) !== (opts.passwordStdin !== true)) {
         throw new CliError('--username and --password-stdin go together', EXIT.usage);
       }
@@ -63,7 +74,12 @@ export function doctorCommand(program: Command, io: CliIO): void {
       if (!Number.isInteger(timeout) || timeout < 100)
         throw new CliError('--timeout: milliseconds, at least 100', EXIT.usage);
       const password = opts.passwordStdin ? (await io.readStdin()).replace(/\r?\n$/, '') : undefined;
-      const checks = await runChecks(issuer, { ...opts, password, timeoutMs: timeout });
+      const named =
+        opts.db !== undefined || config.databaseUrl !== undefined || io.env.TESSERA_DB !== undefined;
+      const checks = [
+        await databaseCheck(config, named),
+        ...(await runChecks(issuer, { ...opts, password, timeoutMs: timeout })),
+      ];
       const ok = checks.every((c) => c.status !== 'fail');
       print(io, opts.json === true, { issuer, ok, checks }, () =>
         [
@@ -73,6 +89,31 @@ export function doctorCommand(program: Command, io: CliIO): void {
       );
       if (!ok) throw new CliError('some checks failed', EXIT.failed);
     });
+}
+
+/**
+ * The store the configuration names (SQLite, or PostgreSQL with `--database-url`), read without
+ * changing it: reachable, and its schema version against this code's. A default SQLite path with
+ * no file there is skipped, not failed (the server may run elsewhere).
+ */
+async function databaseCheck(config: Readonly<TesseraConfig>, named: boolean): Promise<Check> {
+  const report = await inspectStore(config);
+  const where = `${report.kind} at ${report.location}`;
+  if (!report.reachable) {
+    return { name: 'database', status: named ? 'fail' : 'skipped', detail: `${where}: ${report.detail}` };
+  }
+  const { schemaVersion = 0, latestVersion = 0 } = report;
+  const schema =
+    schemaVersion === latestVersion
+      ? `schema version ${schemaVersion}, current`
+      : schemaVersion < latestVersion
+        ? `schema version ${schemaVersion} of ${latestVersion} (the next start migrates it)`
+        : `schema version ${schemaVersion} is newer than this Tessera (${latestVersion})`;
+  return {
+    name: 'database',
+    status: schemaVersion > latestVersion ? 'fail' : 'ok',
+    detail: `${where}: ${report.detail}, ${schema}`,
+  };
 }
 
 async function runChecks(

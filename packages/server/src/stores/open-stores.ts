@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { redactUrl } from '../config/parse-setting.js';
 import type { TesseraConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { RateLimitStore, Stores } from '../ports/index.js';
+import { MIGRATIONS } from './sqlite/migrations.js';
 import { openSqliteStores } from './sqlite/open-sqlite-stores.js';
 
 /**
@@ -27,9 +30,24 @@ export interface PostgresStoreOptions {
   onError?: (message: string) => void;
 }
 
+/** What a store says about itself to `tessera doctor`, without changing anything. */
+export interface StoreReport {
+  kind: 'sqlite' | 'postgres';
+  /** Where, safe to print (no password). */
+  location: string;
+  reachable: boolean;
+  /** Migrations applied, and how many this code knows; absent when unreachable. */
+  schemaVersion?: number;
+  latestVersion?: number;
+  /** One line: the server's version, or why it could not be reached. */
+  detail: string;
+}
+
 /** The module `@tessera/store-postgres` is: what this file needs of it. */
 export interface PostgresStoreModule {
   openPostgresStores(options: PostgresStoreOptions): Promise<Stores>;
+  /** Connects once, reads the schema's version, changes nothing. */
+  inspectPostgresStore(options: PostgresStoreOptions): Promise<Omit<StoreReport, 'kind' | 'location'>>;
 }
 
 /** The stores a configuration names, and the shared counters if it names a store for them. */
@@ -75,6 +93,41 @@ export async function openStores(config: Readonly<TesseraConfig>, log: Logger): 
   return { stores };
 }
 
+/**
+ * Reports on the store the configuration names without opening it for service: no migration,
+ * no new file. For `tessera doctor`.
+ */
+export async function inspectStore(
+  config: Pick<TesseraConfig, 'db' | 'databaseUrl' | 'databaseSchema'>,
+): Promise<StoreReport> {
+  const where = describeStore(config);
+  if (config.databaseUrl !== undefined) {
+    const { inspectPostgresStore } = await loadPostgresAdapter();
+    const report = await inspectPostgresStore({ url: config.databaseUrl, schema: config.databaseSchema });
+    return { ...where, ...report };
+  }
+  if (config.db === ':memory:' || !existsSync(config.db)) {
+    return { ...where, reachable: false, detail: `no SQLite database at ${config.db}` };
+  }
+  try {
+    const db = new Database(config.db, { readonly: true, fileMustExist: true });
+    try {
+      const schemaVersion = db.pragma('user_version', { simple: true }) as number;
+      return {
+        ...where,
+        reachable: true,
+        schemaVersion,
+        latestVersion: MIGRATIONS.length,
+        detail: `SQLite ${db.prepare('SELECT sqlite_version() AS v').pluck().get() as string}`,
+      };
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return { ...where, reachable: false, detail: (err as Error).message };
+  }
+}
+
 async function loadPostgresAdapter(): Promise<PostgresStoreModule> {
   let loaded: Partial<PostgresStoreModule>;
   try {
@@ -88,7 +141,7 @@ async function loadPostgresAdapter(): Promise<PostgresStoreModule> {
       `TESSERA_DATABASE_URL names PostgreSQL, and its adapter is not installed: npm install ${POSTGRES_STORE_PACKAGE}`,
     );
   }
-  if (typeof loaded.openPostgresStores !== 'function') {
+  if (typeof loaded.openPostgresStores !== 'function' || typeof loaded.inspectPostgresStore !== 'function') {
     throw new ConfigError(
       `${POSTGRES_STORE_PACKAGE} does not export openPostgresStores (a version mismatch?)`,
     );
