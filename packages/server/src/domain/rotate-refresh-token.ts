@@ -21,7 +21,9 @@ export interface RefreshInput {
   /**
    * Thumbprint of the key of the request's DPoP proof, already verified (its `jti` recorded, so a
    * captured proof is refused before the grace path can answer it). A bound session requires its
-   * key; an unbound one is bound to it by this rotation.
+   * key. An unbound (bearer) session stays unbound: its new access token is bound to the proof's
+   * key, but the family is not, so a stolen bearer refresh token cannot be used to take the
+   * session over and reuse detection keeps protecting its owner. Sessions are bound at sign-in.
    */
   dpopJkt?: string | undefined;
 }
@@ -163,7 +165,8 @@ async function rotate(
     });
   }
   const scope = narrowScope(family.scope, refresh.scope);
-  // A bound family has the same key (checked); an unbound one is bound by this rotation.
+  // A bound family has the same key (checked). An unbound one is never bound on refresh (a thief
+  // with a stolen bearer token would bind it to their key); only its access token is.
   const jkt = family.dpopJkt ?? refresh.dpopJkt;
   const childToken = mintRefreshToken(ctx.keys, family.id);
   const child: RefreshTokenRecord = {
@@ -200,7 +203,6 @@ async function rotate(
     child,
     graceResponse: sealGraceBox(ctx.keys, refresh.refreshToken, token.hash, issued),
     now,
-    ...(family.dpopJkt || jkt === undefined ? {} : { bindDpopJkt: jkt }),
     events: [
       {
         at: now,

@@ -145,19 +145,49 @@ describe('DPoP-bound sessions', () => {
     assert.equal((await refresh('dpop-spa', rotated.body.refresh_token, key)).status, 200);
   });
 
-  it('a client without --dpop may send a proof: the session is bound from then on', async () => {
+  it('a client without --dpop may send a proof: the access token is bound, the bearer session is not', async () => {
     const first = (await login('web', null)).body;
     assert.equal(first.token_type, 'Bearer');
-    const bound = await refresh('web', first.refresh_token, key);
-    assert.equal(bound.status, 200, JSON.stringify(bound.body));
-    assert.equal(bound.body.token_type, 'DPoP');
-    assert.equal((await familyOf(bound.body.refresh_token))?.dpopJkt, key.jkt);
-    const bearer = await refresh('web', bound.body.refresh_token, undefined);
-    assert.equal(bearer.body.error, 'invalid_dpop_proof');
-    assert.match(bearer.body.error_description, /bound to a DPoP key/);
-    const otherKey = await refresh('web', bound.body.refresh_token, other);
-    assert.equal(otherKey.body.error, 'invalid_dpop_proof');
-    assert.equal((await refresh('web', bound.body.refresh_token, key)).status, 200);
+    const next = await refresh('web', first.refresh_token, key);
+    assert.equal(next.status, 200, JSON.stringify(next.body));
+    assert.equal(next.body.token_type, 'DPoP');
+    assert.deepEqual(decodeJwt(next.body.access_token).cnf, { jkt: key.jkt });
+    // The family is not bound on refresh: it was issued as bearer, and stays bearer.
+    assert.equal((await familyOf(next.body.refresh_token))?.dpopJkt, null);
+    const bearer = await refresh('web', next.body.refresh_token, undefined);
+    assert.equal(bearer.status, 200, JSON.stringify(bearer.body));
+    assert.equal(bearer.body.token_type, 'Bearer');
+    assert.equal(decodeJwt(bearer.body.access_token).cnf, undefined);
+  });
+
+  it("a thief refreshing a stolen bearer refresh token with its own key cannot take the session over: the owner's reuse revokes it", async () => {
+    const first = (await login('web', null)).body;
+    const familyId = (await familyOf(first.refresh_token))!.id;
+    const thief = await refresh('web', first.refresh_token, other);
+    assert.equal(thief.status, 200, JSON.stringify(thief.body));
+    s.clock.advance(360_000); // past the grace period
+    // The owner presents the rotated token (as a bearer client does): reuse, the family ends.
+    const owner = await refresh('web', first.refresh_token, undefined);
+    assert.equal(owner.status, 400, JSON.stringify(owner.body));
+    assert.equal(owner.body.error, 'invalid_grant');
+    assert.equal(owner.body.session_end_reason, 'reuse_detected');
+    assert.equal((await s.tessera.ctx.stores.sessions.findFamily(familyId))?.status, 'revoked');
+    // The thief's child is dead too, even with the thief's key.
+    const after = await refresh('web', thief.body.refresh_token, other);
+    assert.equal(after.body.error, 'invalid_grant');
+    assert.equal((await mismatches(familyId)).length, 0);
+  });
+
+  it('the same theft against a session bound at sign-in: refused as key mismatch, family intact', async () => {
+    const first = (await login('dpop-spa')).body;
+    const rotated = await refresh('dpop-spa', first.refresh_token, key);
+    s.clock.advance(360_000);
+    const thief = await refresh('dpop-spa', first.refresh_token, other);
+    assert.equal(thief.body.error, 'invalid_dpop_proof');
+    const family = await familyOf(rotated.body.refresh_token);
+    assert.equal(family?.status, 'active');
+    assert.equal((await mismatches(family!.id)).length, 1);
+    assert.equal((await refresh('dpop-spa', rotated.body.refresh_token, key)).status, 200);
   });
 
   it('a confidential client: password grant and refresh with DPoP and Basic authentication', async () => {
