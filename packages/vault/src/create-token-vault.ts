@@ -12,14 +12,19 @@ import { createVaultMetrics } from './metrics.js';
 import { finishSignIn, startSignIn } from './sign-in/sign-in-flow.js';
 import { openVaultStore } from './store/open-vault-store.js';
 import { rekeyStore } from './store/rekey-store.js';
+import type { VaultStore } from './store/vault-store.js';
 import type { TokenVault, TokenVaultOptions } from './token-vault.js';
 import { authenticatedFetch } from './upstream/authenticated-fetch.js';
 import { Upstream } from './upstream/upstream.js';
+import { UpstreamDiscovery } from './upstream/upstream-discovery.js';
 import { connectionOf, type VaultContext } from './vault-context.js';
 
 /**
- * Creates a token vault: discovers the upstream, opens the store (migrating it) and loads the
- * keys. A bad option is a `VaultConfigError` here, at start, never later.
+ * Creates a token vault: loads the keys, discovers the upstream, opens the store (migrating
+ * it). A bad option, a key that does not fit, or an upstream that refuses both metadata
+ * documents is a `VaultConfigError` here, at start. An upstream that is down or unreachable
+ * is not: the vault starts, hands out stored tokens that are still fresh, and discovers the
+ * upstream as soon as it answers (`UpstreamUnavailable` / `RefreshDeferred` until then).
  *
  * @example
  * const vault = await createTokenVault({
@@ -43,15 +48,30 @@ export async function createTokenVault(options: TokenVaultOptions): Promise<Toke
   const defaultConnection = options.connection ?? DEFAULTS.connection;
   if (options.database === undefined)
     throw new VaultConfigError('database is required (an SQLite file or a postgres:// URL)');
-  const upstream = await Upstream.discover({ ...options, requestTimeoutMs });
-  const store = await openVaultStore(options.database, options.postgres);
+  const discover = await Upstream.prepare({ ...options, requestTimeoutMs });
+  const discovery = new UpstreamDiscovery(discover, options.issuer, {
+    clock,
+    setTimer,
+    random,
+    log: options.logger,
+  });
+  await discovery.start();
+  let store: VaultStore;
+  try {
+    store = await openVaultStore(options.database, options.postgres);
+  } catch (err) {
+    discovery.close();
+    throw err;
+  }
   try {
     const ctx: VaultContext = {
       options,
       keys,
       store,
-      upstream,
-      issuer: upstream.issuer,
+      discovery,
+      get issuer() {
+        return discovery.issuer;
+      },
       clock,
       setTimer,
       random,
@@ -94,10 +114,18 @@ function buildVault(ctx: VaultContext): TokenVault {
     fetch: (userId, url, init, o) => authenticatedFetch(ctx, userId, url, init, o),
     subscribe: (event, fn) => ctx.emitter.subscribe(event, fn),
     metrics: ctx.metrics,
-    issuer: ctx.issuer,
-    upstream: ctx.upstream,
+    get issuer() {
+      return ctx.issuer;
+    },
+    get upstream() {
+      const upstream = ctx.discovery.current;
+      if (!upstream) throw ctx.discovery.unavailable();
+      return upstream;
+    },
+    upstreamReady: () => ctx.discovery.get(),
     async close() {
       stopMaintenance();
+      ctx.discovery.close();
       await ctx.store.close();
     },
   };

@@ -90,3 +90,26 @@ export class SignInFailed extends Error {
   override readonly name = 'SignInFailed';
   readonly code = 'SignInFailed';
 }
+
+/**
+ * The upstream's metadata could not be fetched yet (it was down or unreachable when the vault
+ * started, and still is): nothing that needs the upstream can run before `retryAt`. Tokens
+ * already stored and still fresh are handed out meanwhile.
+ */
+export class UpstreamUnavailable extends Error {
+  override readonly name = 'UpstreamUnavailable';
+  readonly code = 'UpstreamUnavailable';
+  readonly retryable = true;
+  constructor(
+    readonly issuer: string,
+    /** Milliseconds since the epoch (vault clock) of the next discovery attempt. */
+    readonly retryAt: number,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `The upstream ${issuer} has not been discovered yet (${reason}); retrying after ${new Date(retryAt).toISOString()}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+  }
+}

@@ -11,6 +11,7 @@ export {
   RefreshDeferred,
   SignInFailed,
   type UpstreamError,
+  UpstreamUnavailable,
   VaultConfigError,
 } from './errors.js';
 export type { VaultEventName, VaultEvents } from './events.js';

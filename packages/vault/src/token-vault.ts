@@ -135,8 +135,13 @@ export interface TokenVault {
   subscribe<K extends VaultEventName>(event: K, fn: (e: VaultEvents[K]) => void): () => void;
   readonly metrics: VaultMetrics;
   readonly issuer: string;
-  /** The upstream as openid-client knows it (metadata, client authentication). */
+  /**
+   * The upstream as openid-client knows it (metadata, client authentication). Throws
+   * `UpstreamUnavailable` while it has not been discovered (it was down when the vault started).
+   */
   readonly upstream: Upstream;
+  /** Resolves with the upstream once discovered (trying now if due); `UpstreamUnavailable` while it cannot be. */
+  upstreamReady(): Promise<Upstream>;
   close(): Promise<void>;
 }
 

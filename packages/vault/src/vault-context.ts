@@ -6,7 +6,7 @@ import type { TokenSet } from './lifecycle/token-set.js';
 import type { VaultMetrics } from './metrics.js';
 import type { ConnectionState, VaultStore } from './store/vault-store.js';
 import type { ConnectionOptions, TokenVaultOptions, VaultLogger } from './token-vault.js';
-import type { Upstream } from './upstream/upstream.js';
+import type { UpstreamDiscovery } from './upstream/upstream-discovery.js';
 import type { UpstreamFailure } from './upstream/upstream-failure.js';
 
 /**
@@ -18,7 +18,8 @@ export interface VaultContext {
   readonly options: TokenVaultOptions;
   readonly keys: VaultKeys;
   readonly store: VaultStore;
-  readonly upstream: Upstream;
+  /** The upstream, discovered at start or, if it was down then, as soon as it answers. */
+  readonly discovery: UpstreamDiscovery;
   /** The upstream's issuer identifier, as stored beside every connection. */
   readonly issuer: string;
   readonly clock: Clock;
@@ -61,6 +62,16 @@ export function stateChanged(
 ): void {
   if (from !== to)
     ctx.emitter.emit('stateChanged', { userId: row.userId, connection: row.connection, from, to });
+}
+
+/** Whether two issuer identifiers name the same upstream (`https://idp` and `https://idp/` do). */
+export function sameIssuer(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return false;
+  }
 }
 
 /** The stored `lastError` JSON back as an `UpstreamError`. */

@@ -41,7 +41,7 @@ export async function signOut(
   userId: string,
   o?: ConnectionOptions,
 ): Promise<{ revokedUpstream: boolean }> {
-  const { keys, store, log, upstream, metrics } = ctx;
+  const { keys, store, log, metrics } = ctx;
   const connection = connectionOf(ctx, o);
   checkIds(userId, connection);
   let revokedUpstream = false;
@@ -58,7 +58,9 @@ export async function signOut(
         'signing out a set that cannot be decrypted',
       );
     }
-    if (set && !revokedUpstream && upstream.metadata.revocation_endpoint) {
+    // An upstream not discovered (down since start) cannot revoke: the set is deleted here only.
+    const upstream = set && !revokedUpstream ? await ctx.discovery.get().catch(() => undefined) : undefined;
+    if (set && upstream?.metadata.revocation_endpoint) {
       try {
         await upstream.revoke(
           set.refreshToken ?? set.accessToken,

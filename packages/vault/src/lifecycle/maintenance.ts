@@ -1,5 +1,5 @@
 import { DEFAULTS } from '../defaults.js';
-import type { VaultContext } from '../vault-context.js';
+import { sameIssuer, type VaultContext } from '../vault-context.js';
 import { refreshFlow } from './single-flight-refresh.js';
 import { readSet } from './stored-sets.js';
 
@@ -16,7 +16,7 @@ export async function keepAlive(
   let failed = 0;
   const rows = await ctx.store.idle(clock.now() - idleMs, 100);
   for (const row of rows) {
-    if (row.issuer !== ctx.issuer || !row.sealed || row.sealed.refresh_token === null) continue;
+    if (!sameIssuer(row.issuer, ctx.issuer) || !row.sealed || row.sealed.refresh_token === null) continue;
     if (row.state === 'refresh_backoff' && row.retryAt !== null && clock.now() < row.retryAt) continue;
     try {
       const set = await readSet(ctx, row, row.userId, row.connection);

@@ -3,8 +3,9 @@ import type * as oidc from 'openid-client';
 import { delay } from '../clock.js';
 import { sealTokenSet } from '../crypto/seal-token-set.js';
 import { DEFAULTS } from '../defaults.js';
-import { ReauthenticationRequired, RefreshDeferred } from '../errors.js';
+import { ReauthenticationRequired, RefreshDeferred, UpstreamUnavailable } from '../errors.js';
 import type { ConnectionRow } from '../store/vault-store.js';
+import type { Upstream } from '../upstream/upstream.js';
 import { classifyUpstreamError, type UpstreamFailure } from '../upstream/upstream-failure.js';
 import { checkIds, parseError, stateChanged, toUpstreamError, type VaultContext } from '../vault-context.js';
 import { readSet, tombstone } from './stored-sets.js';
@@ -113,18 +114,35 @@ export async function refreshFlow(
       poll = Math.min(DEFAULTS.pollMaxMs, poll * 2);
       continue;
     }
+    // No lease is taken while the upstream is not discovered: nothing could be done with it.
+    let upstream: Upstream;
+    try {
+      upstream = await ctx.discovery.get();
+    } catch (err) {
+      if (!(err instanceof UpstreamUnavailable)) throw err;
+      if (usable) return set;
+      throw new RefreshDeferred(
+        userId,
+        connection,
+        err.retryAt,
+        `upstream discovery failed (${err.reason})`,
+        {
+          cause: err,
+        },
+      );
+    }
     const fence = await store.update(
       userId,
       connection,
       current.version,
-      { leaseOwner: ctx.owner, leaseUntil: now + leaseMs },
+      { leaseOwner: ctx.owner, leaseUntil: clock.now() + leaseMs },
       true,
     );
     if (fence === undefined) continue; // another instance moved first: read again
     if (current.leaseOwner !== null) metrics.leaseTakeovers.inc();
     let result: TokenSet | undefined;
     try {
-      result = await holdLease(ctx, current, fence, set, keepAlive);
+      result = await holdLease(ctx, upstream, current, fence, set, keepAlive);
     } catch (err) {
       // The vault's own answers have cleared the lease already; anything else (a store write
       // that failed) leaves it behind, and every other caller would wait for it to expire.
@@ -170,12 +188,13 @@ async function releaseLease(ctx: VaultContext, row: ConnectionRow, fence: number
 /** Runs one refresh under the lease `fence`. Returns the new set, or `undefined` to read the row again. */
 async function holdLease(
   ctx: VaultContext,
+  upstream: Upstream,
   row: ConnectionRow,
   fence: number,
   set: TokenSet,
   keepAlive: boolean,
 ): Promise<TokenSet | undefined> {
-  const { store, metrics, log, emitter, clock, keys, upstream } = ctx;
+  const { store, metrics, log, emitter, clock, keys } = ctx;
   const { userId, connection } = row;
   const timer = metrics.refreshDuration.startTimer();
   let tokens: oidc.TokenEndpointResponse | undefined;

@@ -7,7 +7,7 @@ import {
   VaultConfigError,
 } from '../errors.js';
 import type { ConnectionRow } from '../store/vault-store.js';
-import { parseError, stateChanged, type VaultContext } from '../vault-context.js';
+import { parseError, sameIssuer, stateChanged, type VaultContext } from '../vault-context.js';
 import type { TokenSet } from './token-set.js';
 
 /**
@@ -28,7 +28,7 @@ export async function readSet(
     };
     throw new ReauthenticationRequired(userId, connection, error);
   }
-  if (row.issuer !== ctx.issuer) {
+  if (!sameIssuer(row.issuer, ctx.issuer)) {
     throw new VaultConfigError(
       `connection "${connection}" of user "${userId}" belongs to ${row.issuer}, not ${ctx.issuer}: give each upstream its own connection name`,
     );

@@ -1,5 +1,10 @@
 import { TesseraError } from '@tessera/protocol';
-import { DecryptionFailed, ReauthenticationRequired, RefreshDeferred } from '../errors.js';
+import {
+  DecryptionFailed,
+  ReauthenticationRequired,
+  RefreshDeferred,
+  UpstreamUnavailable,
+} from '../errors.js';
 
 /** Thrown by the middleware when the app names no user. */
 export const NOT_SIGNED_IN = Symbol('not signed in');
@@ -12,7 +17,7 @@ export function answerFor(
   let e: TesseraError | undefined;
   if (err === NOT_SIGNED_IN || err instanceof ReauthenticationRequired)
     e = new TesseraError('reauthentication_required');
-  else if (err instanceof RefreshDeferred) {
+  else if (err instanceof RefreshDeferred || err instanceof UpstreamUnavailable) {
     e = new TesseraError('temporarily_unavailable', undefined, {
       retryAfter: Math.max(1, Math.ceil((err.retryAt - now) / 1000)),
     });

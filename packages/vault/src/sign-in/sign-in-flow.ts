@@ -18,9 +18,10 @@ export async function startSignIn(
   userId: string,
   o: StartSignInOptions = {},
 ): Promise<{ url: string; state: string }> {
-  const { options, upstream } = ctx;
+  const { options } = ctx;
   const connection = connectionOf(ctx, o);
   checkIds(userId, connection);
+  const upstream = await ctx.discovery.get();
   const metadata = upstream.metadata;
   if (!metadata.authorization_endpoint) {
     throw new VaultConfigError(
@@ -86,6 +87,8 @@ export async function finishSignIn(
   if (!state)
     throw new SignInFailed('The callback carries no state: it does not answer a sign-in started here');
   const hash = stateHash(state);
+  // Before the pending sign-in is taken: an upstream that is down must not use it up.
+  const upstream = await ctx.discovery.get();
   const sealed = await ctx.store.takeSignIn(hash, ctx.clock.now());
   if (!sealed) throw new SignInFailed('Unknown, already used or expired sign-in (start it again)');
   let tx: PendingSignIn;
@@ -102,7 +105,7 @@ export async function finishSignIn(
   let tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
   try {
     tokens = await oidc.authorizationCodeGrant(
-      ctx.upstream.config,
+      upstream.config,
       current,
       {
         pkceCodeVerifier: tx.verifier,

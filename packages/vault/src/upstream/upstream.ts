@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { importJWK, importPKCS8, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 import { VaultConfigError } from '../errors.js';
+import { classifyUpstreamError, type UpstreamFailure } from './upstream-failure.js';
 
 /** How the vault authenticates to the upstream's token endpoint. */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
@@ -62,6 +63,18 @@ async function importKey(key: ClientPrivateKey, alg: string | undefined): Promis
   return key as CryptoKey;
 }
 
+/** Discovery did not succeed; `transient` when the upstream was unreachable or unavailable (not misconfigured). */
+export class DiscoveryFailed extends Error {
+  constructor(
+    message: string,
+    readonly failure: UpstreamFailure,
+    readonly transient: boolean,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /**
  * The upstream authorization server, through openid-client: discovery, client authentication,
  * refresh, revocation and the authorization-code flow. The vault never speaks OAuth itself.
@@ -74,10 +87,11 @@ export class Upstream {
   ) {}
 
   /**
-   * Discovers the upstream: RFC 8414 metadata first, then OpenID Connect discovery, whichever
-   * it serves. Plain http is accepted only for loopback issuers (development and tests).
+   * Checks the options and imports the key (a bad one is a `VaultConfigError` here), and
+   * returns the discovery to run: RFC 8414 metadata first, then OpenID Connect discovery,
+   * whichever the upstream serves. Plain http is accepted only for loopback issuers.
    */
-  static async discover(options: UpstreamOptions): Promise<Upstream> {
+  static async prepare(options: UpstreamOptions): Promise<(now: number) => Promise<Upstream>> {
     let url: URL;
     try {
       url = new URL(options.issuer);
@@ -121,42 +135,52 @@ export class Upstream {
     const timeout = Math.max(1, Math.ceil(options.requestTimeoutMs / 1000));
     const attempt = async (algorithm: 'oauth2' | 'oidc') =>
       oidc.discovery(url, options.clientId, options.clientSecret, undefined, { algorithm, execute, timeout });
-    let config: oidc.Configuration;
-    try {
-      config = await attempt('oauth2');
-    } catch (first) {
+    return async (now) => {
+      let config: oidc.Configuration;
       try {
-        config = await attempt('oidc');
-      } catch {
-        throw new VaultConfigError(
-          `issuer: discovery failed at ${options.issuer} (neither RFC 8414 nor OpenID Connect metadata): ${(first as Error).message}`,
-          { cause: first },
-        );
+        config = await attempt('oauth2');
+      } catch (first) {
+        try {
+          config = await attempt('oidc');
+        } catch (second) {
+          const a = classifyUpstreamError(first, now);
+          const b = classifyUpstreamError(second, now);
+          // Not there, or not answering: try again later. Both documents refused: misconfigured.
+          const transient = [a, b].find((f) => f.kind === 'network' || f.kind === 'unavailable');
+          throw new DiscoveryFailed(
+            `discovery failed at ${options.issuer} (neither RFC 8414 nor OpenID Connect metadata): ${(first as Error).message}`,
+            transient ?? a,
+            transient !== undefined,
+            { cause: first },
+          );
+        }
       }
-    }
-    const metadata = config.serverMetadata();
-    const supported = metadata.token_endpoint_auth_methods_supported;
-    const chosen: ClientAuthMethod =
-      method ??
-      (signingKey && !options.clientSecret
-        ? 'private_key_jwt'
-        : supported && !supported.includes('client_secret_basic') && supported.includes('client_secret_post')
-          ? 'client_secret_post'
-          : 'client_secret_basic');
-    const auth =
-      chosen === 'private_key_jwt'
-        ? oidc.PrivateKeyJwt(signingKey!)
-        : chosen === 'client_secret_post'
-          ? oidc.ClientSecretPost(options.clientSecret)
-          : chosen === 'none'
-            ? oidc.None()
-            : oidc.ClientSecretBasic(options.clientSecret);
-    const clientMetadata: Partial<oidc.ClientMetadata> = { client_id: options.clientId };
-    if (options.clientSecret) clientMetadata.client_secret = options.clientSecret;
-    const configured = new oidc.Configuration(metadata, options.clientId, clientMetadata, auth);
-    if (insecure) oidc.allowInsecureRequests(configured);
-    configured.timeout = timeout;
-    return new Upstream(configured, metadata.issuer, signingKey);
+      const metadata = config.serverMetadata();
+      const supported = metadata.token_endpoint_auth_methods_supported;
+      const chosen: ClientAuthMethod =
+        method ??
+        (signingKey && !options.clientSecret
+          ? 'private_key_jwt'
+          : supported &&
+              !supported.includes('client_secret_basic') &&
+              supported.includes('client_secret_post')
+            ? 'client_secret_post'
+            : 'client_secret_basic');
+      const auth =
+        chosen === 'private_key_jwt'
+          ? oidc.PrivateKeyJwt(signingKey!)
+          : chosen === 'client_secret_post'
+            ? oidc.ClientSecretPost(options.clientSecret)
+            : chosen === 'none'
+              ? oidc.None()
+              : oidc.ClientSecretBasic(options.clientSecret);
+      const clientMetadata: Partial<oidc.ClientMetadata> = { client_id: options.clientId };
+      if (options.clientSecret) clientMetadata.client_secret = options.clientSecret;
+      const configured = new oidc.Configuration(metadata, options.clientId, clientMetadata, auth);
+      if (insecure) oidc.allowInsecureRequests(configured);
+      configured.timeout = timeout;
+      return new Upstream(configured, metadata.issuer, signingKey);
+    };
   }
 
   /** RFC 6749 §6. */

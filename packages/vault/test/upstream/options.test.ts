@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { createTokenVault, type TokenVaultOptions, VaultConfigError } from '../../src/index.js';
 import { makeKeys } from '../support/vault-fixtures.js';
@@ -47,10 +49,25 @@ describe('createTokenVault: options are checked at start, with a clear message',
     });
   }
 
-  it('a loopback issuer that serves no metadata names both discovery documents', async () => {
-    await assert.rejects(
-      createTokenVault({ ...base, issuer: 'http://127.0.0.1:9' }),
-      /neither RFC 8414 nor OpenID Connect/,
-    );
+  it('a loopback issuer that answers but serves no metadata names both discovery documents', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"error":"not_found"}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await assert.rejects(
+        createTokenVault({ ...base, issuer: `http://127.0.0.1:${port}` }),
+        (err: unknown) => {
+          assert.ok(err instanceof VaultConfigError, String(err));
+          assert.match(err.message, /neither RFC 8414 nor OpenID Connect/);
+          return true;
+        },
+      );
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
