@@ -40,6 +40,15 @@ if (selected.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// The PostgreSQL tests run against TESSERA_TEST_PG_URL; without it they are skipped, and on CI
+// (CI set) they fail: say so once, up front, rather than only in the skip messages.
+if (!process.env.TESSERA_TEST_PG_URL) {
+  console.error(
+    process.env.CI
+      ? 'TESSERA_TEST_PG_URL is not set: the PostgreSQL tests will fail (CI is set)'
+      : 'note: TESSERA_TEST_PG_URL is not set: the PostgreSQL tests are skipped (e.g. postgres://postgres@127.0.0.1:5432/test)',
+  );
+}
 const child = spawn(
   process.execPath,
   [
