@@ -7,6 +7,8 @@ export interface NodeRequestLike {
   /** Node drops repeated Authorization headers from `headers`; `rawHeaders` still has them. */
   rawHeaders: readonly string[];
   url?: string | undefined;
+  /** Express: the URL before a router mounted under a prefix stripped it (`req.url` is relative to the mount). */
+  originalUrl?: string | undefined;
   method?: string | undefined;
   /** A TLS socket says `encrypted`: the scheme of the request URL. */
   socket?: object | undefined;
@@ -21,7 +23,7 @@ export function nodeSources(req: NodeRequestLike, body: unknown): TokenSources {
     if (name === 'authorization') authorization.push(req.rawHeaders[i + 1]!);
     else if (name === 'dpop') dpop.push(req.rawHeaders[i + 1]!);
   }
-  const url = req.url ?? '';
+  const url = req.originalUrl ?? req.url ?? '';
   const q = url.indexOf('?');
   const queryTokens =
     q !== -1 && url.includes('access_token', q)
@@ -38,15 +40,38 @@ export function nodeSources(req: NodeRequestLike, body: unknown): TokenSources {
     if (typeof value === 'string') bodyTokens = [value];
     else if (Array.isArray(value)) bodyTokens = value.map(String);
   }
-  // The request's own URL, from its Host header; behind a proxy the resource server's `origin` option replaces it.
+  // The request's own URL, from its Host header, only when that is a bare host[:port]: Node passes
+  // `Host: a.example/profile?` through as sent, which would move the path. With the resource
+  // server's `origin` option the Host header is not used at all (only `target`).
   const scheme = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http';
   const host = req.headers.host;
+  const path = requestPath(url);
   return {
     authorization,
     queryTokens,
     bodyTokens,
     dpop,
     ...(req.method === undefined ? {} : { method: req.method }),
-    ...(host === undefined ? {} : { url: `${scheme}://${host}${url}` }),
+    ...(path === undefined ? {} : { target: path }),
+    ...(host === undefined || path === undefined || !isBareHost(host)
+      ? {}
+      : { url: `${scheme}://${host}${path}` }),
   };
+}
+
+const BARE_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]{1,5})?$/;
+
+/** A `Host` value with nothing but a name or IP literal and an optional port. */
+export function isBareHost(host: string): boolean {
+  return host.length <= 255 && BARE_HOST.test(host);
+}
+
+/** The path of a request target (origin-form or absolute-form), without query or fragment. */
+function requestPath(target: string): string | undefined {
+  if (target === '') return undefined;
+  try {
+    return new URL(target, 'http://path.invalid').pathname;
+  } catch {
+    return undefined;
+  }
 }

@@ -366,7 +366,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
 
   /** The request's DPoP proof for a token bound to `jkt`; a refusal, or `undefined` when it holds. */
   async function checkProof(sources: TokenSources, token: string, jkt: string) {
-    const url = sources.url === undefined ? undefined : htuOf(sources.url, origin);
+    const url = htuOf(sources, origin);
     if (url === undefined || sources.method === undefined) {
       return invalidToken(dpopChallenge, 'The request URL is unknown, so its DPoP proof cannot be checked');
     }
@@ -440,12 +440,16 @@ function publicOrigin(value: string): string {
   return url.origin;
 }
 
-/** The URL a proof's `htu` must name: the public origin (when configured) with the request's path. */
-function htuOf(requestUrl: string, origin: string | undefined): string | undefined {
-  if (origin === undefined) return requestUrl;
+/**
+ * The URL a proof's `htu` must name: the public origin (when configured) with the request
+ * target's path, never anything from the `Host` header; without `origin`, the request's URL.
+ */
+function htuOf(sources: TokenSources, origin: string | undefined): string | undefined {
+  if (origin === undefined) return sources.url;
+  const target = sources.target ?? sources.url;
+  if (target === undefined) return undefined;
   try {
-    const url = new URL(requestUrl, 'http://path.invalid');
-    return `${origin}${url.pathname}`;
+    return `${origin}${new URL(target, 'http://path.invalid').pathname}`;
   } catch {
     return undefined;
   }

@@ -15,8 +15,17 @@ export interface TokenSources {
   dpop?: readonly string[];
   /** The request method, for a DPoP proof's `htm`. */
   method?: string;
-  /** The request URL as received (scheme, `Host`, path, query), for a DPoP proof's `htu`. */
+  /**
+   * The request URL (scheme, authority, path, query), for a DPoP proof's `htu` when no `origin`
+   * is configured. Node adapters build it only from a `Host` that is a bare `host[:port]`.
+   */
   url?: string;
+  /**
+   * The request target's path as the router sees it (Express: `originalUrl`, so a router mounted
+   * under a prefix keeps the prefix). With `origin` configured, `htu` is `origin` plus this path,
+   * and the `Host` header is never read.
+   */
+  target?: string;
 }
 
 /** Where the token was found. */
