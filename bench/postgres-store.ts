@@ -138,7 +138,7 @@ function groupCommit(stores: PostgresStores): Rotate {
         results.push(r.rows[0]);
       }
       await client.query('COMMIT');
-      batch.forEach((b, i) => b.done(results[i]));
+      for (const [i, b] of batch.entries()) b.done(results[i]);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       for (const b of batch) b.fail(err);
