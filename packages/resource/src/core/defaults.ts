@@ -74,7 +74,7 @@ export const DEFAULT_TABLE = {
     value: 100_000,
     option: 'dpopReplayCacheSize',
     unit: 'entries',
-    doc: 'DPoP proof `jti`s remembered per resource server (LRU, each until its window ends): 1,600 proofs/s for 60 s.',
+    doc: 'DPoP proof `jti`s remembered per resource server, each until its window ends (SHA-256 keys, about 100 B each): 1,600 proofs/s for 60 s. When full of live entries, new proofs get a retryable 503 rather than an older one being forgotten.',
   },
   dpopNoncePeriodMs: {
     value: 5 * 60_000,

@@ -14,8 +14,8 @@ import {
   importJWK,
   type JWK,
 } from 'jose';
-import { LruCache } from '../core/lru-cache.js';
 import type { DpopNonceSource } from './dpop-nonces.js';
+import { ReplayCache, replayKey } from './replay-cache.js';
 
 /** What the proof of one request is checked against. */
 export interface DpopRequest {
@@ -76,11 +76,11 @@ export const DPOP_ALGS_PARAM = DPOP_SIGNING_ALGS.join(' ');
  */
 export class DpopVerifier {
   readonly #opts: DpopVerifierOptions;
-  readonly #seen: LruCache<true>;
+  readonly #seen: ReplayCache;
 
   constructor(opts: DpopVerifierOptions) {
     this.#opts = opts;
-    this.#seen = new LruCache<true>(opts.replayCacheSize);
+    this.#seen = new ReplayCache(opts.replayCacheSize);
   }
 
   /** @throws TesseraError `invalid_dpop_proof` or `use_dpop_nonce` */
@@ -136,12 +136,19 @@ export class DpopVerifier {
         );
       }
     }
-    // Keyed on the normalised htu the comparison used; no await between the look-up and the insert.
-    const replayKey = `${jkt} ${claims.htm} ${claims.htu} ${claims.jti}`;
-    if (this.#seen.get(replayKey, now) !== undefined)
-      throw invalid('The DPoP proof was already used (replayed jti)');
+    // Keyed on the normalised htu the comparison used, hashed to a fixed size; the digest is
+    // computed first, so there is no await between the look-up and the insert.
+    const key = await replayKey([jkt, claims.htm, claims.htu, claims.jti]);
     const keepUntil = Math.ceil((claims.iat + this.#opts.windowSeconds) * 1000) + 1000;
-    this.#seen.set(replayKey, true, Math.max(keepUntil, now + 1000), now);
+    const outcome = this.#seen.insert(key, Math.max(keepUntil, now + 1000), now);
+    if (outcome === 'seen') throw invalid('The DPoP proof was already used (replayed jti)');
+    if (outcome === 'full') {
+      throw new TesseraError(
+        'temporarily_unavailable',
+        'Too many DPoP proofs within the proof window to remember; retry shortly',
+        { retryAfter: 1 },
+      );
+    }
   }
 
   /** Entries in the replay cache (for tests and stats). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import type { TesseraError } from '@tessera/protocol';
 import express from 'express';
 import Fastify from 'fastify';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
@@ -149,7 +150,7 @@ describe('DPoP-bound access tokens at the resource server (RFC 9449 §7)', () =>
     await refusedWith(dpopRequest(url, token, [respelled]), 'invalid_dpop_proof', /already used/);
   });
 
-  it('keeps the replay cache bounded, and each jti only as long as its window', async () => {
+  it('keeps the replay cache bounded: when full of live proofs it refuses new ones (503) instead of forgetting one', async () => {
     const verifier = new DpopVerifier({
       clock,
       windowSeconds: 60,
@@ -157,17 +158,56 @@ describe('DPoP-bound access tokens at the resource server (RFC 9449 §7)', () =>
       maxProofBytes: 8192,
       maxJtiLength: 256,
     });
-    const proofs: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const p = await key.proof('GET', `${ORIGIN}/orders`, token, now());
-      proofs.push(p);
-      await verifier.verify({ proofs: [p], token, jkt: key.jkt, method: 'GET', url: `${ORIGIN}/orders` });
-    }
-    assert.equal(verifier.remembered, 3);
-    await assert.rejects(
-      verifier.verify({ proofs: [proofs[5]!], token, jkt: key.jkt, method: 'GET', url: `${ORIGIN}/orders` }),
-      /already used/,
+    const at = `${ORIGIN}/orders`;
+    const check = (p: string, u = at) =>
+      verifier.verify({ proofs: [p], token, jkt: key.jkt, method: 'GET', url: u });
+    const captured = await key.proof('GET', at, token, now());
+    await check(captured);
+    // A flood of fresh proofs (here: two fill it, the third finds no room).
+    await check(await key.proof('GET', at, token, now()));
+    await check(
+      await key.proof('GET', `${at}/${'x'.repeat(4000)}`, token, now()),
+      `${at}/${'x'.repeat(4000)}`,
     );
+    assert.equal(verifier.remembered, 3);
+    await assert.rejects(check(await key.proof('GET', at, token, now())), (e: TesseraError) => {
+      assert.equal(e.code, 'temporarily_unavailable');
+      assert.equal(e.status, 503);
+      assert.equal(e.retryAfter, 1);
+      return true;
+    });
+    assert.equal(verifier.remembered, 3);
+    // The captured proof is still remembered: its replay is refused, not accepted.
+    await assert.rejects(check(captured), /already used/);
+    // Once the window has passed, the expired entries make room again (and the old proof is too old anyway).
+    clock.advance(62_000);
+    await check(await key.proof('GET', at, token, now()));
+    assert.equal(verifier.remembered, 1);
+  });
+
+  it('answers a full replay cache with a retryable 503, not a 401', async () => {
+    const small = createResourceServer({
+      issuer: fake.issuer,
+      audience: AUDIENCE,
+      clock,
+      origin: ORIGIN,
+      dpopReplayCacheSize: 1,
+    });
+    fake.nowSeconds = now();
+    const t = await fake.sign({ claims: { cnf: { jkt: key.jkt } } });
+    const ok = await small.authenticate(
+      dpopRequest(url, t, [await key.proof('GET', `${ORIGIN}/orders`, t, now())]),
+    );
+    assert.equal(ok.ok, true);
+    const full = await small.authenticate(
+      dpopRequest(url, t, [await key.proof('GET', `${ORIGIN}/orders`, t, now())]),
+    );
+    assert.equal(full.ok, false);
+    if (!full.ok) {
+      assert.equal(full.status, 503);
+      assert.equal(failureResponse(full).headers.get('retry-after'), '1');
+    }
+    small.close();
   });
 
   it('without origin, expects the request URL; with a nonce secret, answers use_dpop_nonce with DPoP-Nonce', async () => {
