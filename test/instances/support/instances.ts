@@ -3,25 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createTessera, createUser, saveClient } from '@tessera/server';
 import { openPostgresStores } from '@tessera/store-postgres';
-import { freePort, until } from '@tessera/test-support';
+import { freePort, PG_URL, pgSkip, until } from '@tessera/test-support';
 import pg from 'pg';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'packages/cli/src/bin.ts');
 
-/** The test database: `TESSERA_TEST_PG_URL` (`.ci/run` sets it). */
-export const PG_URL = process.env.TESSERA_TEST_PG_URL;
-
-/**
- * PostgreSQL tests run whenever `TESSERA_TEST_PG_URL` is set; without it they fail on CI (`CI`
- * set) and are skipped elsewhere, with this message.
- */
-export function pgSkip(): false | string {
-  if (PG_URL) return false;
-  const message = 'TESSERA_TEST_PG_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)';
-  if (process.env.CI) throw new Error(`${message}: the PostgreSQL tests must run on CI`);
-  return message;
-}
+export { PG_URL, pgSkip };
 
 export const PASSWORD = 'correct horse battery staple';
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freshSchema, PG_URL, pgSkip } from '@tessera/test-support';
 
 /** A fresh keys object with one key (or the given ids). */
 export function makeKeys(
@@ -35,22 +36,10 @@ export class TestClock {
   }
 }
 
-export const PG_URL = process.env.TESSERA_TEST_PG_URL;
-
-/**
- * Whether PostgreSQL tests run: always when `TESSERA_TEST_PG_URL` is set; on CI a missing URL
- * is a failure, not a skip.
- */
-export function pgSkip(): false | string {
-  if (PG_URL) return false;
-  if (process.env.CI) throw new Error('TESSERA_TEST_PG_URL must be set on CI');
-  return 'TESSERA_TEST_PG_URL is not set';
-}
+export { PG_URL, pgSkip };
 
 /** A schema name of its own for one test run. */
-export function pgSchema(): string {
-  return `vault_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-}
+export const pgSchema = (): string => freshSchema('vault_test');
 
 export async function dropSchema(schema: string): Promise<void> {
   const { default: pg } = await import('pg');
