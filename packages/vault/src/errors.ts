@@ -113,3 +113,22 @@ export class UpstreamUnavailable extends Error {
     );
   }
 }
+
+/**
+ * The upstream issued a token of a type the vault cannot use for you: `DPoP` (RFC 9449), whose
+ * every use needs a proof signed with the client's DPoP key. Nothing is stored. Use a client
+ * the upstream issues Bearer tokens to.
+ */
+export class UnsupportedTokenType extends Error {
+  override readonly name = 'UnsupportedTokenType';
+  readonly code = 'UnsupportedTokenType';
+  constructor(
+    readonly userId: string,
+    readonly connection: string,
+    readonly tokenType: string,
+  ) {
+    super(
+      `The upstream issued a ${tokenType}-bound token for user "${userId}" (connection "${connection}"): the vault stores and refreshes Bearer tokens only; configure the upstream client without DPoP (e.g. no dpop_bound_access_tokens)`,
+    );
+  }
+}

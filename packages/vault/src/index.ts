@@ -10,6 +10,7 @@ export {
   ReauthenticationRequired,
   RefreshDeferred,
   SignInFailed,
+  UnsupportedTokenType,
   type UpstreamError,
   UpstreamUnavailable,
   VaultConfigError,

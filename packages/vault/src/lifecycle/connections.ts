@@ -1,5 +1,5 @@
 import { sealTokenSet, unsealTokenSet } from '../crypto/seal-token-set.js';
-import { DecryptionFailed } from '../errors.js';
+import { DecryptionFailed, UnsupportedTokenType } from '../errors.js';
 import type { ConnectionOptions, ConnectionStatus } from '../token-vault.js';
 import { classifyUpstreamError } from '../upstream/upstream-failure.js';
 import { checkIds, connectionOf, parseError, stateChanged, type VaultContext } from '../vault-context.js';
@@ -20,6 +20,7 @@ export async function saveSet(
   checkIds(userId, connection);
   const now = clock.now();
   const set = toTokenSet(tokenResponse, now);
+  if (set.tokenType === 'DPoP') throw new UnsupportedTokenType(userId, connection, set.tokenType);
   const before = await store.get(userId, connection);
   await store.put({
     userId,

@@ -220,6 +220,11 @@ async function holdLease(
   if (tokens) {
     try {
       next = toTokenSet(tokens, now, set);
+      if (next.tokenType === 'DPoP') {
+        // Cannot happen without a proof the vault never sends; kept out of the store all the same.
+        next = undefined;
+        failure = { kind: 'rejected', error: 'unsupported_token_type', description: 'DPoP-bound token' };
+      }
     } catch (err) {
       failure = { kind: 'rejected', error: 'invalid_response', description: (err as Error).message };
     }

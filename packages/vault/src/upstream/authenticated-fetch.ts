@@ -1,3 +1,4 @@
+import { UnsupportedTokenType } from '../errors.js';
 import { ensureFresh } from '../lifecycle/single-flight-refresh.js';
 import type { TokenSet } from '../lifecycle/token-set.js';
 import type { ConnectionOptions } from '../token-vault.js';
@@ -18,8 +19,10 @@ export async function authenticatedFetch(
   const fetchImpl = ctx.options.fetch ?? fetch;
   const replayable = init.body === undefined || init.body === null || !(init.body instanceof ReadableStream);
   const send = (set: TokenSet) => {
+    // A DPoP-bound token sent without a proof is refused by any resource server; say so instead.
+    if (set.tokenType === 'DPoP') throw new UnsupportedTokenType(userId, connection, set.tokenType);
     const headers = new Headers(init.headers);
-    headers.set('authorization', `${set.tokenType === 'DPoP' ? 'DPoP' : 'Bearer'} ${set.accessToken}`);
+    headers.set('authorization', `Bearer ${set.accessToken}`);
     return fetchImpl(url, { ...init, headers });
   };
   const first = await ensureFresh(ctx, userId, connection);
