@@ -1,0 +1,258 @@
+// Soak: a real `tessera serve` under sustained refresh and validation (introspection) load at
+// half its measured capacity, with cleanup running, for a bounded time (10 minutes at most).
+// Reports RSS and heap (start, end, peak), p99 per window, the database and WAL sizes, and errors.
+// Usage: npm run soak [-- --minutes 10] [--json soak.json]
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ENDPOINTS, encodeBasicCredentials } from '@tessera/protocol';
+import { createTessera, createUser, loadConfig, saveClient } from '../packages/server/src/index.js';
+import { freePort } from '../packages/server/test/helpers/test-server.js';
+import { buildServer, kill, startServer } from '../test/chaos/support/processes.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const MINUTES = Math.min(10, Number(arg('minutes') ?? 10));
+const WINDOW_MS = 10_000;
+const SESSIONS = 200;
+const RS_SECRET = 'soak-resource-server-secret-0123456789';
+const PASSWORD = 'soak password, long enough';
+
+const dir = mkdtempSync(join(tmpdir(), 'tessera-soak-'));
+const db = join(dir, 'tessera.db');
+const secret = randomBytes(32);
+const seed = await createTessera({
+  config: loadConfig({ env: {}, overrides: { db, logLevel: 'silent', passwordHashCost: 10 } }),
+  masterSecret: secret,
+  background: false,
+});
+await saveClient(seed.ctx, { id: 'web', public: true });
+await saveClient(seed.ctx, {
+  id: 'api',
+  public: false,
+  secret: RS_SECRET,
+  introspectAny: true,
+  grantTypes: [],
+});
+await createUser(seed.ctx, { username: 'soak', password: PASSWORD });
+await seed.close();
+
+const build = await buildServer();
+const port = await freePort();
+const server = await startServer(
+  build.cli,
+  ['serve', '--db', db, '--port', String(port)],
+  {
+    TESSERA_SECRET: secret.toString('base64url'),
+    TESSERA_LOG_LEVEL: 'error',
+    TESSERA_PASSWORD_HASH_COST: '10',
+    TESSERA_RATE_LIMIT_LOGIN: '0',
+    TESSERA_RATE_LIMIT_REFRESH: '0',
+    // Cleanup has work: rotated tokens leave their grace period after 5 s and are pruned every 10 s.
+    TESSERA_CLEANUP_INTERVAL: '10s',
+    TESSERA_REFRESH_GRACE_PERIOD: '5s',
+  },
+  port,
+);
+const pid = server.child.pid!;
+
+const agentless = (path: string, body: string, headers: Record<string, string> = {}) =>
+  new Promise<{ status: number; text: string }>((resolve) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+          ...headers,
+        },
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve({ status: 0, text: '' }));
+    req.end(body);
+  });
+
+const sessions: { refresh: string; access: string }[] = [];
+for (let i = 0; i < SESSIONS; i++) {
+  const r = await agentless(
+    ENDPOINTS.login,
+    JSON.stringify({ username: 'soak', password: PASSWORD, client_id: 'web' }),
+    { 'content-type': 'application/json' },
+  );
+  const body = JSON.parse(r.text);
+  sessions.push({ refresh: body.refresh_token, access: body.access_token });
+}
+
+let errors = 0;
+const errorKinds: Record<string, number> = {};
+/** One unit of load: refresh a session, then validate its new access token by introspection. */
+async function unit(i: number): Promise<number> {
+  const s = sessions[i % SESSIONS]!;
+  const t0 = performance.now();
+  const r = await agentless(
+    ENDPOINTS.token,
+    new URLSearchParams({
+      grant_type: 'refresh_token',
+      client_id: 'web',
+      refresh_token: s.refresh,
+    }).toString(),
+  );
+  if (r.status !== 200) {
+    errors++;
+    errorKinds[`refresh ${r.status}`] = (errorKinds[`refresh ${r.status}`] ?? 0) + 1;
+    return performance.now() - t0;
+  }
+  const body = JSON.parse(r.text);
+  s.refresh = body.refresh_token;
+  s.access = body.access_token;
+  const v = await agentless(ENDPOINTS.introspection, new URLSearchParams({ token: s.access }).toString(), {
+    authorization: encodeBasicCredentials('api', RS_SECRET),
+  });
+  if (v.status !== 200 || !JSON.parse(v.text).active) {
+    errors++;
+    errorKinds[`introspect ${v.status}`] = (errorKinds[`introspect ${v.status}`] ?? 0) + 1;
+  }
+  return performance.now() - t0;
+}
+
+// Capacity: closed loop, 16 at a time, for 15 s.
+let done = 0;
+const capacityEnds = Date.now() + 15_000;
+await Promise.all(
+  Array.from({ length: 16 }, async (_, w) => {
+    for (let i = w; Date.now() < capacityEnds; i += 16) {
+      await unit(i);
+      done++;
+    }
+  }),
+);
+const capacity = done / 15;
+const rate = capacity / 2;
+process.stdout.write(
+  `capacity ${capacity.toFixed(0)} units/s (refresh + introspection); soak at ${rate.toFixed(0)}/s for ${MINUTES} min\n`,
+);
+errors = 0;
+
+/** The server process's resident set, from /proc (Linux). */
+function rssMiB(): number {
+  let status = '';
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {}
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function heapMiB(): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await res.text();
+  const used = /^tessera_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1];
+  return Number(used ?? 0) / 2 ** 20;
+}
+const size = (p: string) => {
+  try {
+    return statSync(p).size / 2 ** 20;
+  } catch {
+    return 0;
+  }
+};
+
+interface Window {
+  minute: number;
+  units: number;
+  p50: number;
+  p99: number;
+  rssMiB: number;
+  heapMiB: number;
+  dbMiB: number;
+  walMiB: number;
+  errors: number;
+}
+const windows: Window[] = [];
+const start = { rssMiB: rssMiB(), heapMiB: await heapMiB() };
+const peak = { ...start };
+const ends = Date.now() + MINUTES * 60_000;
+let next = 0;
+let inFlight = 0;
+let latencies: number[] = [];
+let windowErrors = errors;
+const started = Date.now();
+const q = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? 0;
+};
+// Open loop at `rate`: a unit starts every 1/rate s whatever the answers do (at most 256 in flight).
+const ticker = setInterval(() => {
+  // As many as are due since the start (a late tick catches up), never more than 256 in flight.
+  const due = Math.floor(((Date.now() - started) * rate) / 1000) - next;
+  for (let k = 0; k < due && inFlight < 256; k++) {
+    inFlight++;
+    void unit(next++).then((ms) => {
+      inFlight--;
+      latencies.push(ms);
+    });
+  }
+}, 20);
+while (Date.now() < ends) {
+  await new Promise((r) => setTimeout(r, Math.min(WINDOW_MS, ends - Date.now())));
+  const w: Window = {
+    minute: Number(((Date.now() - started) / 60_000).toFixed(2)),
+    units: latencies.length,
+    p50: q(latencies, 0.5),
+    p99: q(latencies, 0.99),
+    rssMiB: rssMiB(),
+    heapMiB: await heapMiB(),
+    dbMiB: size(db),
+    walMiB: size(`${db}-wal`),
+    errors: errors - windowErrors,
+  };
+  windowErrors = errors;
+  latencies = [];
+  peak.rssMiB = Math.max(peak.rssMiB, w.rssMiB);
+  peak.heapMiB = Math.max(peak.heapMiB, w.heapMiB);
+  windows.push(w);
+  process.stdout.write(
+    `${w.minute.toFixed(2).padStart(5)} min  ${String(w.units).padStart(6)} units  p50 ${w.p50.toFixed(1)} ms  p99 ${w.p99.toFixed(1)} ms  rss ${w.rssMiB.toFixed(0)} MiB  heap ${w.heapMiB.toFixed(0)} MiB  db ${w.dbMiB.toFixed(1)} MiB  wal ${w.walMiB.toFixed(1)} MiB  errors ${w.errors}\n`,
+  );
+}
+clearInterval(ticker);
+while (inFlight > 0) await new Promise((r) => setTimeout(r, 50));
+const last = windows.at(-1);
+const summary = {
+  minutes: MINUTES,
+  capacityUnitsPerSecond: Math.round(capacity),
+  rateUnitsPerSecond: Math.round(rate),
+  units: next,
+  achievedUnitsPerSecond: Math.round(next / ((Date.now() - started) / 1000)),
+  errors,
+  errorKinds,
+  rssMiB: { start: start.rssMiB, end: last?.rssMiB, peak: peak.rssMiB },
+  heapMiB: { start: start.heapMiB, end: last?.heapMiB, peak: peak.heapMiB },
+  p99Ms: windows.map((w) => Number(w.p99.toFixed(1))),
+  dbMiB: windows.map((w) => Number(w.dbMiB.toFixed(1))),
+  walMiB: windows.map((w) => Number(w.walMiB.toFixed(1))),
+};
+process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+const json = arg('json');
+if (json) writeFileSync(json, `${JSON.stringify({ name: 'soak', ...summary, windows }, null, 2)}\n`);
+await kill(server);
+build.remove();
+rmSync(dir, { recursive: true, force: true });
+process.exit(errors === 0 ? 0 : 1);
