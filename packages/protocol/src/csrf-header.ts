@@ -8,3 +8,9 @@ export const CSRF_HEADER = 'X-Tessera-CSRF';
 
 /** The value of {@link CSRF_HEADER}. */
 export const CSRF_HEADER_VALUE = '1';
+
+/**
+ * The header every state-changing call of the admin API (`/admin/api/`) carries, with the CSRF
+ * token the admin sign-in answered (and `GET /admin/api/session` repeats).
+ */
+export const ADMIN_CSRF_HEADER = 'X-Tessera-Admin-CSRF';

@@ -156,6 +156,13 @@ export function migrations(s: string): readonly string[] {
     END
     $fn$;
     `,
+    `
+    -- The dashboard's lists: newest first by (created_at, id), per filter, paged by keyset.
+    CREATE INDEX families_created_id ON ${s}.families (created_at DESC, id DESC);
+    CREATE INDEX families_user_created ON ${s}.families (user_id, created_at DESC, id DESC);
+    CREATE INDEX families_client_created ON ${s}.families (client_id, created_at DESC, id DESC);
+    CREATE INDEX families_status_created ON ${s}.families (status, created_at DESC, id DESC);
+    `,
   ];
 }
 

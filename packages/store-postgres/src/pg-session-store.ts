@@ -154,7 +154,7 @@ export function pgSessionStore(db: Database): SessionStore {
       const { where, args } = familyWhere(filter);
       const limit = Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
       const rows = await db.rows<FamilyRow>(
-        `SELECT ${FAMILY_COLUMNS} FROM ${families} ${where} ORDER BY created_at DESC, n DESC LIMIT $${args.length + 1}`,
+        `SELECT ${FAMILY_COLUMNS} FROM ${families} ${where} ORDER BY created_at DESC, id DESC LIMIT $${args.length + 1}`,
         [...args, limit],
       );
       return rows.map(toFamily);
@@ -168,9 +168,25 @@ export function pgSessionStore(db: Database): SessionStore {
 
 /** The WHERE clause (and its arguments) selecting families by user, client and status. */
 function familyWhere(filter: Omit<FamilyFilter, 'limit'>) {
-  return whereOf([
+  const { where, args } = whereOf([
     ['user_id', filter.userId],
     ['client_id', filter.clientId],
     ['status', filter.status],
   ]);
+  const extra: string[] = [];
+  const all: (string | number)[] = [...args];
+  if (filter.createdAfter !== undefined) {
+    all.push(filter.createdAfter);
+    extra.push(`created_at >= $${all.length}`);
+  }
+  if (filter.before !== undefined) {
+    // Keyset: a row comparison the (…, created_at DESC, id DESC) indexes serve as a range.
+    all.push(filter.before.createdAt, filter.before.id);
+    extra.push(`(created_at, id) < ($${all.length - 1}, $${all.length})`);
+  }
+  if (extra.length === 0) return { where, args };
+  return {
+    where: where === '' ? `WHERE ${extra.join(' AND ')}` : `${where} AND ${extra.join(' AND ')}`,
+    args: all,
+  };
 }

@@ -9,6 +9,11 @@ interface AddOptions extends CommonOptions {
   password?: string;
   passwordStdin?: boolean;
   role: string[];
+  admin?: boolean;
+}
+
+interface SetAdminOptions extends CommonOptions {
+  off?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -23,6 +28,7 @@ export function usersCommand(program: Command, io: CliIO): void {
     .option('--password <password>', 'the password (visible in the process list; prefer --password-stdin)')
     .option('--password-stdin', 'read the password from standard input')
     .option('--role <role>', 'a role (repeatable), e.g. admin', collect, [])
+    .option('--admin', 'an administrator: may sign in to the dashboard (/admin) and its API')
     .addOption(dbOption())
     .addOption(databaseUrlOption())
     .addOption(databaseSchemaOption())
@@ -37,7 +43,11 @@ export function usersCommand(program: Command, io: CliIO): void {
         ? (await io.readStdin()).replace(/\r?\n$/, '')
         : (opts.password ?? '');
       const user = await withServer(io, opts, (t) =>
-        createUser(t.ctx, { username: opts.username, password, roles: opts.role }).catch((err: Error) => {
+        createUser(t.ctx, {
+          username: opts.username,
+          password,
+          roles: opts.admin ? [...opts.role, 'admin'] : opts.role,
+        }).catch((err: Error) => {
           if (hasErrorCode(err, 'ERR_TESSERA_DUPLICATE'))
             throw new CliError(`a user named "${opts.username}" already exists`);
           throw err;
@@ -48,6 +58,44 @@ export function usersCommand(program: Command, io: CliIO): void {
         opts.json === true,
         { id: user.id, username: user.username, roles: user.roles },
         () => `added user ${user.username} (id ${user.id})`,
+      );
+    });
+  users
+    .command('set-admin')
+    .description('give a user the admin role (the dashboard), or take it away with --off')
+    .argument('<user>', 'username or id')
+    .option('--off', 'take the admin role away')
+    .addOption(dbOption())
+    .addOption(databaseUrlOption())
+    .addOption(databaseSchemaOption())
+    .addOption(createOption())
+    .addOption(configOption())
+    .option('--json', 'print JSON')
+    .action(async (nameOrId: string, opts: SetAdminOptions) => {
+      const user = await withServer(io, opts, async (t) => {
+        const { directory } = t.ctx.stores;
+        const found =
+          (await directory.findUserByUsername(nameOrId)) ?? (await directory.findUserById(nameOrId));
+        if (!found) {
+          throw new CliError(
+            `no user "${nameOrId}"`,
+            EXIT.failed,
+            'tessera users list shows every user',
+            'user_not_found',
+          );
+        }
+        const roles = opts.off
+          ? found.roles.filter((r) => r !== 'admin')
+          : [...new Set([...found.roles, 'admin'])];
+        const updated = { ...found, roles };
+        await directory.updateUser(updated);
+        return updated;
+      });
+      print(
+        io,
+        opts.json === true,
+        { id: user.id, username: user.username, roles: user.roles },
+        () => `${user.username} ${opts.off ? 'is no longer' : 'is now'} an administrator`,
       );
     });
   users

@@ -18,6 +18,9 @@ export interface RefreshInput {
   client: ClientRecord;
   nonce?: string | undefined;
   scope?: string | undefined;
+  /** Where the request came from, kept in the lineage's events (never a token). */
+  ip?: string | undefined;
+  userAgent?: string | undefined;
   /**
    * Thumbprint of the key of the request's DPoP proof, already verified (its `jti` recorded, so a
    * captured proof is refused before the grace path can answer it). A bound session requires its
@@ -139,7 +142,7 @@ async function findAndDecide(ctx: RefreshContext, refresh: Refresh): Promise<Tok
       case 'grace':
         return answerFromGrace(ctx, refresh, state, now);
       case 'reuse':
-        return failReuse(ctx, state);
+        return failReuse(ctx, state, refresh);
       case 'fail':
         return fail(ctx, state, decision.code, decision.endReason);
     }
@@ -210,7 +213,7 @@ async function rotate(
         familyId: family.id,
         userId: family.userId,
         clientId: family.clientId,
-        data: { generation: child.generation, jti: access.claims.jti },
+        data: { generation: child.generation, jti: access.claims.jti, ...origin(refresh) },
       },
     ],
   });
@@ -241,14 +244,14 @@ async function answerFromGrace(
       familyId: state.family.id,
       userId: state.family.userId,
       clientId: state.family.clientId,
-      data: { generation: state.token.generation },
+      data: { generation: state.token.generation, ...origin(refresh) },
     },
   ]);
   return toTokenResponse(ctx, issued, now);
 }
 
 /** A rotated token presented again outside the rules: the whole family ends. */
-async function failReuse(ctx: RefreshContext, state: TokenAndFamily): Promise<never> {
+async function failReuse(ctx: RefreshContext, state: TokenAndFamily, refresh?: Refresh): Promise<never> {
   const { family, token } = state;
   const now = ctx.clock.now();
   ctx.metrics.refreshes.inc({ result: 'token_reused' });
@@ -261,7 +264,11 @@ async function failReuse(ctx: RefreshContext, state: TokenAndFamily): Promise<ne
       userId: family.userId,
       clientId: family.clientId,
       reason: 'token_reused',
-      data: { presentedGeneration: token.generation, currentGeneration: family.generation },
+      data: {
+        presentedGeneration: token.generation,
+        currentGeneration: family.generation,
+        ...(refresh ? origin(refresh) : {}),
+      },
     },
   ]);
   await revokeFamily(ctx, family, 'reuse_detected', 'system');
@@ -309,7 +316,7 @@ async function failUnknownToken(ctx: RefreshContext, refresh: Refresh): Promise<
     return fail(ctx, tombstone(family), 'token_expired', family.endReason ?? 'absolute_expired');
   }
   // The family lives on with a newer token, so this pruned one is an ancestor: reuse.
-  return failReuse(ctx, tombstone(family));
+  return failReuse(ctx, tombstone(family), refresh);
 }
 
 /** A pruned token, as far as its family row still tells. */
@@ -338,4 +345,14 @@ function failureDescription(code: string, reason: SessionEndReason | undefined):
   }
   if (code === 'token_revoked') return `The session was ended (${reason ?? 'revoked'})`;
   return undefined;
+}
+
+/** The request's IP and user agent, for the lineage (what the dashboard shows per rotation). */
+function origin(refresh: Refresh): { ip?: string; userAgent?: string } {
+  return {
+    ...(refresh.ip === undefined ? {} : { ip: refresh.ip }),
+    ...(refresh.userAgent === undefined
+      ? {}
+      : { userAgent: refresh.userAgent.slice(0, LIMITS.maxUserAgentLength) }),
+  };
 }

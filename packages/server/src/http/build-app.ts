@@ -1,5 +1,6 @@
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { adminApi } from '../admin/admin-api.js';
 import { LIMITS } from '../config/limits.js';
 import { dummyPasswordHash } from '../crypto/password.js';
 import type { TesseraContext } from '../domain/context.js';
@@ -105,6 +106,7 @@ export async function registerTessera(
     revokeIntrospectRoutes(tokens, ctx);
     revocationRoutes(tokens, ctx);
   });
+  await adminApi(app, ctx, throttle, limits);
   discoveryRoutes(app, ctx);
   healthRoutes(app, ctx);
   // With a metrics port of its own (`buildMetricsApp`), the main listener has no /metrics.

@@ -85,6 +85,10 @@ export interface FamilyFilter {
   userId?: string;
   clientId?: string;
   status?: FamilyStatus;
+  /** Keyset paging: only families after this one in the order (`createdAt`, then `id`, both descending). */
+  before?: { createdAt: number; id: string };
+  /** Only families created at or after this time. */
+  createdAfter?: number;
   limit?: number;
 }
 
@@ -126,7 +130,10 @@ export interface SessionStore {
   revokeFamily(id: string, end: FamilyEnd): Promise<boolean>;
   /** Ends every active family of a user or of a client (one is required); returns the ids it ended. */
   revokeFamilies(filter: { userId?: string; clientId?: string }, end: FamilyEnd): Promise<string[]>;
-  /** Families matching the filter, newest first (`limit` defaults to 100, at most 10,000). */
+  /**
+   * Families matching the filter, newest first: by `createdAt` descending, then `id` descending
+   * (`limit` defaults to 100, at most 10,000). `before` continues a page where the last one ended.
+   */
   listFamilies(filter: FamilyFilter): Promise<FamilyRecord[]>;
   /** The lineage of a family, oldest first. */
   listTokens(familyId: string): Promise<RefreshTokenRecord[]>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { SESSION_END_REASONS } from '@tessera/protocol';
-import type { RefreshTokenRecord, Stores } from '../ports/index.js';
+import type { FamilyRecord, RefreshTokenRecord, Stores } from '../ports/index.js';
 import { childOf, newFamily, newToken, seeded, T0, uniqueId } from './fixtures.js';
 
 /** `SessionStore`: families, refresh tokens, rotation, revocation (with its feed notice), lineage. */
@@ -230,6 +230,38 @@ export function sessionStoreCases(get: () => Stores): void {
       );
       assert.equal((await sessions().findFamily(f.id))?.endReason, reason);
     }
+  });
+
+  it('listFamilies pages newest first by (createdAt, id) with a keyset, and filters by start time', async () => {
+    const user = uniqueId('pager');
+    const made: FamilyRecord[] = [];
+    // Two share a start time: the id decides between them.
+    for (const at of [T0 + 1, T0 + 2, T0 + 2, T0 + 3, T0 + 4]) {
+      const f = newFamily({ userId: user, createdAt: at });
+      await sessions().createFamily(f, newToken(f));
+      made.push(f);
+    }
+    const order = [...made].sort(
+      (x, y) => y.createdAt - x.createdAt || (y.id < x.id ? -1 : y.id > x.id ? 1 : 0),
+    );
+    const seen: string[] = [];
+    let before: { createdAt: number; id: string } | undefined;
+    for (;;) {
+      const page = await sessions().listFamilies({ userId: user, limit: 2, ...(before ? { before } : {}) });
+      seen.push(...page.map((f) => f.id));
+      const last = page.at(-1);
+      if (page.length < 2 || !last) break;
+      before = { createdAt: last.createdAt, id: last.id };
+    }
+    assert.deepEqual(
+      seen,
+      order.map((f) => f.id),
+    );
+    const recent = await sessions().listFamilies({ userId: user, createdAfter: T0 + 3 });
+    assert.deepEqual(
+      recent.map((f) => f.createdAt),
+      [T0 + 4, T0 + 3],
+    );
   });
 
   it('revokeFamilies ends every active family of a user, or of a client', async () => {

@@ -69,7 +69,15 @@ export function authApiRoutes(
     const client = await resolveRefreshClient(ctx, credentials(request, params), refreshToken);
     refuseOutsideCookie(client);
     const dpopJkt = await dpopProofOf(ctx, request, reply, client, ENDPOINTS.refresh);
-    return refreshTokens(ctx, { refreshToken, client, nonce: params.nonce, scope: params.scope, dpopJkt });
+    return refreshTokens(ctx, {
+      refreshToken,
+      client,
+      nonce: params.nonce,
+      scope: params.scope,
+      dpopJkt,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
+    });
   });
 
   /** Cookie mode: the refresh token comes from the cookie and goes back only in the cookie. */
@@ -92,6 +100,8 @@ export function authApiRoutes(
         nonce: params.nonce,
         scope: params.scope,
         dpopJkt,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'],
       });
       return handOverInCookie(reply, cookie, tokens);
     } catch (err) {

@@ -31,13 +31,15 @@ export function oauthTokenRoute(
   limits: RateLimits,
 ) {
   const grants: Record<GrantType, Grant> = {
-    refresh_token: (_request, params, client, dpopJkt) =>
+    refresh_token: (request, params, client, dpopJkt) =>
       refreshTokens(ctx, {
         refreshToken: required(params, 'refresh_token'),
         client,
         nonce: params.nonce,
         scope: params.scope,
         dpopJkt,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'],
       }),
     // Off unless enabled per client (first-party clients only).
     password: (request, params, client, dpopJkt) =>

@@ -269,4 +269,14 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO event_index_user SELECT user_id, id FROM events WHERE user_id IS NOT NULL;
   INSERT INTO event_index_mark VALUES (1, (SELECT COALESCE(MAX(id), 0) FROM events));
   `,
+  `
+  -- The dashboard's session lists: newest first, filtered by user, client or status, paged by
+  -- (created_at, id). Each filter has an index that ends in the order, so a page reads its rows only.
+  CREATE INDEX families_created ON families (created_at, id);
+  CREATE INDEX families_user_created ON families (user_id, created_at, id);
+  CREATE INDEX families_client_created ON families (client_id, created_at, id);
+  CREATE INDEX families_status_created ON families (status, created_at, id);
+  -- Events by type (the dashboard's filter), in id order.
+  CREATE INDEX events_type ON events (type, id);
+  `,
 ];

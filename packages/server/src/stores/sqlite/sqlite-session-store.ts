@@ -252,7 +252,7 @@ export function sqliteSessionStore(
     async listFamilies(filter) {
       const { where, args } = familyWhere(filter);
       const limit = Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
-      const sql = `SELECT ${FAMILY_COLUMNS} FROM families ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+      const sql = `SELECT ${FAMILY_COLUMNS} FROM families ${where} ORDER BY created_at DESC, id DESC LIMIT ?`;
       return (queries.get(sql).all(...args, limit) as FamilyRow[]).map(toFamily);
     },
 
@@ -297,9 +297,17 @@ function lineageToken(r: LineageRow, revoked: boolean): RefreshTokenRecord {
 
 /** The WHERE clause (and its arguments) selecting families by user, client and status. */
 function familyWhere(filter: Omit<FamilyFilter, 'limit'>) {
-  return whereOf([
+  const { where, args } = whereOf([
     ['user_id = ?', filter.userId],
     ['client_id = ?', filter.clientId],
     ['status = ?', filter.status],
+    ['created_at >= ?', filter.createdAfter],
   ]);
+  if (filter.before === undefined) return { where, args };
+  // Keyset: a row value comparison, which the (…, created_at, id) indexes serve as a range.
+  const keyset = '(created_at, id) < (?, ?)';
+  return {
+    where: where === '' ? `WHERE ${keyset}` : `${where} AND ${keyset}`,
+    args: [...args, filter.before.createdAt, filter.before.id],
+  };
 }

@@ -1,0 +1,273 @@
+import { ADMIN_CSRF_HEADER } from '@tessera/protocol';
+import { ERROR_SCHEMA } from '../http/route-schemas.js';
+import { SERVER_VERSION } from '../version.js';
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const refused = (statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [
+      String(s),
+      json(
+        ref('TesseraError'),
+        {
+          400: 'Bad input (invalid_request)',
+          401: 'Not signed in (sign_in_required), or wrong username or password (invalid_credentials)',
+          403: 'Not an administrator, or a state change without the CSRF token or from another origin (forbidden)',
+          404: 'No such session, user or client (not_found)',
+          415: 'The body is not JSON (unsupported_media_type)',
+          429: 'Too many sign-in attempts (rate_limited); Retry-After says when',
+          503: 'A store is unreachable (temporarily_unavailable)',
+        }[s] ?? 'Refused',
+      ),
+    ]),
+  );
+const signedIn = [{ adminSession: [] }];
+const changesState = [{ adminSession: [], csrf: [] }];
+const idParam = (description: string) => ({
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description,
+});
+const q = (name: string, description: string, schema: Schema = { type: 'string' }) => ({
+  name,
+  in: 'query',
+  required: false,
+  schema,
+  description,
+});
+const reasonBody = {
+  required: true,
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        required: ['reason'],
+        properties: { reason: { type: 'string', minLength: 1, maxLength: 500 } },
+      },
+    },
+  },
+};
+const revokedAnswer = json(
+  {
+    type: 'object',
+    required: ['revoked'],
+    properties: { revoked: { type: 'array', items: { type: 'string' } } },
+  },
+  'The ids of the sessions this call ended (empty when they had already ended)',
+);
+
+const SESSION_VIEW: Schema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', description: 'The session id: the access token’s sid claim' },
+    userId: { type: 'string' },
+    username: { type: ['string', 'null'] },
+    clientId: { type: 'string' },
+    status: { type: 'string', enum: ['active', 'revoked', 'expired'] },
+    device: { type: ['string', 'null'], description: 'Parsed from the user agent' },
+    ip: { type: ['string', 'null'] },
+    startedAt: { type: 'integer' },
+    lastRefreshAt: { type: ['integer', 'null'] },
+    expiresAt: { type: 'integer' },
+    rotations: { type: 'integer' },
+    endedAt: { type: ['integer', 'null'] },
+    endReason: { type: ['string', 'null'], description: 'SESSION_END_REASONS of @tessera/protocol' },
+    endedBy: { type: ['string', 'null'] },
+    endNote: { type: ['string', 'null'] },
+  },
+};
+const ADMIN_SESSION: Schema = {
+  type: 'object',
+  required: ['username', 'csrfToken', 'csrfHeader', 'expiresAt'],
+  properties: {
+    username: { type: 'string' },
+    csrfToken: {
+      type: 'string',
+      description: `Send it back in ${ADMIN_CSRF_HEADER} on every state-changing call`,
+    },
+    csrfHeader: { type: 'string', const: ADMIN_CSRF_HEADER },
+    expiresAt: { type: 'integer', description: 'When the admin session ends if unused (ms since the epoch)' },
+  },
+};
+
+/** The OpenAPI 3.1 document of the admin API, with its paths under `prefix`. */
+export function ADMIN_API_DOCUMENT(prefix: string): Schema {
+  const p = (path: string) => `${prefix}${path}`;
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Tessera admin API',
+      version: SERVER_VERSION,
+      description:
+        'What the Token Health Dashboard uses: admin sign-in, sessions, lineage and explain-logout, events, users and keys. Every refusal has the one error shape (TesseraError).',
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    components: {
+      schemas: {
+        TesseraError: { ...ERROR_SCHEMA, $id: undefined },
+        Session: SESSION_VIEW,
+        AdminSession: ADMIN_SESSION,
+      },
+      securitySchemes: {
+        adminSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'tessera_admin',
+          description: '__Host-tessera_admin over https',
+        },
+        csrf: { type: 'apiKey', in: 'header', name: ADMIN_CSRF_HEADER },
+      },
+    },
+    paths: {
+      [p('/session')]: {
+        post: {
+          summary: 'Sign in as an administrator',
+          security: [],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['username', 'password'],
+                  properties: { username: { type: 'string' }, password: { type: 'string' } },
+                },
+              },
+            },
+          },
+          responses: {
+            200: json(ref('AdminSession'), 'Signed in; the cookie is set'),
+            ...refused([400, 401, 403, 415, 429, 503]),
+          },
+        },
+        get: {
+          summary: 'The current admin session and its CSRF token',
+          security: signedIn,
+          responses: { 200: json(ref('AdminSession'), 'Signed in'), ...refused([401, 403]) },
+        },
+        delete: {
+          summary: 'Sign out',
+          security: changesState,
+          responses: { 204: { description: 'Signed out' }, ...refused([401, 403]) },
+        },
+      },
+      [p('/sessions')]: {
+        get: {
+          summary: 'Sessions, newest first (keyset paging)',
+          security: signedIn,
+          parameters: [
+            q('user', 'Username or user id'),
+            q('client', 'Client id'),
+            q('status', 'active, revoked or expired', {
+              type: 'string',
+              enum: ['active', 'revoked', 'expired'],
+            }),
+            q('since', 'Only sessions started at or after (ms since the epoch)', { type: 'integer' }),
+            q('cursor', 'The `next` of the previous page'),
+            q('limit', '1 to 200 (default 50)', { type: 'integer', minimum: 1, maximum: 200 }),
+          ],
+          responses: {
+            200: json(
+              {
+                type: 'object',
+                properties: {
+                  items: { type: 'array', items: ref('Session') },
+                  next: { type: ['string', 'null'] },
+                },
+              },
+              'One page',
+            ),
+            ...refused([400, 401, 403]),
+          },
+        },
+      },
+      [p('/sessions/{id}')]: {
+        get: {
+          summary: 'A session with its lineage, its events and the explain-logout sentence',
+          security: signedIn,
+          parameters: [idParam('The session id (sid)')],
+          responses: {
+            200: json(
+              {
+                type: 'object',
+                properties: {
+                  session: ref('Session'),
+                  lineage: { type: 'array', items: { type: 'object' } },
+                  events: { type: 'array', items: { type: 'object' } },
+                  explanation: { type: 'string' },
+                },
+              },
+              'The session',
+            ),
+            ...refused([401, 403, 404]),
+          },
+        },
+      },
+      [p('/sessions/{id}/revoke')]: {
+        post: {
+          summary: 'End one session, with a reason (recorded as admin.session_revoked)',
+          security: changesState,
+          parameters: [idParam('The session id (sid)')],
+          requestBody: reasonBody,
+          responses: { 200: revokedAnswer, ...refused([400, 401, 403, 404, 415]) },
+        },
+      },
+      [p('/users/{id}/revoke-sessions')]: {
+        post: {
+          summary: 'End every active session of a user, with a reason',
+          security: changesState,
+          parameters: [idParam('Username or user id')],
+          requestBody: reasonBody,
+          responses: { 200: revokedAnswer, ...refused([400, 401, 403, 404, 415]) },
+        },
+      },
+      [p('/clients/{id}/revoke-sessions')]: {
+        post: {
+          summary: 'End every active session of a client, with a reason',
+          security: changesState,
+          parameters: [idParam('Client id')],
+          requestBody: reasonBody,
+          responses: { 200: revokedAnswer, ...refused([400, 401, 403, 404, 415]) },
+        },
+      },
+      [p('/events')]: {
+        get: {
+          summary: 'Lifecycle events in id order',
+          security: signedIn,
+          parameters: [
+            q('type', 'Event type'),
+            q('user', 'Username or user id'),
+            q('client', 'Client id'),
+            q('session', 'Session id'),
+            q('after', 'Only events after this id', { type: 'integer' }),
+            q('limit', '1 to 1000 (default 100)', { type: 'integer' }),
+          ],
+          responses: { 200: json({ type: 'object' }, 'One page'), ...refused([400, 401, 403]) },
+        },
+      },
+      [p('/users')]: {
+        get: {
+          summary: 'Search users by name',
+          security: signedIn,
+          parameters: [q('q', 'Part of a username, or an id')],
+          responses: { 200: json({ type: 'object' }, 'At most 100 users'), ...refused([401, 403]) },
+        },
+      },
+      [p('/keys')]: {
+        get: {
+          summary: 'Signing keys (next, current, retired) with their age',
+          security: signedIn,
+          responses: { 200: json({ type: 'object' }, 'The JWT key ring'), ...refused([401, 403]) },
+        },
+      },
+    },
+  };
+}
