@@ -15,10 +15,13 @@ import { type BuildAppOptions, buildApp, buildMetricsApp } from './http/build-ap
 import { KeyRing } from './keys/key-ring.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import type { RateLimitStore, Stores } from './ports/index.js';
+import type { RateLimitStore, ReplayStore, RevocationSignal, Stores } from './ports/index.js';
 import { cachedDirectory } from './stores/cached-directory.js';
+import { FailoverRateLimitStore } from './stores/failover-rate-limit-store.js';
+import { LocalRevocationSignal } from './stores/memory/local-revocation-signal.js';
 import { MemoryRateLimitStore } from './stores/memory/memory-rate-limit-store.js';
 import { openStores } from './stores/open-stores.js';
+import { signalRevocations } from './stores/signal-revocations.js';
 import { jwtFormat } from './tokens/jwt-format.js';
 import { opaqueFormat } from './tokens/opaque-format.js';
 import { pasetoFormat } from './tokens/paseto-format.js';
@@ -35,6 +38,16 @@ export interface CreateTesseraOptions {
    * one load balancer share a store so that they count against one budget.
    */
   rateLimitStore?: RateLimitStore;
+  /**
+   * The replay store (refresh nonces), instead of the one in `stores`: a Redis one beside the
+   * durable state (`@tessera/store-redis`).
+   */
+  replayStore?: ReplayStore;
+  /**
+   * Wakes the revocation feed of every instance when any instance revokes (pub/sub); defaults to
+   * this process only. The feed still polls its store, so a lost signal only costs a poll.
+   */
+  revocationSignal?: RevocationSignal;
   /** The 32-byte master secret; defaults to `TESSERA_SECRET` or the key file beside the database. */
   masterSecret?: Uint8Array;
   clock?: Clock;
@@ -189,10 +202,17 @@ async function assembleState(
   const clock = options.clock ?? systemClock;
   // Client and user records are read on every refresh; writes through this server invalidate at
   // once, changes made by another process (the CLI, another instance) show within the TTL.
-  const stores: Stores =
-    config.directoryCacheTtl > 0
-      ? { ...opened, directory: cachedDirectory(opened.directory, clock, config.directoryCacheTtl * 1000) }
-      : opened;
+  const revocationSignal = options.revocationSignal ?? new LocalRevocationSignal();
+  const stores: Stores = signalRevocations(
+    {
+      ...opened,
+      ...(options.replayStore ? { replay: options.replayStore } : {}),
+      ...(config.directoryCacheTtl > 0
+        ? { directory: cachedDirectory(opened.directory, clock, config.directoryCacheTtl * 1000) }
+        : {}),
+    },
+    revocationSignal,
+  );
 
   const longestAccessTtlMs = async () => {
     const clients = await stores.directory.listClients();
@@ -254,7 +274,12 @@ async function assembleState(
     refreshFlights: new SingleFlight<TokenResponse>(options.setTimer),
     recentRefreshes: new RecentRefreshes(),
     dpopNonces: new DpopNonces(dpopNonceKey(keys), config.dpopNoncePeriod * 1000),
-    rateLimits: options.rateLimitStore ?? new MemoryRateLimitStore(),
+    // A shared store that goes down fails over to per-instance counting (with a warning), so
+    // a counter never takes requests down with it.
+    rateLimits: options.rateLimitStore
+      ? new FailoverRateLimitStore(options.rateLimitStore, log)
+      : new MemoryRateLimitStore(),
+    revocationSignal,
   };
   const stops: (() => void)[] = [];
   if (options.background !== false) {

@@ -6,7 +6,7 @@ import type { ServerKeys } from '../crypto/secrets.js';
 import type { DpopNonces } from '../dpop/dpop-nonces.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ClientRecord, RateLimitStore, Stores } from '../ports/index.js';
+import type { ClientRecord, RateLimitStore, RevocationSignal, Stores } from '../ports/index.js';
 import type { TokenFormat } from '../tokens/token-format.js';
 import type { RecentRefreshes } from './recent-refreshes.js';
 import type { SingleFlight } from './single-flight.js';
@@ -38,6 +38,8 @@ export interface TesseraContext<P extends StoreName = StoreName> {
   dpopNonces: DpopNonces;
   /** Counters of the rate limits and lockouts (in memory unless a shared store is given). */
   rateLimits: RateLimitStore;
+  /** Wakes the revocation feed when a notice is written, here or (shared) on another instance. */
+  revocationSignal: RevocationSignal;
 }
 
 /** A client's effective lifetimes in milliseconds: its own settings, else the server's. */

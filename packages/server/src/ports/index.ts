@@ -16,6 +16,7 @@ export type * from './key-store.js';
 export type * from './rate-limit-store.js';
 export type * from './replay-store.js';
 export type * from './revocation-feed-store.js';
+export type * from './revocation-signal.js';
 export type * from './session-store.js';
 
 /**

@@ -22,12 +22,15 @@ interface Subscriber {
  * `GET /oauth/revocations`: revoked sessions and access-token ids for resource
  * servers. `Accept: application/json` answers a snapshot `{seq, notices}`; `text/event-stream`
  * streams every notice after `Last-Event-ID` (or all live ones), then new ones as they are
- * written, by this instance or another one sharing the store, with keep-alive comments.
+ * written, by this instance or another one sharing the store, with keep-alive comments. The
+ * stream reads the store every `revocationFeedPoll` seconds, and at once when the revocation
+ * signal says a notice was written (here, or on any instance sharing the signal).
  * Resource-server clients only (`--resource-server`).
  */
 export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
   const subscribers = new Set<Subscriber>();
-  let polling: NodeJS.Timeout | undefined;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
   let keepalive: NodeJS.Timeout | undefined;
 
   const send = (sub: Subscriber, notices: RevocationRecord[]) => {
@@ -38,8 +41,27 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
     }
   };
 
+  let polling = false;
+  let again = false;
   const poll = async () => {
     if (subscribers.size === 0) return;
+    // One read at a time; a signal that comes during a read asks for one more after it.
+    if (polling) {
+      again = true;
+      return;
+    }
+    polling = true;
+    try {
+      do {
+        again = false;
+        await readFresh();
+      } while (again && subscribers.size > 0);
+    } finally {
+      polling = false;
+    }
+  };
+
+  const readFresh = async () => {
     const from = Math.min(...[...subscribers].map((s) => s.lastSeq));
     try {
       const fresh = await ctx.stores.revocationFeed.listRevocations(
@@ -54,18 +76,22 @@ export function revocationRoutes(app: FastifyInstance, ctx: TesseraContext) {
   };
 
   const startTimers = () => {
-    if (polling) return;
-    polling = setInterval(() => void poll(), ctx.config.revocationFeedPoll * 1000);
+    if (pollTimer) return;
+    pollTimer = setInterval(() => void poll(), ctx.config.revocationFeedPoll * 1000);
+    // A revocation here or on another instance (a shared signal) is read at once; the poll
+    // stays, for a signal that is lost or a signal bus that is down.
+    unsubscribe = ctx.revocationSignal.subscribe(() => void poll());
     keepalive = setInterval(() => {
       for (const sub of subscribers) sub.res.write(': keepalive\n\n');
     }, ctx.config.revocationFeedKeepalive * 1000);
-    polling.unref();
+    pollTimer.unref();
     keepalive.unref();
   };
   const stopTimers = () => {
-    clearInterval(polling);
+    clearInterval(pollTimer);
     clearInterval(keepalive);
-    polling = keepalive = undefined;
+    unsubscribe?.();
+    pollTimer = keepalive = unsubscribe = undefined;
   };
 
   // preClose: an open stream would keep the server from closing (it waits for every request).
