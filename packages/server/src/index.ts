@@ -59,6 +59,8 @@ export { KeyRing, type KeyRingOptions } from './keys/key-ring.js';
 export { ManualClock } from './manual-clock.js';
 export { createLogger, REDACT_PATHS } from './observability/logger.js';
 export * from './ports/index.js';
+export { FailoverRateLimitStore } from './stores/failover-rate-limit-store.js';
+export { LocalRevocationSignal } from './stores/memory/local-revocation-signal.js';
 export { MemoryRateLimitStore } from './stores/memory/memory-rate-limit-store.js';
 export {
   describeStore,

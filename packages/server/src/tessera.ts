@@ -48,6 +48,12 @@ export interface CreateTesseraOptions {
    * this process only. The feed still polls its store, so a lost signal only costs a poll.
    */
   revocationSignal?: RevocationSignal;
+  /**
+   * Opens what several instances share beside the durable state (`@tessera/store-redis`), once
+   * the durable stores are open (the Redis replay store records its first start there). Its
+   * members are used where the options above are not given; it is closed with the stores.
+   */
+  openShared?: (durable: Stores) => Promise<SharedStores>;
   /** The 32-byte master secret; defaults to `TESSERA_SECRET` or the key file beside the database. */
   masterSecret?: Uint8Array;
   clock?: Clock;
@@ -65,6 +71,14 @@ export interface CreateTesseraOptions {
   openapi?: boolean;
   /** More versions for the start-up log line (the CLI adds its own), beside the server's and Node's. */
   versions?: Record<string, string>;
+}
+
+/** What `openShared` opens: the shared replay store, counters and revocation signal, and its close. */
+export interface SharedStores {
+  replayStore?: ReplayStore;
+  rateLimitStore?: RateLimitStore;
+  revocationSignal?: RevocationSignal;
+  close(): Promise<void>;
 }
 
 export interface Tessera {
@@ -202,11 +216,32 @@ async function assembleState(
   const clock = options.clock ?? systemClock;
   // Client and user records are read on every refresh; writes through this server invalidate at
   // once, changes made by another process (the CLI, another instance) show within the TTL.
-  const revocationSignal = options.revocationSignal ?? new LocalRevocationSignal();
+  let shared: SharedStores | undefined;
+  try {
+    shared = await options.openShared?.(opened);
+  } catch (err) {
+    await opened.close().catch(() => undefined);
+    throw err;
+  }
+  const revocationSignal =
+    options.revocationSignal ?? shared?.revocationSignal ?? new LocalRevocationSignal();
+  const replayStore = options.replayStore ?? shared?.replayStore;
+  const rateLimitStore = options.rateLimitStore ?? shared?.rateLimitStore;
   const stores: Stores = signalRevocations(
     {
       ...opened,
-      ...(options.replayStore ? { replay: options.replayStore } : {}),
+      ...(replayStore ? { replay: replayStore } : {}),
+      ...(shared
+        ? {
+            close: async () => {
+              try {
+                await opened.close();
+              } finally {
+                await (shared as SharedStores).close();
+              }
+            },
+          }
+        : {}),
       ...(config.directoryCacheTtl > 0
         ? { directory: cachedDirectory(opened.directory, clock, config.directoryCacheTtl * 1000) }
         : {}),
@@ -276,9 +311,7 @@ async function assembleState(
     dpopNonces: new DpopNonces(dpopNonceKey(keys), config.dpopNoncePeriod * 1000),
     // A shared store that goes down fails over to per-instance counting (with a warning), so
     // a counter never takes requests down with it.
-    rateLimits: options.rateLimitStore
-      ? new FailoverRateLimitStore(options.rateLimitStore, log)
-      : new MemoryRateLimitStore(),
+    rateLimits: rateLimitStore ? new FailoverRateLimitStore(rateLimitStore, log) : new MemoryRateLimitStore(),
     revocationSignal,
   };
   const stops: (() => void)[] = [];

@@ -69,15 +69,3 @@ export function unavailable(what: string, err: unknown): StoreUnavailableError {
   const reason = err instanceof Error ? err.message.split('\n')[0]?.slice(0, 200) : String(err);
   return new StoreUnavailableError(`Redis ${what} failed: ${reason}`, { cause: err });
 }
-
-/** The URL without its credentials, for messages and `tessera doctor`. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    if (u.username && u.password === '') u.username = '***';
-    return u.toString();
-  } catch {
-    return '(an unparsable Redis URL)';
-  }
-}

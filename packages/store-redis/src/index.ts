@@ -2,7 +2,6 @@ export {
   CONNECTION_DEFAULTS,
   connectRedis,
   type RedisConnectionOptions,
-  redactUrl,
   whenReady,
 } from './connect.js';
 export { DEFAULT_PREFIX, type OpenRedisOptions, openRedis, type RedisCoordination } from './open-redis.js';

@@ -21,10 +21,17 @@ export class RedisRevocationSignal implements RevocationSignal {
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.#channel && message !== this.#instance) this.#wake();
     });
-    // ioredis subscribes again by itself after a reconnect (autoResubscribe). While it was
-    // away, notices may have been written: wake the feeds once it is back.
-    subscriber.on('ready', () => this.#wake());
-    void subscriber.subscribe(this.#channel).catch(() => {});
+    // Subscribed on every (re)connection: without an offline queue a SUBSCRIBE sent before the
+    // connection is ready fails, and ioredis only resubscribes what had succeeded. While Redis
+    // was away notices may have been written: wake the feeds once it is back.
+    const subscribe = () => {
+      subscriber.subscribe(this.#channel).then(
+        () => this.#wake(),
+        () => {},
+      );
+    };
+    subscriber.on('ready', subscribe);
+    if (subscriber.status === 'ready') subscribe();
   }
 
   publish(): void {

@@ -2,6 +2,7 @@ import { ENDPOINTS, encodeBasicCredentials } from '@tessera/protocol';
 import { inspectStore, loadConfig, type TesseraConfig } from '@tessera/server';
 import type { Command } from 'commander';
 import { CliError, type CliIO, EXIT, print } from '../io.js';
+import { checkRedis } from '../redis-check.js';
 import { configOption, databaseSchemaOption, databaseUrlOption, dbOption } from '../setting-options.js';
 
 interface DoctorOptions {
@@ -14,6 +15,7 @@ interface DoctorOptions {
   db?: string;
   databaseUrl?: string;
   databaseSchema?: string;
+  redisUrl?: string;
   json?: boolean;
   timeout: string;
 }
@@ -38,7 +40,8 @@ const REQUIRED_METADATA = [
 /**
  * `tessera doctor`: checks a running server from the outside, as a client would: discovery,
  * JWKS, health, and (given credentials) a full token round trip: sign in, refresh, a grace
- * retry that must return the same tokens, revocation, and a refresh that must then fail.
+ * retry that must return the same tokens, revocation, and a refresh that must then fail. With a
+ * Redis configured (`TESSERA_REDIS_URL`, `--redis-url`) it checks that too.
  */
 export function doctorCommand(program: Command, io: CliIO): void {
   program
@@ -52,6 +55,7 @@ export function doctorCommand(program: Command, io: CliIO): void {
     .option('--username <name>', 'a user to sign in as (with --password-stdin)')
     .option('--password-stdin', "read the user's password from standard input")
     .option('--timeout <ms>', 'timeout of each request', '5000')
+    .option('--redis-url <url>', 'the Redis the instances share, to check too (default: TESSERA_REDIS_URL)')
     .addOption(configOption())
     .addOption(dbOption())
     .addOption(databaseUrlOption())
@@ -59,7 +63,12 @@ export function doctorCommand(program: Command, io: CliIO): void {
     .option('--json', 'print JSON')
     .action(async (opts: DoctorOptions) => {
       const config = loadConfig({
-        flags: { db: opts.db, databaseUrl: opts.databaseUrl, databaseSchema: opts.databaseSchema },
+        flags: {
+          db: opts.db,
+          databaseUrl: opts.databaseUrl,
+          databaseSchema: opts.databaseSchema,
+          ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+        },
         env: io.env,
         ...(opts.config ? { file: opts.config } : {}),
       });
@@ -80,6 +89,18 @@ export function doctorCommand(program: Command, io: CliIO): void {
         await databaseCheck(config, named),
         ...(await runChecks(issuer, { ...opts, password, timeoutMs: timeout })),
       ];
+      if (config.redisUrl !== undefined) {
+        const url = config.redisUrl;
+        try {
+          checks.push({
+            name: 'redis',
+            status: 'ok',
+            detail: await checkRedis(url, config.redisPrefix, timeout),
+          });
+        } catch (err) {
+          checks.push({ name: 'redis', status: 'fail', detail: (err as Error).message });
+        }
+      }
       const ok = checks.every((c) => c.status !== 'fail');
       print(io, opts.json === true, { issuer, ok, checks }, () =>
         [

@@ -214,6 +214,21 @@ export const SCHEMA = {
     group: 'storage',
     doc: 'How often expired rows are deleted (0: never; run `tessera cleanup`); hourly keeps the tables small.',
   },
+  redisUrl: {
+    kind: 'string',
+    default: undefined,
+    example: 'redis://127.0.0.1:6379',
+    env: 'TESSERA_REDIS_URL',
+    group: 'storage',
+    doc: 'Redis (`redis://` or `rediss://`) shared by several instances: replay store, rate limits, lockouts, revocation fan-out; unset, all in this process.',
+  },
+  redisPrefix: {
+    kind: 'string',
+    default: 'tessera:',
+    env: 'TESSERA_REDIS_PREFIX',
+    group: 'storage',
+    doc: 'Prefix of every Redis key and channel, so several deployments can share one Redis.',
+  },
   // --- Tokens and sessions
   accessTokenTtl: {
     kind: 'duration',
