@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createResourceServer, type ResourceServer } from '@tessera/resource';
+import { until } from '@tessera/test-support';
 import { PrivateRedis } from './private-redis.js';
 import { redisSkip, testPrefix } from './redis-fixtures.js';
 import { type Instance, PASSWORD, RS_SECRET, startTwoInstances } from './two-instances.js';
@@ -10,16 +11,6 @@ import { type Instance, PASSWORD, RS_SECRET, startTwoInstances } from './two-ins
 const skip = redisSkip();
 const NONCE_TTL_S = 600;
 const nonce = () => `nonce-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-
-/** Waits for `check` (real network, so real time), at most `ms`; answers how long it took. */
-async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < ms) {
-    if (await check()) return performance.now() - started;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return assert.fail(`not within ${ms} ms`);
-}
 
 describe('two instances sharing one database and one Redis', { skip, timeout: 120_000 }, () => {
   let redis: PrivateRedis;
@@ -104,8 +95,8 @@ describe('two instances sharing one database and one Redis', { skip, timeout: 12
     const tokens = await signIn(a, '10.0.1.2');
     assert.equal(await accepted(tokens.access_token), true);
     assert.equal(await a.logout(tokens.refresh_token), 204);
-    const tookMs = await within(2000, async () => !(await accepted(tokens.access_token)));
-    console.log(`# refused at the resource server ${tookMs.toFixed(0)} ms after the logout`);
+    const tookMs = await until(async () => !(await accepted(tokens.access_token)), 'the refusal', 2000, 20);
+    console.log(`# refused at the resource server ${tookMs} ms after the logout`);
     assert.equal((await refresh(b, tokens.refresh_token)).status, 400, 'and the refresh token at B at once');
   });
 
@@ -156,10 +147,12 @@ describe('two instances sharing one database and one Redis', { skip, timeout: 12
 
   it('Redis back (empty): everything resumes by itself; a nonce waits out its TTL after the loss', async () => {
     await redis.start();
-    await within(10_000, async () => {
-      const pings = await Promise.allSettled([a.redis.ping(), b.redis.ping()]);
-      return pings.every((p) => p.status === 'fulfilled');
-    });
+    await until(
+      async () =>
+        (await Promise.allSettled([a.redis.ping(), b.redis.ping()])).every((p) => p.status === 'fulfilled'),
+      'both instances to reconnect',
+      10_000,
+    );
 
     // The replay store lost everything: a nonce as long-lived as the TTL might have been
     // accepted before the loss, so none is accepted until one TTL has passed.
@@ -189,7 +182,7 @@ describe('two instances sharing one database and one Redis', { skip, timeout: 12
     const session = await signIn(a, '10.0.3.3');
     assert.equal(await accepted(session.access_token), true);
     assert.equal(await a.logout(session.refresh_token), 204);
-    const tookMs = await within(2000, async () => !(await accepted(session.access_token)));
-    console.log(`# after the restart: refused ${tookMs.toFixed(0)} ms after the logout`);
+    const tookMs = await until(async () => !(await accepted(session.access_token)), 'the refusal', 2000, 20);
+    console.log(`# after the restart: refused ${tookMs} ms after the logout`);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { hasErrorCode, openSqliteStores } from '@tessera/server';
+import { freePort } from '@tessera/test-support';
 import { connectRedis, openRedis, RedisRateLimitStore, RedisReplayStore, whenReady } from '../src/index.js';
 import { dropPrefix, REDIS_URL, redisSkip, testPrefix } from './redis-fixtures.js';
 
@@ -56,7 +56,7 @@ describe('the replay store after Redis lost its data (epoch check)', { skip }, (
   });
 
   it('fails closed when Redis cannot be reached: it throws at once, never answers true', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const down = connectRedis({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 200 });
     try {
       const store = new RedisReplayStore(down, { prefix });
@@ -75,7 +75,7 @@ describe('the replay store after Redis lost its data (epoch check)', { skip }, (
   });
 
   it('openRedis returns while Redis is unreachable, and its messages never hold the password', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const opened = await openRedis({
       url: `redis://user:hunter2-secret@127.0.0.1:${port}`,
       readyTimeoutMs: 100,
@@ -93,12 +93,3 @@ describe('the replay store after Redis lost its data (epoch check)', { skip }, (
     }
   });
 });
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

@@ -13,8 +13,8 @@ import {
   saveClient,
   type Tessera,
 } from '@tessera/server';
+import { freePort } from '@tessera/test-support';
 import { openRedis, type RedisCoordination } from '../src/index.js';
-import { freePort } from './private-redis.js';
 
 export const PASSWORD = 'correct horse battery staple';
 export const RS_SECRET = 'resource-server-secret-0123456789';
