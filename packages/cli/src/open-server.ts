@@ -12,7 +12,6 @@ import {
 } from '@tessera/server';
 import { Option } from 'commander';
 import { CliError, type CliIO, EXIT } from './io.js';
-import { sharedStoresFor } from './shared-stores.js';
 
 /** Options every command accepts for finding the database and configuration. */
 export interface CommonOptions {

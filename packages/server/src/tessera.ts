@@ -48,12 +48,6 @@ export interface CreateTesseraOptions {
    * this process only. The feed still polls its store, so a lost signal only costs a poll.
    */
   revocationSignal?: RevocationSignal;
-  /**
-   * Opens what several instances share beside the durable state (`@tessera/store-redis`), once
-   * the durable stores are open (the Redis replay store records its first start there). Its
-   * members are used where the options above are not given; it is closed with the stores.
-   */
-  openShared?: (durable: Stores) => Promise<SharedStores>;
   /** The 32-byte master secret; defaults to `TESSERA_SECRET` or the key file beside the database. */
   masterSecret?: Uint8Array;
   clock?: Clock;
@@ -71,14 +65,6 @@ export interface CreateTesseraOptions {
   openapi?: boolean;
   /** More versions for the start-up log line (the CLI adds its own), beside the server's and Node's. */
   versions?: Record<string, string>;
-}
-
-/** What `openShared` opens: the shared replay store, counters and revocation signal, and its close. */
-export interface SharedStores {
-  replayStore?: ReplayStore;
-  rateLimitStore?: RateLimitStore;
-  revocationSignal?: RevocationSignal;
-  close(): Promise<void>;
 }
 
 export interface Tessera {
@@ -193,7 +179,11 @@ export async function openTesseraState(
   const configured = await openStores(config, log);
   try {
     return await assembleState(
-      { ...options, rateLimitStore: options.rateLimitStore ?? configured.rateLimitStore },
+      {
+        ...options,
+        rateLimitStore: options.rateLimitStore ?? configured.rateLimitStore,
+        revocationSignal: options.revocationSignal ?? configured.revocationSignal,
+      },
       config,
       log,
       keys,
@@ -214,34 +204,14 @@ async function assembleState(
   opened: Stores,
 ): Promise<TesseraState> {
   const clock = options.clock ?? systemClock;
-  // Client and user records are read on every refresh; writes through this server invalidate at
-  // once, changes made by another process (the CLI, another instance) show within the TTL.
-  let shared: SharedStores | undefined;
-  try {
-    shared = await options.openShared?.(opened);
-  } catch (err) {
-    await opened.close().catch(() => undefined);
-    throw err;
-  }
-  const revocationSignal =
-    options.revocationSignal ?? shared?.revocationSignal ?? new LocalRevocationSignal();
-  const replayStore = options.replayStore ?? shared?.replayStore;
-  const rateLimitStore = options.rateLimitStore ?? shared?.rateLimitStore;
+  const revocationSignal = options.revocationSignal ?? new LocalRevocationSignal();
+  const { replayStore, rateLimitStore } = options;
   const stores: Stores = signalRevocations(
     {
       ...opened,
       ...(replayStore ? { replay: replayStore } : {}),
-      ...(shared
-        ? {
-            close: async () => {
-              try {
-                await opened.close();
-              } finally {
-                await (shared as SharedStores).close();
-              }
-            },
-          }
-        : {}),
+      // Client and user records are read on every refresh; writes through this server invalidate
+      // at once, changes made by another process (the CLI, another instance) show within the TTL.
       ...(config.directoryCacheTtl > 0
         ? { directory: cachedDirectory(opened.directory, clock, config.directoryCacheTtl * 1000) }
         : {}),

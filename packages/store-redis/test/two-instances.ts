@@ -10,6 +10,7 @@ import {
   createUser,
   loadConfig,
   ManualClock,
+  openSqliteStores,
   saveClient,
   type Tessera,
 } from '@tessera/server';
@@ -53,7 +54,16 @@ export async function startTwoInstances(
   const issuer = `http://127.0.0.1:${portB}`;
   const start = async (port: number): Promise<Instance> => {
     const logs: string[] = [];
-    let redis: RedisCoordination | undefined;
+    // Each instance opens the database and Redis as `tessera serve` does (stores/open-stores.ts),
+    // with the test's clock for the replay store's first epoch.
+    const durable = openSqliteStores({ path: db });
+    const redis = await openRedis({
+      url: redisUrl,
+      prefix,
+      durableReplay: durable.replay,
+      now: () => clock.now(),
+      readyTimeoutMs: 5000,
+    });
     const tessera = await createTessera({
       config: loadConfig({
         env: {},
@@ -79,21 +89,10 @@ export async function startTwoInstances(
           cb();
         },
       }),
-      openShared: async (durable) => {
-        redis = await openRedis({
-          url: redisUrl,
-          prefix,
-          durableReplay: durable.replay,
-          now: () => clock.now(),
-          readyTimeoutMs: 5000,
-        });
-        return {
-          replayStore: redis.replay,
-          rateLimitStore: redis.rateLimits,
-          revocationSignal: redis.revocationSignal,
-          close: () => (redis as RedisCoordination).close(),
-        };
-      },
+      stores: durable,
+      replayStore: redis.replay,
+      rateLimitStore: redis.rateLimits,
+      revocationSignal: redis.revocationSignal,
     });
     const url = await tessera.listen();
     const inject = async (path: string, payload: string, type: string, ip = '127.0.0.1') => {
@@ -115,7 +114,7 @@ export async function startTwoInstances(
     return {
       tessera,
       url,
-      redis: redis as unknown as RedisCoordination,
+      redis,
       logs,
       token: (form, ip) =>
         inject(
@@ -170,6 +169,7 @@ export async function startTwoInstances(
     aliceId: alice.id,
     async close() {
       await Promise.allSettled([a.tessera.close(), b.tessera.close()]);
+      await Promise.allSettled([a.redis.close(), b.redis.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -13,7 +13,6 @@ import type { CliIO } from '../io.js';
 import { assertPortFree, newFiles } from '../listen-guard.js';
 import { masterSecretOf } from '../open-server.js';
 import { addSettingOptions, flagValues } from '../setting-options.js';
-import { redactUrl, sharedStoresFor } from '../shared-stores.js';
 import { CLI_VERSION } from '../version.js';
 
 /** `tessera serve`: the authorization server on SQLite or PostgreSQL; keys are generated on first run. */

@@ -94,17 +94,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<TesseraCon
         ` (${config.refreshIdleTtl}s > ${config.refreshAbsoluteTtl}s)`,
     );
   }
-  checkRedis(config.redisUrl, config.redisPrefix!);
+  checkRedisPrefix(config.redisPrefix!);
   return Object.freeze(config as TesseraConfig);
 }
 
-/** The Redis URL's scheme (never its value: it may hold a password) and the key prefix. */
-function checkRedis(url: string | undefined, prefix: string): void {
-  if (url !== undefined && !/^rediss?:\/\/[^\s]+$/.test(url)) {
-    throw new ConfigError(
-      `Invalid configuration: ${SCHEMA.redisUrl.env}: expected a redis:// or rediss:// URL (the value is not repeated: it may hold a password)`,
-    );
-  }
+/** The Redis key prefix: printable, no spaces, short (it starts every key). */
+function checkRedisPrefix(prefix: string): void {
   if (!/^[\x21-\x7e]{1,64}$/.test(prefix)) {
     throw new ConfigError(
       `Invalid configuration: ${SCHEMA.redisPrefix.env}: expected 1 to 64 printable ASCII characters without spaces`,

@@ -215,7 +215,8 @@ export const SCHEMA = {
     doc: 'How often expired rows are deleted (0: never; run `tessera cleanup`); hourly keeps the tables small.',
   },
   redisUrl: {
-    kind: 'string',
+    kind: 'dsn',
+    schemes: ['redis', 'rediss'],
     default: undefined,
     example: 'redis://127.0.0.1:6379',
     env: 'TESSERA_REDIS_URL',

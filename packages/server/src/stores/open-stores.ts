@@ -4,13 +4,15 @@ import type { Logger } from 'pino';
 import { redactUrl } from '../config/parse-setting.js';
 import type { TesseraConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
-import type { RateLimitStore, Stores } from '../ports/index.js';
+import type { RateLimitStore, ReplayStore, RevocationSignal, Stores } from '../ports/index.js';
 import { MIGRATIONS } from './sqlite/migrations.js';
 import { openSqliteStores } from './sqlite/open-sqlite-stores.js';
 
 /**
  * The one place where the configuration picks the stores a server runs on: SQLite at `db` by
- * default, PostgreSQL when `databaseUrl` is set. The PostgreSQL adapter is a package of its own
+ * default, PostgreSQL when `databaseUrl` is set, and Redis beside either when `redisUrl` is set
+ * (replay store, rate-limit counters, revocation signal; `@tessera/store-redis`, loaded the same
+ * way, only then). The PostgreSQL adapter is a package of its own
  * (`@tessera/store-postgres`, which depends on `pg`), loaded only when a URL names it, so a
  * server on SQLite never loads, or needs to install, the driver.
  */
@@ -50,11 +52,34 @@ export interface PostgresStoreModule {
   inspectPostgresStore(options: PostgresStoreOptions): Promise<Omit<StoreReport, 'kind' | 'location'>>;
 }
 
+/** The package that holds the Redis adapters; loaded by name, at run time only. */
+export const REDIS_STORE_PACKAGE = '@tessera/store-redis';
+
+/** What `openStores` hands `@tessera/store-redis`'s `openRedis`. */
+export interface RedisStoreOptions {
+  url: string;
+  prefix: string;
+  /** The durable replay store: where the Redis replay store records its first start. */
+  durableReplay: ReplayStore;
+}
+
+/** The module `@tessera/store-redis` is: what this file needs of it. */
+export interface RedisStoreModule {
+  openRedis(options: RedisStoreOptions): Promise<{
+    replay: ReplayStore;
+    rateLimits: RateLimitStore;
+    revocationSignal: RevocationSignal;
+    close(): Promise<void>;
+  }>;
+}
+
 /** The stores a configuration names, and the shared counters if it names a store for them. */
 export interface OpenedStores {
   stores: Stores;
   /** Counters shared with the other instances; absent: each process counts in its memory. */
   rateLimitStore?: RateLimitStore;
+  /** The revocation signal shared with the other instances; absent: this process only. */
+  revocationSignal?: RevocationSignal;
 }
 
 /** Which store a configuration names, in words safe to print (no password). */
@@ -74,6 +99,44 @@ export function describeStore(config: Pick<TesseraConfig, 'db' | 'databaseUrl' |
  * const { stores } = await openStores(loadConfig(), logger);
  */
 export async function openStores(config: Readonly<TesseraConfig>, log: Logger): Promise<OpenedStores> {
+  const durable = await openDurableStores(config, log);
+  if (config.redisUrl === undefined) return { stores: durable };
+  try {
+    return await withRedis(durable, config.redisUrl, config.redisPrefix);
+  } catch (err) {
+    await durable.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The durable stores with Redis beside them: Redis's replay store instead of the database's, its
+ * counters and its revocation signal; closing the stores closes Redis too. `openRedis` returns
+ * while Redis is still unreachable (its connections keep trying), so a server starts, serving
+ * what needs no Redis, while Redis is down.
+ */
+async function withRedis(durable: Stores, url: string, prefix: string): Promise<OpenedStores> {
+  const { openRedis } = await loadAdapter<RedisStoreModule>(
+    REDIS_STORE_PACKAGE,
+    ['openRedis'],
+    'TESSERA_REDIS_URL names Redis',
+  );
+  const redis = await openRedis({ url, prefix, durableReplay: durable.replay });
+  const stores: Stores = {
+    ...durable,
+    replay: redis.replay,
+    close: async () => {
+      try {
+        await durable.close();
+      } finally {
+        await redis.close();
+      }
+    },
+  };
+  return { stores, rateLimitStore: redis.rateLimits, revocationSignal: redis.revocationSignal };
+}
+
+async function openDurableStores(config: Readonly<TesseraConfig>, log: Logger): Promise<Stores> {
   if (config.databaseUrl !== undefined) {
     const { openPostgresStores } = await loadPostgresAdapter();
     const stores = await openPostgresStores({
@@ -82,15 +145,14 @@ export async function openStores(config: Readonly<TesseraConfig>, log: Logger): 
       poolSize: config.databasePoolSize,
       onError: (message) => log.warn({ message }, 'PostgreSQL connection error'),
     });
-    return { stores };
+    return stores;
   }
-  const stores = openSqliteStores({
+  return openSqliteStores({
     path: config.db,
     synchronous: config.sqliteSynchronous,
     cacheMiB: config.sqliteCacheMiB,
     onCheckpointError: (message) => log.error({ message }, 'SQLite WAL checkpoint failed'),
   });
-  return { stores };
 }
 
 /**
@@ -128,23 +190,29 @@ export async function inspectStore(
   }
 }
 
-async function loadPostgresAdapter(): Promise<PostgresStoreModule> {
-  let loaded: Partial<PostgresStoreModule>;
+function loadPostgresAdapter(): Promise<PostgresStoreModule> {
+  return loadAdapter<PostgresStoreModule>(
+    POSTGRES_STORE_PACKAGE,
+    ['openPostgresStores', 'inspectPostgresStore'],
+    'TESSERA_DATABASE_URL names PostgreSQL',
+  );
+}
+
+/** Loads an adapter package by name; a missing one is a configuration error that says what to install. */
+async function loadAdapter<M>(name: string, entries: (keyof M & string)[], why: string): Promise<M> {
+  let loaded: Partial<M>;
   try {
-    loaded = (await import(POSTGRES_STORE_PACKAGE)) as Partial<PostgresStoreModule>;
+    loaded = (await import(name)) as Partial<M>;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes(POSTGRES_STORE_PACKAGE)) {
+    if (code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes(name)) {
       throw err;
     }
-    throw new ConfigError(
-      `TESSERA_DATABASE_URL names PostgreSQL, and its adapter is not installed: npm install ${POSTGRES_STORE_PACKAGE}`,
-    );
+    throw new ConfigError(`${why}, and its adapter is not installed: npm install ${name}`);
   }
-  if (typeof loaded.openPostgresStores !== 'function' || typeof loaded.inspectPostgresStore !== 'function') {
-    throw new ConfigError(
-      `${POSTGRES_STORE_PACKAGE} does not export openPostgresStores (a version mismatch?)`,
-    );
+  const missing = entries.filter((entry) => typeof loaded[entry] !== 'function');
+  if (missing.length > 0) {
+    throw new ConfigError(`${name} does not export ${missing.join(', ')} (a version mismatch?)`);
   }
-  return loaded as PostgresStoreModule;
+  return loaded as M;
 }
