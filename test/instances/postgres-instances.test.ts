@@ -191,7 +191,7 @@ describe('two instances on one PostgreSQL database', { skip }, () => {
     const missing = `tessera_absent_${process.pid}`;
     await runCli([...argv, missing, '--json'], io);
     const absent = first(out.join('\n'));
-    assert.match(absent.checks[0].detail, /schema version 0 of 1 \(the next start migrates it\)/);
+    assert.match(absent.checks[0].detail, /schema version 0 of \d+ \(the next start migrates it\)/);
     assert.deepEqual(
       await sql('SELECT 1 FROM pg_namespace WHERE nspname = $1', [missing]),
       [],

@@ -16,12 +16,20 @@ describe('README', () => {
     try {
       await tessera.app.ready();
       const tree = tessera.app.printRoutes({ commonPrefix: false });
-      const routes = [...tree.matchAll(/(\/\S*) \(([A-Z, ]+)\)/g)].flatMap(([, path, methods]) =>
-        methods!
-          .split(', ')
-          .filter((m) => m !== 'HEAD' && m !== 'OPTIONS')
-          .map((m) => ({ method: m, path: path! })),
-      );
+      // The tree nests a route under the longest path it shares (`/admin/api/session`, then `s`,
+      // then `/:id`): a line's column says whose child it is, so the full path is the segments joined.
+      const routes: { method: string; path: string }[] = [];
+      const parents: { column: number; path: string }[] = [];
+      for (const line of tree.split('\n')) {
+        const match = /(?<=── )(\S+)(?: \(([A-Z, ]+)\))?/.exec(line);
+        if (!match) continue;
+        while (parents.length > 0 && parents[parents.length - 1]!.column >= match.index) parents.pop();
+        const path = (parents[parents.length - 1]?.path ?? '') + match[1]!;
+        parents.push({ column: match.index, path });
+        for (const method of match[2]?.split(', ') ?? []) {
+          if (method !== 'HEAD' && method !== 'OPTIONS') routes.push({ method, path });
+        }
+      }
       assert.ok(routes.length >= 10, tree);
       const table = README.slice(README.indexOf('## Endpoints'), README.indexOf('Every endpoint refuses'));
       for (const { method, path } of routes) {
