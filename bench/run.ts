@@ -10,6 +10,8 @@
  *   npm run bench -- --rounds=3       rounds per section instead of the profile's (writes RESULTS.partial.md)
  *   npm run bench -- --baseline=REV   also run commit REV's Tessera in the rotation section, alternating,
  *                                     and report this tree ÷ REV (writes RESULTS.partial.md)
+ *   npm run bench -- --skip=opaque,oidcRedis,pgRedis,parts,frames
+ *                                     leave out rotation contenders or measures (writes RESULTS.partial.md)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,6 +33,10 @@ const only = argv
   .split(',');
 const want = (s: string) => !only || only.includes(s);
 const baselineRev = argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
+const skip = argv
+  .find((a) => a.startsWith('--skip='))
+  ?.slice('--skip='.length)
+  .split(',');
 const cpuProfDir = argv.includes('--cpu-prof')
   ? fileURLToPath(new URL('./profiles', import.meta.url))
   : undefined;
@@ -123,6 +129,7 @@ if (baselineRev !== undefined && cpuProfDir) {
 }
 const baseline = baselineRev ? prepareBaseline(baselineRev, log) : undefined;
 PROFILES.rotation.baseline = baseline;
+PROFILES.rotation.skip = skip;
 
 function gitCommit(): string {
   try {
@@ -148,6 +155,7 @@ const rotation = want('rotation') ? await rotationBench(PROFILES.rotation, log) 
 const protectedRoute = want('protected') ? await protectedBench(PROFILES.protectedRoute, log) : undefined;
 const client = want('client') ? await clientSdkBench({ ...PROFILES.client, log }) : undefined;
 const growth = want('growth') ? await growthBench(PROFILES.growth, log) : undefined;
+const growthPg = want('growth-pg') ? await growthBench(PROFILES.growth, log, 'postgres') : undefined;
 
 // --- RESULTS.md -------------------------------------------------------------------------------------
 const out: string[] = [];
@@ -227,6 +235,17 @@ if (growth) {
     const g = big.c10.p50 / small.c10.p50;
     line(
       `| refresh p50 growth, 10^4 → 10^6 families, c=10 | ≤ 1.2× | ${g.toFixed(2)}× (${fmt(small.c10.p50)} → ${fmt(big.c10.p50)} ms) | ${yes(g <= 1.2)} |`,
+    );
+  }
+}
+if (growthPg) {
+  const rows = growthPg.rows as GrowthRow[];
+  const small = rows.find((r) => r.size === 10_000);
+  const big = rows.find((r) => r.size === 1_000_000);
+  if (small && big) {
+    const g = big.c10.p50 / small.c10.p50;
+    line(
+      `| refresh p50 growth on PostgreSQL, 10^4 → 10^6 families, c=10 | ≤ 1.2× | ${g.toFixed(2)}× (${fmt(small.c10.p50)} → ${fmt(big.c10.p50)} ms) | ${yes(g <= 1.2)} |`,
     );
   }
 }
@@ -395,30 +414,60 @@ if (growth) {
     `One SQLite file; filler families inserted straight into it (the store's row shape, random hashes), then real sessions minted and refreshed. ${PROFILES.growth.rounds} rounds per size; ${PROFILES.growth.amount1} requests at c=1, ${PROFILES.growth.amount10} at c=10.`,
   );
   line();
+  growthTable(growth);
+}
+
+function growthTable(g: { rows: GrowthRow[]; skipped: string[] }) {
   line(
     '| target | families in the store | fill time | c=1 p50 ms | c=1 p99 ms | c=10 p50 ms | c=10 p99 ms | c=10 rot/s | failed |',
   );
   line('|---|---|---|---|---|---|---|---|---|');
-  for (const r of growth.rows as GrowthRow[]) {
+  for (const r of g.rows) {
     line(
       `| ${r.size.toLocaleString('en-US')} | ${r.families.toLocaleString('en-US')} | ${r.fillSeconds.toFixed(1)} s | ${fmt(r.c1.p50)} | ${fmt(r.c1.p99)} | ${fmt(r.c10.p50)} | ${fmt(r.c10.p99)} | ${fmt(r.c10.rps)} | ${r.c1.failed + r.c10.failed} |`,
     );
   }
-  for (const s of growth.skipped) line(`- skipped: ${s}`);
+  for (const s of g.skipped) line(`- skipped: ${s}`);
   line();
 }
 
-line('## 6. Two instances on PostgreSQL + Redis');
-line();
-line(
-  'Not measured yet: this waits for the multi-instance store (`packages/store-postgres`, `packages/store-redis`). The rotation benchmark will then run two Tessera instances behind the same load generator, alternating with oidc-provider as above.',
-);
-line();
+const pgRows = rot?.filter((r) => r.pgRedis.requests > 0) ?? [];
+if (pgRows.length > 0 || growthPg) {
+  line('## 6. Two instances on PostgreSQL + Redis');
+  line();
+}
+if (pgRows.length > 0) {
+  line(
+    "Two `createTessera` servers on one PostgreSQL schema and one Redis key prefix of the bench's own (created at start, dropped after), configured as `TESSERA_DATABASE_URL`/`TESSERA_REDIS_URL` configure them (`@tessera/store-postgres`, pool of 10 per instance; `@tessera/store-redis` for the replay store, rate-limit counters and revocation fan-out), one master secret and one issuer; the load generator spreads connections and requests evenly over both, in the same rounds as the contenders above, sessions in the same steady state. CPU: both server processes (all threads), and beside it the PostgreSQL backends of the two pools (`pg_stat_activity` by application name, `/proc/<pid>/stat`); PostgreSQL's WAL writer and checkpointer, shared with the machine, are not counted.",
+  );
+  line();
+  line(
+    '| c | 2 × Tessera on PostgreSQL + Redis rot/s | p50 ms | p99 ms | failed | servers CPU µs/rot (main) | PostgreSQL backends CPU µs/rot | ÷ oidc-provider in memory (per round) | ÷ oidc-provider on Redis (per round) | ÷ one Tessera on SQLite (per round) |',
+  );
+  line('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of pgRows) {
+    const q = r.pgRedis;
+    const rounds = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
+    line(
+      `| ${r.c} | ${fmt(q.rps)} | ${fmt(q.p50)} | ${fmt(q.p99)} | ${q.failed}/${q.requests} | ${fmt(q.cpuAll, 0)} (${fmt(q.cpuMain, 0)}) | ${fmt(q.db, 0)} | **${q.ratio.toFixed(2)}×** (${rounds(q.ratios)}) | **${q.redisRatio.toFixed(2)}×** (${rounds(q.redisRatios)}) | **${q.sqliteRatio.toFixed(2)}×** (${rounds(q.sqliteRatios)}) |`,
+    );
+  }
+  line();
+}
+if (growthPg) {
+  line('### Growth on PostgreSQL');
+  line();
+  line(
+    `One Tessera instance on a schema of its own; filler families and their first refresh token written by PostgreSQL itself (\`generate_series\`, 50,000 rows a statement, ids and hashes md5 of a salted counter so the keys land all over the indexes), then \`VACUUM ANALYZE\`; the measured tokens are real sessions minted through \`issueSession\`. ${PROFILES.growth.rounds} rounds per size; ${PROFILES.growth.amount1} requests at c=1, ${PROFILES.growth.amount10} at c=10.`,
+  );
+  line();
+  growthTable(growthPg);
+}
 
 // A smoke or partial run must not overwrite the full results.
 const resultsPath = fileURLToPath(
   new URL(
-    quick || only || baseline || roundsArg !== undefined ? './RESULTS.partial.md' : './RESULTS.md',
+    quick || only || baseline || skip || roundsArg !== undefined ? './RESULTS.partial.md' : './RESULTS.md',
     import.meta.url,
   ),
 );

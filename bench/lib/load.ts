@@ -42,8 +42,13 @@ export interface LoadResult {
   p99: number;
   /** First failing status and body, for the log. */
   sampleFailure?: string;
-  /** The server's CPU per successful response, µs (all threads, main thread), and its write syscalls. */
-  cpu?: { all: number; main: number; writes: number };
+  /**
+   * The server's CPU per successful response, µs (all threads, main thread), and its write
+   * syscalls; on PostgreSQL `db` is its database backends' CPU (not in `all`).
+   */
+  cpu?: { all: number; main: number; writes: number; db?: number };
+  /** Latencies of the successful responses, ms (to merge runs made side by side). */
+  latencies?: Float64Array;
 }
 
 interface Ctx {
@@ -118,9 +123,53 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
           p50: percentile(lat, 50),
           p99: percentile(lat, 99),
           ...(sampleFailure ? { sampleFailure } : {}),
+          latencies: lat,
         });
       },
     );
     const timer = setTimeout(() => instance.stop(), opts.maxSeconds * 1000);
   });
+}
+
+/**
+ * One bounded load run spread over several servers (a load balancer's view of instances behind
+ * it): the connections and the requests split evenly, the i-th request of the j-th server built
+ * from the (i·n + j)-th body, all runs at once; the counts summed, the rate taken over the longest
+ * run, the percentiles of every successful response together.
+ */
+export async function runLoadSpread(urls: string[], opts: Omit<LoadOptions, 'url'>): Promise<LoadResult> {
+  const n = urls.length;
+  if (n === 1) return runLoad({ ...opts, url: urls[0]! });
+  const runs = await Promise.all(
+    urls.map((url, j) =>
+      runLoad({
+        ...opts,
+        url,
+        connections: Math.max(1, Math.round(opts.connections / n)),
+        amount: Math.floor(opts.amount / n) + (j < opts.amount % n ? 1 : 0),
+        ...(opts.body ? { body: (i: number) => opts.body!(i * n + j) } : {}),
+        ...(opts.headers ? { headers: (i: number) => opts.headers!(i * n + j) } : {}),
+      }),
+    ),
+  );
+  const ok = runs.reduce((a, r) => a + r.ok, 0);
+  const seconds = Math.max(...runs.map((r) => r.seconds));
+  const all = new Float64Array(runs.reduce((a, r) => a + (r.latencies?.length ?? 0), 0));
+  let at = 0;
+  for (const r of runs) {
+    if (r.latencies) all.set(r.latencies, at);
+    at += r.latencies?.length ?? 0;
+  }
+  const sampleFailure = runs.find((r) => r.sampleFailure)?.sampleFailure;
+  return {
+    ok,
+    failed: runs.reduce((a, r) => a + r.failed, 0),
+    errors: runs.reduce((a, r) => a + r.errors, 0),
+    seconds,
+    rps: ok / seconds,
+    p50: percentile(all, 50),
+    p99: percentile(all, 99),
+    ...(sampleFailure ? { sampleFailure } : {}),
+    latencies: all,
+  };
 }

@@ -1,8 +1,10 @@
 /**
- * Growth: refresh latency with 10^4, 10^5 and 10^6 families in the SQLite store. Filler families are
- * inserted straight into the file (the store's row shape, random hashes); the measured tokens are
- * real sessions minted through `issueSession`.
+ * Growth: refresh latency with 10^4, 10^5 and 10^6 families in the store, SQLite or PostgreSQL.
+ * Filler families are inserted straight into the tables (the store's row shape, random hashes; on
+ * PostgreSQL by `generate_series` in the database itself); the measured tokens are real sessions
+ * minted through `issueSession`.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { Child } from '../lib/child.js';
 import { type LoadResult, runLoad } from '../lib/load.js';
 import { freePort } from '../lib/net.js';
 import { median } from '../lib/stats.js';
+import { benchPostgres, PG_URL } from './rotation.js';
 
 export interface GrowthProfile {
   sizes: number[];
@@ -33,11 +36,24 @@ export interface GrowthRow {
 export async function growthBench(
   p: GrowthProfile,
   log: (m: string) => void,
+  store: 'sqlite' | 'postgres' = 'sqlite',
 ): Promise<{ rows: GrowthRow[]; skipped: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-growth-'));
   const rows: GrowthRow[] = [];
   const skipped: string[] = [];
-  const child = await Child.start('tessera', { port: await freePort(), dir });
+  const pg = store === 'postgres' ? await benchPostgres(skipped, 'growth') : undefined;
+  if (store === 'postgres' && !pg) return { rows, skipped };
+  const child = await Child.start('tessera', {
+    port: await freePort(),
+    dir,
+    ...(pg
+      ? {
+          databaseUrl: PG_URL,
+          databaseSchema: pg.schema,
+          secret: randomBytes(32).toString('base64url'),
+        }
+      : {}),
+  });
   const url = String(child.info.url);
   let secondsPerFamily = 0;
   try {
@@ -50,7 +66,7 @@ export async function growthBench(
         );
         break;
       }
-      log(`growth: filling to ${size.toLocaleString('en-US')} families`);
+      log(`growth (${store}): filling to ${size.toLocaleString('en-US')} families`);
       const fill = await child.call<{ families: number; ms: number }>('fill', { n: need }, 1_800_000);
       if (need > 0) secondsPerFamily = fill.ms / 1000 / need;
       const c1: LoadResult[] = [];
@@ -74,7 +90,7 @@ export async function growthBench(
           });
           out.push(r);
           log(
-            `growth ${size.toLocaleString('en-US')} c=${conns}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms failed ${r.failed + r.errors}`,
+            `growth (${store}) ${size.toLocaleString('en-US')} c=${conns}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms failed ${r.failed + r.errors}`,
           );
         }
       }
@@ -94,6 +110,7 @@ export async function growthBench(
     }
   } finally {
     await child.stop();
+    await pg?.drop();
     rmSync(dir, { recursive: true, force: true });
   }
   return { rows, skipped };

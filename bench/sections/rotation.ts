@@ -7,11 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS, openSqliteStores, type RefreshTokenRecord } from '@tessera/server';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 // Not exported by the package: the signer the server issues JWT access tokens with.
 import { compactSigner } from '../../packages/server/src/tokens/compact-jws.js';
 import type { Baseline } from '../lib/baseline.js';
 import { Child, processCpu, writeSyscalls } from '../lib/child.js';
-import { type LoadResult, runLoad } from '../lib/load.js';
+import { type LoadResult, runLoad, runLoadSpread } from '../lib/load.js';
 import { freePort } from '../lib/net.js';
 import { median, ratio } from '../lib/stats.js';
 
@@ -28,6 +30,12 @@ export interface RotationProfile {
   cpuProf?: string | undefined;
   /** An earlier commit of Tessera as a third contender (`--baseline=REV`). */
   baseline?: Baseline | undefined;
+  /**
+   * Left out (`--skip=`, for quick A/B work; RESULTS.md is never written then): contenders
+   * `opaque`, `oidcRedis`, `pgRedis`, and `parts` (the limit's parts and the store's cost per
+   * round), `frames` (the WAL page count).
+   */
+  skip?: string[] | undefined;
 }
 
 export const CONCURRENCIES = [1, 10, 50] as const;
@@ -51,6 +59,14 @@ export interface RotationResult {
       redisRatios: number[];
       /** Per round: Tessera's server CPU per rotation ÷ oidc-provider's (in memory), all threads. */
       cpuRatios: number[];
+      /**
+       * Two Tessera instances on PostgreSQL + Redis, the load spread over both; per round ÷
+       * oidc-provider in memory, ÷ oidc-provider on Redis and ÷ one Tessera on SQLite.
+       */
+      pgRedis: LoadResult[];
+      pgRatios: number[];
+      pgRedisRatios: number[];
+      pgSqliteRatios: number[];
     }
   >;
   parts: {
@@ -83,11 +99,39 @@ export interface RotationResult {
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
 interface Contender {
-  name: 'tessera' | 'oidc' | 'baseline' | 'opaque' | 'oidcRedis';
+  name: 'tessera' | 'oidc' | 'baseline' | 'opaque' | 'oidcRedis' | 'pgRedis';
+  /** The server that mints; with `others`, every instance behind the load generator. */
   child: Child;
   url: string;
+  others?: { child: Child; url: string }[];
   path: string;
   prefix: string;
+  /** PostgreSQL: the backends of this schema's pools count in the contender's CPU. */
+  pgBackends?: () => Promise<number[]>;
+}
+
+/** The contender's server processes. */
+const pidsOf = (c: Contender) =>
+  [c.child, ...(c.others ?? []).map((o) => o.child)].flatMap((x) => (x.pid ? [x.pid] : []));
+
+/** CPU so far of a contender's processes (all threads, main threads), write syscalls, and its PostgreSQL backends. */
+async function contenderCpu(c: Contender) {
+  let all = 0;
+  let main = 0;
+  let writes = 0;
+  for (const pid of pidsOf(c)) {
+    const x = processCpu(pid);
+    if (!x) return undefined;
+    all += x.all;
+    main += x.main;
+    writes += x.writes;
+  }
+  const db = new Map<number, number>();
+  for (const pid of (await c.pgBackends?.()) ?? []) {
+    const x = processCpu(pid);
+    if (x) db.set(pid, x.all);
+  }
+  return { all, main, writes, db };
 }
 
 /**
@@ -136,8 +180,7 @@ function rotateLoad(
   maxSeconds: number,
   check?: (status: number, body: string) => boolean,
 ) {
-  return runLoad({
-    url: c.url,
+  return runLoadSpread([c.url, ...(c.others ?? []).map((o) => o.url)], {
     path: c.path,
     method: 'POST',
     connections,
@@ -434,6 +477,10 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
   const bare = await Child.start('api', { port: await freePort() });
   // Like for like: oidc-provider's access tokens are opaque, so Tessera's are too in this contender.
   const opaque = await Child.start('tessera', { port: await freePort(), accessTokenFormat: 'opaque' });
+  // Two instances on one PostgreSQL schema and one Redis key prefix of the bench's own (dropped
+  // after), as `TESSERA_DATABASE_URL`/`TESSERA_REDIS_URL` configure them: the first migrates and
+  // creates the keys, users and clients, the second finds them.
+  const pair = p.skip?.includes('pgRedis') ? undefined : await startPgPair(notes);
   const base = p.baseline
     ? await Child.startFile(
         `tessera@${p.baseline.rev}`,
@@ -461,6 +508,11 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       prefix: '',
     },
   ];
+  if (pair) contenders.push(pair.contender);
+  for (const name of p.skip ?? []) {
+    const at = contenders.findIndex((c) => c.name === name);
+    if (at >= 0) contenders.splice(at, 1);
+  }
   if (base) {
     contenders.push({
       name: 'baseline',
@@ -485,6 +537,10 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
           oidcRedis: [],
           redisRatios: [],
           cpuRatios: [],
+          pgRedis: [],
+          pgRatios: [],
+          pgRedisRatios: [],
+          pgSqliteRatios: [],
         },
       ]),
     ),
@@ -510,7 +566,11 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
     notes,
   };
   try {
-    result.frames = { single: await sqliteFramesPerRotation(1), batched: await sqliteFramesPerRotation(16) };
+    if (!p.skip?.includes('frames'))
+      result.frames = {
+        single: await sqliteFramesPerRotation(1),
+        batched: await sqliteFramesPerRotation(16),
+      };
     log(
       `rotation: WAL pages per rotation ${result.frames.single.hot.toFixed(2)} + ${result.frames.single.deferred.toFixed(2)} deferred (one at a time), ${result.frames.batched.hot.toFixed(2)} + ${result.frames.batched.deferred.toFixed(2)} deferred (batches of 16)`,
     );
@@ -538,35 +598,49 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
         for (const c of order) {
           const amount = p.amounts[conns]!;
           const pool = await steadyPool(c, amount + conns * 4 + 16, p.maxSeconds * 6);
-          const profiled = p.cpuProf !== undefined && c.name === 'tessera';
+          const profiled = p.cpuProf !== undefined && (c.name === 'tessera' || c.name === 'pgRedis');
           if (profiled) await c.child.call('profileStart');
-          const cpuBefore = processCpu(c.child.pid ?? 0);
+          const cpuBefore = await contenderCpu(c);
           const r = await rotateLoad(c, pool, conns, amount, p.maxSeconds);
-          const cpuAfter = processCpu(c.child.pid ?? 0);
+          const cpuAfter = await contenderCpu(c);
           if (cpuBefore && cpuAfter && r.ok > 0) {
+            // A backend that started during the run counts from zero.
+            let db = 0;
+            for (const [pid, t] of cpuAfter.db) db += t - (cpuBefore.db.get(pid) ?? 0);
             r.cpu = {
               all: (cpuAfter.all - cpuBefore.all) / r.ok,
               main: (cpuAfter.main - cpuBefore.main) / r.ok,
               writes: (cpuAfter.writes - cpuBefore.writes) / r.ok,
+              ...(c.pgBackends ? { db: db / r.ok } : {}),
             };
           }
           if (profiled) {
-            const file = join(p.cpuProf!, `tessera-c${conns}-round${round + 1}.cpuprofile`);
+            const who = c.name === 'tessera' ? 'tessera' : 'tessera-postgres-a';
+            const file = join(p.cpuProf!, `${who}-c${conns}-round${round + 1}.cpuprofile`);
             await c.child.call('profileStop', { file });
           }
           log(
-            `rotation round ${round + 1}/${p.rounds} c=${conns} ${c.name}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms failed ${r.failed + r.errors}${r.cpu ? ` cpu ${r.cpu.all.toFixed(0)} µs/rot (main ${r.cpu.main.toFixed(0)}), ${r.cpu.writes.toFixed(1)} writes/rot` : ''}${r.sampleFailure ? ` (${r.sampleFailure})` : ''}`,
+            `rotation round ${round + 1}/${p.rounds} c=${conns} ${c.name}: ${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms failed ${r.failed + r.errors}${r.cpu ? ` cpu ${r.cpu.all.toFixed(0)} µs/rot (main ${r.cpu.main.toFixed(0)}${r.cpu.db === undefined ? '' : `, PostgreSQL backends ${r.cpu.db.toFixed(0)}`}), ${r.cpu.writes.toFixed(1)} writes/rot` : ''}${r.sampleFailure ? ` (${r.sampleFailure})` : ''}`,
           );
+          delete r.latencies;
           result.runs[conns]![c.name].push(r);
           thisRound[conns]![c.name] = r;
         }
         result.runs[conns]!.ratios.push(ratio(thisRound[conns]!.tessera!.rps, thisRound[conns]!.oidc!.rps));
         result.runs[conns]!.opaqueRatios.push(
-          ratio(thisRound[conns]!.opaque!.rps, thisRound[conns]!.oidc!.rps),
+          ratio(thisRound[conns]!.opaque?.rps ?? Number.NaN, thisRound[conns]!.oidc!.rps),
         );
         result.runs[conns]!.redisRatios.push(
-          ratio(thisRound[conns]!.tessera!.rps, thisRound[conns]!.oidcRedis!.rps),
+          ratio(thisRound[conns]!.tessera!.rps, thisRound[conns]!.oidcRedis?.rps ?? Number.NaN),
         );
+        const pg = thisRound[conns]!.pgRedis;
+        if (pg) {
+          result.runs[conns]!.pgRatios.push(ratio(pg.rps, thisRound[conns]!.oidc!.rps));
+          result.runs[conns]!.pgRedisRatios.push(
+            ratio(pg.rps, thisRound[conns]!.oidcRedis?.rps ?? Number.NaN),
+          );
+          result.runs[conns]!.pgSqliteRatios.push(ratio(pg.rps, thisRound[conns]!.tessera!.rps));
+        }
         const tc = thisRound[conns]!.tessera!.cpu;
         const oc = thisRound[conns]!.oidc!.cpu;
         if (tc && oc) result.runs[conns]!.cpuRatios.push(tc.all / oc.all);
@@ -576,6 +650,7 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
           );
         }
       }
+      if (p.skip?.includes('parts')) continue;
       // The parts of one rotation, in the same round.
       const signSerial = await signRate(p.signSeconds, 1);
       const signInFlight = await signRate(p.signSeconds, 64);
@@ -616,8 +691,113 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       opaque.stop(),
       base?.stop(),
     ]);
+    await pair?.stop();
   }
   return result;
+}
+
+/** The PostgreSQL service the bench uses (the test suite's, or PostgreSQL's default on loopback). */
+export const PG_URL =
+  process.env.TESSERA_BENCH_PG_URL ??
+  process.env.TESSERA_TEST_PG_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * A PostgreSQL schema and a Redis key prefix of the bench's own, and a pool to read the
+ * backends' pids and to drop the schema after; `undefined` (with a note) when PostgreSQL is
+ * not reachable.
+ */
+export async function benchPostgres(notes: string[], label: string) {
+  const schema = `tessera_bench_${label}_${process.pid}`;
+  const prefix = `tessera-bench-${label}-${process.pid}:`;
+  const admin = new pg.Pool({ connectionString: PG_URL, max: 1 });
+  try {
+    await admin.query('SELECT 1');
+  } catch (err) {
+    await admin.end().catch(() => {});
+    notes.push(
+      `PostgreSQL at ${PG_URL} is not reachable (${(err as Error).message}): no PostgreSQL contender`,
+    );
+    return undefined;
+  }
+  return {
+    schema,
+    prefix,
+    /** The pids of the backends the schema's pools hold (the pools name their connections after it). */
+    backends: async () =>
+      (
+        await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [
+          `tessera ${schema}`,
+        ])
+      ).rows.map((r) => r.pid),
+    /** Drops the schema and deletes the prefix's Redis keys. */
+    async drop() {
+      try {
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await admin.end().catch(() => {});
+        const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+        try {
+          await redis.connect();
+          let cursor = '0';
+          let rounds = 0;
+          do {
+            const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+            if (keys.length) await redis.del(...keys);
+            cursor = next;
+          } while (cursor !== '0' && ++rounds < 10_000);
+        } catch {
+          // Redis down: nothing of ours to delete that will outlive its TTLs.
+        } finally {
+          redis.disconnect();
+        }
+      }
+    },
+  };
+}
+
+/** Two Tessera instances on one PostgreSQL schema and one Redis prefix, one master secret. */
+async function startPgPair(notes: string[]) {
+  const store = await benchPostgres(notes, 'pair');
+  if (!store) return undefined;
+  const shared = {
+    databaseUrl: PG_URL,
+    databaseSchema: store.schema,
+    redisUrl: REDIS_URL,
+    redisPrefix: store.prefix,
+    secret: randomBytes(32).toString('base64url'),
+  };
+  const started: Child[] = [];
+  try {
+    const portA = await freePort();
+    // One issuer, as behind a load balancer: the first instance's URL stands for it.
+    const issuer = `http://127.0.0.1:${portA}`;
+    const a = await Child.start('tessera', { port: portA, issuer, ...shared });
+    started.push(a);
+    const b = await Child.start('tessera', { port: await freePort(), issuer, ...shared });
+    started.push(b);
+    const contender: Contender = {
+      name: 'pgRedis',
+      child: a,
+      url: String(a.info.url),
+      others: [{ child: b, url: String(b.info.url) }],
+      path: '/oauth/token',
+      prefix: 'tsr_',
+      pgBackends: store.backends,
+    };
+    return {
+      contender,
+      stop: async () => {
+        await Promise.all(started.map((c) => c.stop()));
+        await store.drop();
+      },
+    };
+  } catch (err) {
+    await Promise.all(started.map((c) => c.stop()));
+    await store.drop();
+    throw err;
+  }
 }
 
 export function summariseRotation(r: RotationResult) {
@@ -649,6 +829,16 @@ export function summariseRotation(r: RotationResult) {
         ...summary(r.runs[c]!.oidcRedis),
         ratio: median(r.runs[c]!.redisRatios),
         ratios: r.runs[c]!.redisRatios,
+      },
+      pgRedis: {
+        ...summary(r.runs[c]!.pgRedis),
+        db: median(r.runs[c]!.pgRedis.flatMap((x) => (x.cpu?.db === undefined ? [] : [x.cpu.db]))),
+        ratio: median(r.runs[c]!.pgRatios),
+        ratios: r.runs[c]!.pgRatios,
+        redisRatio: median(r.runs[c]!.pgRedisRatios),
+        redisRatios: r.runs[c]!.pgRedisRatios,
+        sqliteRatio: median(r.runs[c]!.pgSqliteRatios),
+        sqliteRatios: r.runs[c]!.pgSqliteRatios,
       },
       cpuRatio: median(r.runs[c]!.cpuRatios),
       cpuRatios: r.runs[c]!.cpuRatios,

@@ -1,7 +1,9 @@
 /**
- * A real Tessera server (createTessera, SQLite WAL file in a temp dir, default `synchronous`) in its
- * own process. Commands over IPC: `mint` pre-mints sessions (real refresh and access tokens) through
- * the domain's `issueSession`; `fill` inserts filler families straight into the SQLite file.
+ * A real Tessera server in its own process: createTessera on a SQLite WAL file in a temp dir
+ * (default `synchronous`), or, given `databaseUrl`, on PostgreSQL (a schema of the bench's own)
+ * with Redis beside it when `redisUrl` is given, as `TESSERA_DATABASE_URL`/`TESSERA_REDIS_URL` set
+ * them. Commands over IPC: `mint` pre-mints sessions (real refresh and access tokens) through the
+ * domain's `issueSession`; `fill` inserts filler families straight into the store's tables.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTessera, createUser, saveClient } from '@tessera/server';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 // Not exported by the package; the domain operation the login endpoint runs after the password check.
 import { issueSession } from '../../packages/server/src/domain/issue-session.js';
 import { childArgs, serve } from '../lib/child.js';
@@ -21,17 +24,35 @@ interface Args {
   logLevel?: string;
   /** The server's access-token format (default: Tessera's default, an ES256 JWT). */
   accessTokenFormat?: string;
+  /** PostgreSQL instead of SQLite (`TESSERA_DATABASE_URL`), in this schema (`TESSERA_DATABASE_SCHEMA`). */
+  databaseUrl?: string;
+  databaseSchema?: string;
+  /** Redis beside it (`TESSERA_REDIS_URL`, `TESSERA_REDIS_PREFIX`). */
+  redisUrl?: string;
+  redisPrefix?: string;
+  /** The issuer, when several instances share one (default: this server's own URL). */
+  issuer?: string;
+  /** The master secret every instance on one database shares (`TESSERA_SECRET`). */
+  secret?: string;
 }
 
 const args = childArgs<Args>();
 const dir = args.dir ?? mkdtempSync(join(tmpdir(), 'tessera-bench-'));
 const db = join(dir, 'tessera.db');
-const issuer = `http://127.0.0.1:${args.port}`;
+// Instances behind one load balancer share its URL as their issuer.
+const issuer = args.issuer ?? `http://127.0.0.1:${args.port}`;
+const shared = {
+  ...(args.databaseUrl ? { databaseUrl: args.databaseUrl, databaseSchema: args.databaseSchema } : {}),
+  ...(args.redisUrl ? { redisUrl: args.redisUrl, redisPrefix: args.redisPrefix } : {}),
+};
 const tessera = await createTessera({
+  // What `TESSERA_SECRET` gives every instance on one database, passed as the option it becomes.
+  ...(args.secret ? { masterSecret: Buffer.from(args.secret, 'base64url') } : {}),
   config: {
     env: {},
     flags: {
       db,
+      ...shared,
       host: '127.0.0.1',
       port: args.port,
       issuer,
@@ -84,9 +105,55 @@ if (!(await ctx.stores.directory.findClient('api'))) {
 await tessera.listen();
 
 let filler: Database.Database | undefined;
+let pgFiller: pg.Pool | undefined;
+const pgTables = () => {
+  const s = `"${args.databaseSchema ?? 'public'}"`;
+  return { families: `${s}.families`, tokens: `${s}.refresh_tokens` };
+};
+
+/**
+ * Filler sessions in PostgreSQL, written by PostgreSQL itself (`generate_series`, 50,000 rows a
+ * statement): a family and its first refresh token each, with random-looking ids and hashes (md5
+ * of a salted counter, so the primary keys land all over the index as real ids do), a thousand
+ * users.
+ */
+async function fillPostgres(n: number) {
+  pgFiller ??= new pg.Pool({ connectionString: args.databaseUrl, max: 1 });
+  const t = pgTables();
+  const salt = randomBytes(8).toString('hex');
+  const now = Date.now();
+  const started = performance.now();
+  for (let done = 0; done < n; done += 50_000) {
+    const m = Math.min(50_000, n - done);
+    const ids = `SELECT i, md5(i::text || $1) AS id FROM generate_series($2::int, $3::int) i`;
+    await pgFiller.query(
+      `INSERT INTO ${t.families} (id, client_id, user_id, scope, status, created_at, expires_at, generation,
+         user_agent, ip, grace_box)
+       SELECT id, 'bench', 'filler-' || (i % 1000), '', 'active', $4, $5, 0, 'bench-filler', '127.0.0.1',
+         NULL FROM (${ids}) g`,
+      [salt, done, done + m - 1, now, now + 30 * 86_400_000],
+    );
+    await pgFiller.query(
+      `INSERT INTO ${t.tokens} (family_id, generation, hash, status, issued_at, expires_at)
+       SELECT id, 0, md5(id || 'token') || md5(id), 'active', $4, $5 FROM (${ids}) g`,
+      [salt, done, done + m - 1, now, now + 14 * 86_400_000],
+    );
+  }
+  await pgFiller.query(`VACUUM ANALYZE ${t.families}`);
+  await pgFiller.query(`VACUUM ANALYZE ${t.tokens}`);
+  return { families: await countPostgres(), ms: performance.now() - started };
+}
+
+async function countPostgres(): Promise<number> {
+  pgFiller ??= new pg.Pool({ connectionString: args.databaseUrl, max: 1 });
+  const { rows } = await pgFiller.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${pgTables().families}`,
+  );
+  return rows[0]?.n ?? 0;
+}
 
 serve(
-  { url: issuer, db, apiClientId: 'api', apiSecret },
+  { url: `http://127.0.0.1:${args.port}`, issuer, db, apiClientId: 'api', apiSecret },
   {
     async mint(a) {
       const n = Number(a.n);
@@ -109,6 +176,7 @@ serve(
       };
     },
     fill(a) {
+      if (args.databaseUrl) return fillPostgres(Number(a.n));
       // Filler sessions with the store's row shape (migrations.ts): one family and its first
       // refresh token, random 256-bit hashes (base64url, like the HMAC the store keeps).
       const n = Number(a.n);
@@ -152,12 +220,14 @@ serve(
       return { families, ms: performance.now() - started };
     },
     count() {
+      if (args.databaseUrl) return countPostgres();
       filler ??= new Database(db);
       return (filler.prepare('SELECT COUNT(*) AS n FROM families').get() as { n: number }).n;
     },
   },
   async () => {
     filler?.close();
+    await pgFiller?.end();
     await tessera.close();
     if (!args.dir) rmSync(dir, { recursive: true, force: true });
   },
