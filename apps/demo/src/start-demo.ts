@@ -182,7 +182,8 @@ async function demoRoutes(app: FastifyInstance, { tessera, assets, rs }: DemoRou
     '/api/demo/me',
     { onRequest: app.requireAuth({ scopes: [DEMO_SCOPE] }) },
     async (request, reply) => {
-      const auth = request.auth!;
+      const auth = request.auth;
+      if (auth === null) throw new Error('requireAuth runs before this handler and sets request.auth');
       const user = await stores.directory.findUserById(auth.sub);
       // Private: the SDK's offline cache may keep it in memory, no shared cache may.
       reply.header('cache-control', 'private, no-cache');

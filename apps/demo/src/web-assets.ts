@@ -24,10 +24,14 @@ const FILES = { js: 'app.js', html: 'index.html', css: 'app.css', icon: 'favicon
  */
 export async function loadWebAssets(): Promise<WebAssets> {
   if (existsSync(new URL(FILES.js, BUILT))) {
-    const [js, html, css, icon] = await Promise.all(
-      [FILES.js, FILES.html, FILES.css, FILES.icon].map((f) => readFile(new URL(f, BUILT), 'utf8')),
-    );
-    return { js: js!, html: html!, css: css!, icon: icon! };
+    const read = (f: string) => readFile(new URL(f, BUILT), 'utf8');
+    const [js, html, css, icon] = await Promise.all([
+      read(FILES.js),
+      read(FILES.html),
+      read(FILES.css),
+      read(FILES.icon),
+    ]);
+    return { js, html, css, icon };
   }
   return bundleWebApp();
 }
@@ -52,7 +56,9 @@ export async function bundleWebApp(): Promise<WebAssets> {
     readFile(new URL(FILES.css, SOURCES), 'utf8'),
     readFile(new URL(FILES.icon, SOURCES), 'utf8'),
   ]);
-  return { html, js: out.outputFiles[0]!.text, css, icon };
+  const [bundle] = out.outputFiles;
+  if (!bundle) throw new Error('esbuild wrote no bundle for the demo page');
+  return { html, js: bundle.text, css, icon };
 }
 
 /** Writes the bundled page to `dir` (the build writes `dist/web/`, which the package ships). */

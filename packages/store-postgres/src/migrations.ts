@@ -191,8 +191,9 @@ export async function migrate(db: Database): Promise<number> {
         `the PostgreSQL schema ${schemaName} (version ${version}) is newer than this Tessera (${all.length})`,
       );
     }
-    for (let v = version; v < all.length; v++) {
-      await client.query(all[v]!);
+    for (const [v, sql] of all.entries()) {
+      if (v < version) continue;
+      await client.query(sql);
       await client.query(`INSERT INTO ${db.t('tessera_migrations')} (version) VALUES ($1)`, [v + 1]);
     }
     return all.length;

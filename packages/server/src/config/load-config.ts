@@ -81,20 +81,24 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<TesseraCon
     if (inConfig) out[key] = value;
   }
 
-  const config = out as { -readonly [K in ConfigKey]: TesseraConfig[K] | undefined };
+  // Every setting has its default by now; only the computed ones (issuer, audience) may be missing.
+  const config = out as Omit<{ -readonly [K in ConfigKey]: TesseraConfig[K] }, 'issuer' | 'audience'> & {
+    issuer: string | undefined;
+    audience: string | undefined;
+  };
   if (config.issuer === undefined) {
-    const host = config.host!.includes(':') ? `[${config.host}]` : config.host;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     config.issuer = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${config.port}`;
   }
   config.issuer = config.issuer.replace(/\/+$/, '');
   config.audience ??= config.issuer;
-  if (config.refreshIdleTtl! > config.refreshAbsoluteTtl!) {
+  if (config.refreshIdleTtl > config.refreshAbsoluteTtl) {
     throw new ConfigError(
       `Invalid configuration: ${SCHEMA.refreshIdleTtl.env} must not exceed ${SCHEMA.refreshAbsoluteTtl.env}` +
         ` (${config.refreshIdleTtl}s > ${config.refreshAbsoluteTtl}s)`,
     );
   }
-  checkRedisPrefix(config.redisPrefix!);
+  checkRedisPrefix(config.redisPrefix);
   return Object.freeze(config as TesseraConfig);
 }
 

@@ -24,7 +24,8 @@ function aad(ctx: SealContext): Buffer {
  * Result: `v1.<key id>.<iv>.<ciphertext+tag>` (base64url parts).
  */
 export function seal(keys: VaultKeys, ctx: SealContext, plaintext: string): string {
-  const key = keys.keys.get(keys.current)!;
+  const key = keys.keys.get(keys.current);
+  if (!key) throw new Error(`vault key "${keys.current}" is the current key but is not among the keys`);
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad(ctx));

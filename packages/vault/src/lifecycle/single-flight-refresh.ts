@@ -74,7 +74,9 @@ export async function refreshFlow(
   for (;;) {
     const row = await store.get(userId, connection);
     const set = await readSet(ctx, row, userId, connection);
-    const current = row!;
+    // readSet refuses a missing row; the check narrows the type.
+    if (!row) throw new ReauthenticationRequired(userId, connection, { error: 'no_tokens' });
+    const current = row;
     const now = clock.now();
     const usable = stale === undefined && now < usableUntil(set);
     const due = stale === undefined ? !(now < refreshAt(userId, connection, set)) : set.accessToken === stale;
@@ -96,16 +98,12 @@ export async function refreshFlow(
       });
       throw new ReauthenticationRequired(userId, connection, { error: 'no_refresh_token' });
     }
-    const leased = current.leaseOwner !== null && current.leaseUntil !== null && current.leaseUntil > now;
+    const leaseUntil = current.leaseUntil;
+    const leased = current.leaseOwner !== null && leaseUntil !== null && leaseUntil > now;
     if (leased) {
       if (usable || keepAlive) return set;
       if (clock.now() - started > waitLimit || polls >= maxPolls) {
-        throw new RefreshDeferred(
-          userId,
-          connection,
-          current.leaseUntil!,
-          'another instance is still refreshing',
-        );
+        throw new RefreshDeferred(userId, connection, leaseUntil, 'another instance is still refreshing');
       }
       if (!waited) metrics.leaseWaits.inc();
       waited = true;
@@ -199,8 +197,10 @@ async function holdLease(
   const timer = metrics.refreshDuration.startTimer();
   let tokens: oidc.TokenEndpointResponse | undefined;
   let failure: UpstreamFailure | undefined;
+  const refreshToken = set.refreshToken;
+  if (!refreshToken) throw new ReauthenticationRequired(userId, connection, { error: 'no_refresh_token' });
   try {
-    tokens = await upstream.refresh(set.refreshToken!);
+    tokens = await upstream.refresh(refreshToken);
   } catch (err) {
     failure = classifyUpstreamError(err, clock.now());
     if (failure.kind === 'network') {
@@ -208,7 +208,7 @@ async function holdLease(
       // safe on an upstream with a grace period, and no worse than giving up on one without.
       metrics.lostResponseRetries.inc();
       try {
-        tokens = await upstream.refresh(set.refreshToken!);
+        tokens = await upstream.refresh(refreshToken);
         failure = undefined;
       } catch (again) {
         failure = classifyUpstreamError(again, clock.now());
@@ -271,7 +271,11 @@ async function holdLease(
     return next;
   }
   timer();
-  const f = failure!;
+  const f: UpstreamFailure = failure ?? {
+    kind: 'rejected',
+    error: 'invalid_response',
+    description: 'The upstream answered without tokens',
+  };
   if (f.kind === 'invalid_grant') {
     // Race recovery: if anything was written since our lease (another instance rotated, a new
     // sign-in), that set wins and the user stays signed in.

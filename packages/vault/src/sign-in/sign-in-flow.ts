@@ -57,12 +57,13 @@ export async function startSignIn(
   Object.assign(params, o.params);
   let url: URL;
   const jarAlgs = metadata.request_object_signing_alg_values_supported;
+  const signingKey = upstream.signingKey;
   const signRequest =
-    upstream.signingKey !== undefined &&
+    signingKey !== undefined &&
     (metadata.require_signed_request_object === true || (Array.isArray(jarAlgs) && jarAlgs.length > 0));
   const par = typeof metadata.pushed_authorization_request_endpoint === 'string';
   if (signRequest) {
-    const jar = await oidc.buildAuthorizationUrlWithJAR(upstream.config, params, upstream.signingKey!);
+    const jar = await oidc.buildAuthorizationUrlWithJAR(upstream.config, params, signingKey);
     url = par ? await oidc.buildAuthorizationUrlWithPAR(upstream.config, jar.searchParams) : jar;
   } else if (par) {
     url = await oidc.buildAuthorizationUrlWithPAR(upstream.config, params);

@@ -88,7 +88,8 @@ export async function openPostgresVaultStore(
           set.issuer,
         ],
       );
-      return Number(row!.version);
+      if (!row) throw new Error('INSERT … RETURNING version returned no row');
+      return Number(row.version);
     },
     async update(userId, connection, expectedVersion, patch: RowPatch, bump) {
       const { columns, values } = patchAssignments(patch);

@@ -31,7 +31,8 @@ export async function rekeyStore(store: VaultStore, keys: VaultKeys, now: number
   let after: { userId: string; connection: string } | undefined;
   for (;;) {
     const rows = await store.page(after, DEFAULTS.rekeyBatch);
-    if (rows.length === 0) break;
+    const last = rows.at(-1);
+    if (last === undefined) break;
     for (const row of rows) {
       scanned++;
       if (!row.sealed || !needsRekey(keys, row.sealed)) continue;
@@ -51,7 +52,6 @@ export async function rekeyStore(store: VaultStore, keys: VaultKeys, now: number
         failed.push({ userId: row.userId, connection: row.connection, reason: err.message });
       }
     }
-    const last = rows[rows.length - 1]!;
     after = { userId: last.userId, connection: last.connection };
   }
   return { scanned, rekeyed, failed, signIns: await rekeySignIns(store, keys, now) };
@@ -66,7 +66,8 @@ async function rekeySignIns(
   let after: string | undefined;
   for (;;) {
     const rows = await store.pageSignIns(after, DEFAULTS.rekeyBatch, now);
-    if (rows.length === 0) break;
+    const last = rows.at(-1);
+    if (last === undefined) break;
     for (const row of rows) {
       out.scanned++;
       if (sealedKeyId(row.sealed) === keys.current) continue;
@@ -80,7 +81,7 @@ async function rekeySignIns(
       }
       if (await store.replaceSignIn(row.stateHash, row.sealed, sealed)) out.rekeyed++;
     }
-    after = rows[rows.length - 1]!.stateHash;
+    after = last.stateHash;
   }
   return out;
 }

@@ -42,7 +42,10 @@ export function migrationSql(
   index: number,
   table: { prefix: string; indexPrefix: string; int: string },
 ): string {
-  return MIGRATIONS[index]!.replaceAll('{p}', table.prefix)
+  const sql = MIGRATIONS[index];
+  if (sql === undefined) throw new RangeError(`no vault migration ${index} (there are ${MIGRATIONS.length})`);
+  return sql
+    .replaceAll('{p}', table.prefix)
     .replaceAll('{n}', table.indexPrefix)
     .replaceAll('{int}', table.int);
 }

@@ -168,7 +168,7 @@ export class Upstream {
             : 'client_secret_basic');
       const auth =
         chosen === 'private_key_jwt'
-          ? oidc.PrivateKeyJwt(signingKey!)
+          ? oidc.PrivateKeyJwt(requireKey(signingKey))
           : chosen === 'client_secret_post'
             ? oidc.ClientSecretPost(options.clientSecret)
             : chosen === 'none'
@@ -196,4 +196,10 @@ export class Upstream {
   get metadata(): oidc.ServerMetadata {
     return this.config.serverMetadata();
   }
+}
+
+/** The key `private_key_jwt` signs with; the options were checked for it before discovery. */
+function requireKey(key: { key: CryptoKey; kid?: string } | undefined): { key: CryptoKey; kid?: string } {
+  if (key === undefined) throw new TypeError('clientAuth "private_key_jwt" needs key');
+  return key;
 }
