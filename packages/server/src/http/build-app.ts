@@ -6,7 +6,12 @@ import { dummyPasswordHash } from '../crypto/password.js';
 import type { TesseraContext } from '../domain/context.js';
 import { LoginThrottle } from '../domain/login-throttle.js';
 import { lazyChildLoggerFactory } from '../observability/request-logger.js';
-import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './error-handler.js';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  refuseConnect,
+  registerErrorHandling,
+} from './error-handler.js';
 import { tokenBearingRoutes } from './no-store.js';
 import { registerOpenApi } from './openapi.js';
 import { registerBodyParsers } from './parse-body.js';
@@ -150,11 +155,13 @@ function connectionLimits(ctx: TesseraContext) {
 
 /**
  * `headersTimeout` (Node requires it to be at most `requestTimeout`), and at most
- * `maxConnections` open at once: Node closes any connection past it as it arrives.
+ * `maxConnections` open at once: Node closes any connection past it as it arrives. A `CONNECT`
+ * (which Node hands to no route) is answered 405 rather than dropped.
  */
 function applyConnectionCap(app: FastifyInstance, ctx: TesseraContext): void {
   app.server.headersTimeout = Math.min(ctx.config.headersTimeout, ctx.config.requestTimeout) * 1000;
   app.server.maxConnections = ctx.config.maxConnections;
+  app.server.on('connect', refuseConnect);
 }
 
 /** At start: cookie mode over plain http is for development on localhost only; say so. */

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { isTesseraError, TesseraError } from '@tessera/protocol';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BasicAuthError } from '../domain/authenticate-client.js';
@@ -96,6 +97,19 @@ export function clientErrorHandler(
             'The request is not well-formed HTTP/1.1 (its framing or a header is invalid)',
           );
   this.log.debug({ code: err.code }, 'malformed request refused');
+  refuseOnSocket(socket, tessera);
+}
+
+/**
+ * Node's `connect` event: a `CONNECT` request (a proxy tunnel) never reaches Fastify, and with no
+ * listener Node drops the connection unanswered. Tessera is no proxy: 405 in the one shape.
+ */
+export function refuseConnect(_request: unknown, socket: Duplex): void {
+  refuseOnSocket(socket as Socket, new TesseraError('method_not_allowed', 'CONNECT is not served here'));
+}
+
+/** Writes `tessera` as a whole answer on a raw socket (`Connection: close`) and closes it. */
+function refuseOnSocket(socket: Socket, tessera: TesseraError): void {
   // A response already under way on this socket (a pipelined request) must not be interleaved.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && inFlight?.headersSent !== true) {
