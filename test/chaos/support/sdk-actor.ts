@@ -1,5 +1,6 @@
 import { createTesseraClient, memoryStorage, type TesseraClient } from '@tessera/client';
 import type { History } from './invariants.js';
+import { SkippableTime } from './skippable-time.js';
 
 /**
  * A client SDK session as an app holds one, whose every token request is recorded in the run's
@@ -11,6 +12,10 @@ export interface SdkActor {
   client: TesseraClient;
   /** `sessionExpired` events so far (must stay empty through any fault). */
   expired: unknown[];
+  /** The SDK's clock and timers: real time, until the test skips a backoff. */
+  time: SkippableTime;
+  /** Token requests the SDK has sent that are not answered yet. */
+  inFlight(): number;
 }
 
 export async function sdkActor(
@@ -20,7 +25,17 @@ export async function sdkActor(
   credentials: { username: string; password: string },
 ): Promise<SdkActor> {
   const expired: unknown[] = [];
+  const time = new SkippableTime();
+  let inFlight = 0;
   const recording: typeof fetch = async (input, init) => {
+    inFlight++;
+    try {
+      return await record(input, init);
+    } finally {
+      inFlight--;
+    }
+  };
+  const record: typeof fetch = async (input, init) => {
     const request = input instanceof Request ? input : new Request(input, init);
     const text = await request.clone().text();
     const body = new URLSearchParams(text);
@@ -63,17 +78,14 @@ export async function sdkActor(
     storage: memoryStorage(),
     fetch: recording,
     lifecycleEvents: false,
-    // Ref'd timers: the test waits on the SDK's backoff (the default scheduler's are unref'd).
-    scheduler: {
-      setTimeout: (fn, ms) => setTimeout(fn, ms),
-      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-    },
-    requestTimeoutMs: 5_000,
+    // Ref'd timers the test can skip ahead (the default scheduler's are unref'd and real only).
+    clock: { now: time.now },
+    scheduler: { setTimeout: time.setTimeout, clearTimeout: time.clearTimeout },
   });
   client.subscribe('sessionExpired', (e) => expired.push(e));
   await client.ready;
   await client.signInWithPassword(credentials);
   const session = await client.getAccessToken();
   if (!session) throw new Error('the SDK did not sign in');
-  return { actor, client, expired };
+  return { actor, client, expired, time, inFlight: () => inFlight };
 }
