@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ENDPOINTS, REFRESH_TOKEN_PREFIX } from '@tessera/protocol';
 import type { SqliteStores } from '../../packages/server/src/index.js';
@@ -122,6 +125,151 @@ describe('chaos: disk full', () => {
         : '503 retryable',
       answers: report.answers,
       violations: 0,
+    });
+  });
+});
+
+/**
+ * A real full disk where the test may mount (root on Linux): the database, its WAL and the
+ * checkpointer on a 6 MiB tmpfs of the test's own, filled up by a file beside them until the
+ * filesystem has no byte left. Deleting the file is the space coming back.
+ */
+function mountTmpfs(mib: number): { dir: string; unmount(): void } | string {
+  if (process.platform !== 'linux') return 'needs Linux tmpfs';
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-full-disk-'));
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir], { stdio: 'pipe' });
+  if (mounted.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return `cannot mount a tmpfs here (${String(mounted.stderr).trim() || mounted.error?.message}); the max_page_count test stands in`;
+  }
+  return {
+    dir,
+    unmount() {
+      spawnSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes `path` until the filesystem refuses a byte (ENOSPC); returns the bytes written. */
+function fillUp(path: string): number {
+  const fd = openSync(path, 'w');
+  let written = 0;
+  try {
+    for (const size of [1 << 20, 64 << 10, 4 << 10, 512, 1]) {
+      const chunk = Buffer.alloc(size, 1);
+      for (let i = 0; i < 4096; i++) {
+        try {
+          written += writeSync(fd, chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw err;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return written;
+}
+
+describe('chaos: disk full (a real filesystem: a tmpfs of the test)', () => {
+  const mount = mountTmpfs(6);
+  const skip = typeof mount === 'string' ? mount : false;
+  let s: TestServer;
+  before(async () => {
+    if (typeof mount === 'string') return;
+    s = await startTestServer({
+      listen: true,
+      dbPath: join(mount.dir, 'tessera.db'),
+      config: { loginFailuresPerUser: 0 },
+    });
+  });
+  after(async () => {
+    if (typeof mount === 'string') return;
+    await s?.close();
+    mount.unmount();
+  });
+
+  it('refresh, login and revoke answer 503 retryable; nothing unstored is handed out; it recovers when space returns', {
+    skip,
+  }, async () => {
+    if (typeof mount === 'string') return;
+    const history = new History();
+    const holders: Holder[] = [];
+    for (let i = 0; i < 8; i++)
+      holders.push(new Holder(`h${i}`, await login(history, s.url, `h${i}`, CREDENTIALS)));
+    const victim = await login(history, s.url, 'victim', CREDENTIALS);
+    const filler = join(mount.dir, 'filler');
+    const filled = fillUp(filler);
+
+    // The last free pages of the file, of its WAL and of the filesystem fill up under refreshes.
+    const statuses: Record<string, number> = {};
+    let full = false;
+    for (let round = 0; round < 600 && !full; round++) {
+      const answers = await Promise.all(holders.map((h) => h.refreshOnce(history, s.url)));
+      for (const a of answers) {
+        const k = a === 'lost' ? 'lost' : String(a.status);
+        statuses[k] = (statuses[k] ?? 0) + 1;
+        if (a !== 'lost' && a.status !== 200) assertRetryable503(a, 'a refresh as the disk fills');
+      }
+      full = answers.every((a) => a !== 'lost' && a.status === 503);
+    }
+    assert.ok(full, `the disk filled up: ${JSON.stringify(statuses)}`);
+    assertRetryable503(
+      await post(s.url, ENDPOINTS.login, { ...CREDENTIALS, client_id: 'web' }, { json: true }),
+      'login on a full disk',
+    );
+    const revokeOnFull = await post(s.url, ENDPOINTS.revocation, { token: victim, client_id: 'web' });
+    const revokedOnFull = revokeOnFull !== 'lost' && revokeOnFull.status === 200;
+    if (!revokedOnFull) assertRetryable503(revokeOnFull, 'revoke on a full disk');
+    // Reads go on: the metadata and the keys need no write.
+    assert.equal((await fetch(`${s.url}${ENDPOINTS.jwks}`)).status, 200, 'JWKS on a full disk');
+    const duringFault = await checkInvariants({
+      history,
+      sessions: s.tessera.ctx.stores.sessions,
+      keys: s.tessera.ctx.keys,
+      retriesPending: true,
+      deliberatelyEnded: revokedOnFull ? [victim] : [],
+    });
+    assert.deepEqual(duringFault.violations, [], describeReport(duringFault));
+
+    // Space returns: the server serves again by itself.
+    rmSync(filler);
+    const back = Date.now();
+    for (const h of holders) {
+      let answer: Answer | 'lost' = 'lost';
+      // The first write after the fault may still find the WAL mid-checkpoint: a few retries, bounded.
+      for (let i = 0; i < 20; i++) {
+        answer = await h.refreshOnce(history, s.url);
+        if (answer !== 'lost' && answer.status === 200) break;
+        assertRetryable503(answer, 'a refresh just after space returned');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(answer !== 'lost' && answer.status === 200, `${h.actor} refreshes once space returns`);
+    }
+    const recoveredMs = Date.now() - back;
+    const signIn = await post(s.url, ENDPOINTS.login, { ...CREDENTIALS, client_id: 'web' }, { json: true });
+    assert.ok(signIn !== 'lost' && signIn.status === 200, 'login once space returns');
+    const revoked = await post(s.url, ENDPOINTS.revocation, { token: victim, client_id: 'web' });
+    assert.ok(revoked !== 'lost' && revoked.status === 200);
+    history.add({ kind: 'revoke', actor: 'victim', familyOf: victim, answeredAt: Date.now() });
+    const report = await checkInvariants({
+      history,
+      sessions: s.tessera.ctx.stores.sessions,
+      keys: s.tessera.ctx.keys,
+      sqlitePath: s.dbPath,
+      deliberatelyEnded: [victim],
+    });
+    assert.deepEqual(report.violations, [], describeReport(report));
+    recordResult('disk-full-tmpfs', {
+      filesystemMiB: 6,
+      fillerBytes: filled,
+      statusesWhileFilling: statuses,
+      revokeOnFullDisk: revokedOnFull ? '200 (stored)' : '503 retryable',
+      recoveredMs,
+      answers: report.answers,
+      violations: report.violations.length,
     });
   });
 });
