@@ -94,6 +94,8 @@ describe(`chaos: crash anywhere (${RUNS} SIGKILLs of tessera serve${LONG ? ', lo
           keys,
           sqlitePath: db,
           retriesPending: !final,
+          // The server's grace period (the default): a lost answer is recovered within it.
+          graceMs: loadConfig({ env: {} }).refreshGracePeriod * 1000,
         });
       } finally {
         await stores.close();

@@ -84,6 +84,28 @@ describe('chaos: the invariant checker', () => {
     );
   });
 
+  it('names a lost answer recovered only after the grace period', async () => {
+    const history = new History();
+    const token = await login(history, s.url, 'g', credentials);
+    const sentAt = Date.now() - 10_000;
+    history.add({
+      kind: 'refresh',
+      actor: 'g',
+      presented: token,
+      sentAt,
+      answeredAt: sentAt,
+      answer: 'lost',
+    });
+    await refresh(history, s.url, 'g', token);
+    const clean = await checkInvariants(input(history, { graceMs: 60_000 }));
+    assert.deepEqual(clean.violations, [], 'recovered 10 s later, within a minute');
+    const { violations } = await checkInvariants(input(history, { graceMs: 5_000 }));
+    assert.ok(
+      violations.some((v) => v.includes('past the grace period')),
+      violations.join('\n'),
+    );
+  });
+
   it('names a false token_reused, two children for one parent, a double-spent nonce', async () => {
     const history = new History();
     const token = await login(history, s.url, 'e', credentials);

@@ -111,7 +111,9 @@ describe('chaos: races and restarts', () => {
     const [a, b] = await instancesOnOneFile(2);
     try {
       const history = new History();
-      let token = (await a!.login()).refresh_token!;
+      const signedIn = await a!.login();
+      let token = signedIn.refresh_token!;
+      let access = signedIn.access_token;
       const first = token;
       history.add({ kind: 'login', actor: 'app', refreshToken: token, at: 0 });
       // A chain of refreshes on A while B revokes the family part-way.
@@ -120,6 +122,7 @@ describe('chaos: races and restarts', () => {
           const r = await refreshVia(history, a!, 'app', token);
           if (r.status !== 200) return r;
           token = r.body.refresh_token;
+          access = r.body.access_token;
         }
         return undefined;
       })();
@@ -137,6 +140,8 @@ describe('chaos: races and restarts', () => {
       for (const s of [a!, b!]) {
         const r = await refreshVia(history, s, 'app', token);
         assert.notEqual(r.status, 200, 'no token minted after the revocation is accepted');
+        // Nor the family's newest access token, whichever instance is asked.
+        assert.equal((await s.introspect(access)).active, false, 'the newest access token is revoked too');
       }
       const family = await a!.tessera.ctx.stores.sessions.findFamily(
         (await a!.tessera.ctx.stores.sessions.listFamilies({ limit: 1 }))[0]!.id,

@@ -24,7 +24,8 @@ import type { FamilyRecord, RefreshTokenRecord, SessionStore } from '../../../pa
  *    crash, a full disk or a lock revokes nothing);
  * 5. no false reuse: no client was told `token_reused` (unless the test replayed on purpose);
  * 6. one answer per parent: every 200 for one presented token carried the same child;
- * 7. recovery: a client whose answer was lost got a 200 on a later retry of the same token;
+ * 7. recovery: a client whose answer was lost got a 200 on a later retry of the same token,
+ *    sent within the grace period of the lost one (when the test says how long that is);
  * 8. single use: a single-use value (refresh nonce, DPoP `jti`) was accepted at most once
  *    across every instance;
  * 9. `PRAGMA integrity_check` is `ok`.
@@ -84,6 +85,8 @@ export interface CheckInput {
    * invariant 7 is checked at the end only.
    */
   retriesPending?: boolean;
+  /** The server's grace period (ms, on the clock of the observations): a lost answer must be recovered within it. */
+  graceMs?: number;
 }
 
 export interface CheckReport {
@@ -227,11 +230,32 @@ export async function checkInvariants(input: CheckInput): Promise<CheckReport> {
   refreshes.forEach((r, i) => {
     if (r.answer !== 'lost' && r.answer.status === 200) lastOk.set(`${r.actor}|${r.presented}`, i);
   });
+  // For each lost answer, when the first later 200 for the same client and token was sent.
+  const recoveredAt = new Map<number, number>();
+  const pending = new Map<string, number[]>();
+  refreshes.forEach((r, i) => {
+    const key = `${r.actor}|${r.presented}`;
+    if (r.answer === 'lost') pending.set(key, [...(pending.get(key) ?? []), i]);
+    else if (r.answer.status === 200) {
+      for (const j of pending.get(key) ?? []) recoveredAt.set(j, r.sentAt);
+      pending.delete(key);
+    }
+  });
   refreshes.forEach((o, i) => {
-    if (o.answer !== 'lost' || input.retriesPending) return;
+    if (o.answer !== 'lost') return;
     if (ended.has(familyOf(o.presented) ?? '')) return;
-    if ((lastOk.get(`${o.actor}|${o.presented}`) ?? -1) < i) {
-      fail(`${o.actor} lost the answer for ${short(o.presented)} and never recovered it`);
+    const recovered = lastOk.get(`${o.actor}|${o.presented}`) ?? -1;
+    if (recovered < i) {
+      if (!input.retriesPending)
+        fail(`${o.actor} lost the answer for ${short(o.presented)} and never recovered it`);
+      return;
+    }
+    // The first 200 after the loss: sent within the grace period of the lost request.
+    const late = (recoveredAt.get(i) ?? o.sentAt) - o.sentAt;
+    if (input.graceMs !== undefined && late > input.graceMs) {
+      fail(
+        `${o.actor} recovered the answer for ${short(o.presented)} only ${late} ms later, past the grace period`,
+      );
     }
   });
 
