@@ -33,15 +33,37 @@ export function mintRefreshToken(keys: ServerKeys, familyId: string): string {
 
 /** The family id inside a refresh token, or `undefined` when the token is not one of ours. */
 export function parseRefreshToken(keys: ServerKeys, token: string): { familyId: string } | undefined {
+  const shape = refreshTokenShape(token);
+  return shape && hasValidTag(keys, shape) ? { familyId: shape.familyId } : undefined;
+}
+
+/** A token's parts as its spelling gives them, before its tag is checked. */
+export interface RefreshTokenShape {
+  familyId: string;
+  /** The decoded token: family id, secret, tag. */
+  raw: Buffer;
+}
+
+/**
+ * The family id a string in refresh-token form names, its tag unchecked: `undefined` for any
+ * other string (wrong length or prefix, not canonical base64url). Whether the token is one of
+ * ours is `hasValidTag`'s to say, or the store's: a token whose hash is stored is one we issued
+ * (the hash is an HMAC of the whole token), which is how a rotation learns it without the tag.
+ */
+export function refreshTokenShape(token: string): RefreshTokenShape | undefined {
   if (token.length !== ENCODED_LENGTH || !token.startsWith(REFRESH_TOKEN_PREFIX)) return undefined;
   const encoded = token.slice(REFRESH_TOKEN_PREFIX.length);
   if (!BASE64URL.test(encoded)) return undefined;
   const raw = Buffer.from(encoded, 'base64url');
   // Reject non-canonical spellings: one token, one string.
   if (raw.length !== RAW_BYTES || raw.toString('base64url') !== encoded) return undefined;
-  const body = raw.subarray(0, FAMILY_BYTES + SECRET_BYTES);
-  if (!timingSafeEqual(tagOf(keys, body), raw.subarray(FAMILY_BYTES + SECRET_BYTES))) return undefined;
-  return { familyId: raw.subarray(0, FAMILY_BYTES).toString('base64url') };
+  return { familyId: raw.subarray(0, FAMILY_BYTES).toString('base64url'), raw };
+}
+
+/** True when the token's tag is the one this server's key gives its family id and secret. */
+export function hasValidTag(keys: ServerKeys, shape: RefreshTokenShape): boolean {
+  const body = shape.raw.subarray(0, FAMILY_BYTES + SECRET_BYTES);
+  return timingSafeEqual(tagOf(keys, body), shape.raw.subarray(FAMILY_BYTES + SECRET_BYTES));
 }
 
 /** The value stored instead of the token. */

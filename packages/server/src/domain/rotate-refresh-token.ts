@@ -1,6 +1,12 @@
 import { type SessionEndReason, TesseraError, type TokenResponse } from '@tessera/protocol';
 import { LIMITS } from '../config/limits.js';
-import { hashToken, mintRefreshToken, parseRefreshToken } from '../crypto/refresh-token.js';
+import {
+  hashToken,
+  hasValidTag,
+  mintRefreshToken,
+  type RefreshTokenShape,
+  refreshTokenShape,
+} from '../crypto/refresh-token.js';
 import { hmac } from '../crypto/secrets.js';
 import type { ClientRecord, RefreshTokenRecord, TokenAndFamily } from '../ports/index.js';
 import { checkDpopBinding } from './check-dpop-binding.js';
@@ -37,6 +43,8 @@ type RefreshContext = TesseraContext<'sessions' | 'replay' | 'directory' | 'even
 /** One refresh, as parsed once: the request, its token's family and hash, the client's policy. */
 interface Refresh extends RefreshInput {
   familyId: string;
+  /** The token's parts; its tag is checked only when the store does not know its hash. */
+  shape: RefreshTokenShape;
   hash: string;
   policy: ClientPolicy;
 }
@@ -50,28 +58,28 @@ interface Refresh extends RefreshInput {
  * The path, top to bottom: parse → nonce → single flight → find → decide → rotate | grace | reuse | fail.
  */
 export async function refreshTokens(ctx: RefreshContext, input: RefreshInput): Promise<TokenResponse> {
-  const familyId = familyOf(ctx, input.refreshToken);
+  const shape = refreshTokenShape(input.refreshToken);
+  if (!shape) throw invalidToken(ctx);
   await checkNonce(ctx, input.client, input.nonce);
   const refresh: Refresh = {
     ...input,
-    familyId,
+    familyId: shape.familyId,
+    shape,
     hash: hashToken(ctx.keys, input.refreshToken),
     policy: clientPolicy(ctx.config, input.client),
   };
   return singleFlight(ctx, refresh);
 }
 
-/** The family named inside the token, once its tag proves we issued it. */
-function familyOf(ctx: RefreshContext, refreshToken: string): string {
-  const parsed = parseRefreshToken(ctx.keys, refreshToken);
-  if (!parsed) {
-    ctx.metrics.refreshes.inc({ result: 'invalid_token' });
-    throw new TesseraError(
-      'invalid_token',
-      'The refresh token is malformed or was not issued by this server',
-    );
-  }
-  return parsed.familyId;
+/**
+ * A string that is not one of our refresh tokens: malformed, or its tag does not verify. The tag
+ * is checked only when the store does not know the token's hash (a known hash is an HMAC of the
+ * whole token we issued, so it already proves the token ours): before anything reads the family
+ * a forged token names, so a made-up token naming a real family never revokes it.
+ */
+function invalidToken(ctx: RefreshContext): TesseraError {
+  ctx.metrics.refreshes.inc({ result: 'invalid_token' });
+  return new TesseraError('invalid_token', 'The refresh token is malformed or was not issued by this server');
 }
 
 async function checkNonce(
@@ -297,8 +305,9 @@ async function fail(
   throw new TesseraError(code, failureDescription(code, endReason), { sessionEndReason: endReason });
 }
 
-/** No row for this token: cleanup pruned it, or its family is gone. */
+/** No row for this token: cleanup pruned it, or its family is gone, or it is not ours. */
 async function failUnknownToken(ctx: RefreshContext, refresh: Refresh): Promise<never> {
+  if (!hasValidTag(ctx.keys, refresh.shape)) throw invalidToken(ctx);
   const family = await ctx.stores.sessions.findFamily(refresh.familyId);
   if (!family) {
     // The tag proves we issued it; its family outlived its absolute lifetime and was deleted.

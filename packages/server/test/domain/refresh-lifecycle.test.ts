@@ -185,6 +185,31 @@ describe('refresh-token lifecycle', () => {
     assert.equal((await s.refresh(g3.body.refresh_token)).body.error_code, 'token_revoked');
   });
 
+  it('a token naming a live family with a tag we never made is invalid_token, and the family lives on', async () => {
+    const login = await s.login();
+    const g1 = await s.refresh(login.refresh_token!);
+    // The family id of a real session, then a made-up secret and tag: right shape, not ours.
+    const raw = Buffer.from(g1.body.refresh_token.slice('tsr_'.length), 'base64url');
+    const { randomBytes } = await import('node:crypto');
+    randomBytes(48).copy(raw, 16);
+    const forged = `tsr_${raw.toString('base64url')}`;
+    const before = (await s.tessera.ctx.stores.sessions.listTokens(await sidOf(g1.body.refresh_token)))
+      .length;
+    for (const token of [
+      forged,
+      `tsr_${Buffer.concat([raw.subarray(0, 48), Buffer.alloc(16)]).toString('base64url')}`,
+    ]) {
+      const r = await s.refresh(token);
+      assert.equal(r.status, 400);
+      assert.equal(r.body.error_code, 'invalid_token');
+    }
+    const sid = await sidOf(g1.body.refresh_token);
+    assert.equal((await s.tessera.ctx.stores.sessions.findFamily(sid))?.status, 'active');
+    assert.equal((await s.tessera.ctx.stores.sessions.listTokens(sid)).length, before);
+    // Its real token still rotates.
+    assert.equal((await s.refresh(g1.body.refresh_token)).status, 200);
+  });
+
   it('rule 7: a pruned token of an expired family is token_expired, and after the absolute expiry too', async () => {
     const login = await s.login();
     s.clock.advance(15 * DAY);
