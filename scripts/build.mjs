@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The workspace's build (`npm run build`, and `prepare` after `npm install`): compiles every
 // package with `tsc -b`, bundles the demo's web page into apps/demo/dist/web/ (the package ships
-// it, so an installed demo needs neither its sources nor esbuild), and makes the CLI's built
+// it, so an installed demo needs neither its sources nor esbuild), bundles the dashboard into
+// packages/dashboard/dist/web/ (which the server serves under /admin), and makes the CLI's built
 // entry executable (its package.json `bin` points at dist/bin.js).
 import { execFileSync } from 'node:child_process';
 import {
@@ -42,6 +43,8 @@ if (!existsLink(link)) {
 }
 const { writeWebAssets } = await import('../apps/demo/dist/web-assets.js');
 await writeWebAssets(new URL('../apps/demo/dist/web/', import.meta.url));
+const { bundleDashboard } = await import('../packages/dashboard/dist/bundle.js');
+await bundleDashboard(new URL('../packages/dashboard/dist/web/', import.meta.url));
 
 function existsLink(path) {
   try {

@@ -24,7 +24,9 @@ describe('README', () => {
         const match = /(?<=── )(\S+)(?: \(([A-Z, ]+)\))?/.exec(line);
         if (!match) continue;
         while (parents.length > 0 && parents[parents.length - 1]!.column >= match.index) parents.pop();
-        const path = (parents[parents.length - 1]?.path ?? '') + match[1]!;
+        const parent = parents[parents.length - 1]?.path ?? '';
+        // A wildcard under a path whose trailing slash the router folded away (`/admin` + `*`) is `/admin/*`.
+        const path = parent + (match[1] === '*' && !parent.endsWith('/') ? '/*' : match[1]!);
         parents.push({ column: match.index, path });
         for (const method of match[2]?.split(', ') ?? []) {
           if (method !== 'HEAD' && method !== 'OPTIONS') routes.push({ method, path });

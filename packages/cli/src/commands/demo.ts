@@ -44,11 +44,13 @@ export function demoCommand(program: Command, io: CliIO): void {
         throw err;
       }
       const users = DEMO_USERS.map((u) => ({ username: u.username, password: u.password }));
+      const admin = DEMO_USERS.find((u) => (u.roles as readonly string[]).includes('admin'));
       if (opts.json) {
         io.out(
           JSON.stringify({
             listening: true,
             url: `${running.url}/`,
+            dashboard: `${running.url}/admin/`,
             users,
             accessTokenTtl: config.accessTokenTtl,
             issuer: running.url,
@@ -62,6 +64,7 @@ export function demoCommand(program: Command, io: CliIO): void {
             'Tessera demo is running.',
             `  open:       ${running.url}/`,
             `  sign in as: ${users.map((u) => `${u.username} / ${u.password}`).join('   or   ')}`,
+            `  dashboard:  ${running.url}/admin/${admin ? ` (sign in as ${admin.username} / ${admin.password}: sessions, lineage, why each ended)` : ''}`,
             `  tokens:     ${config.accessTokenTtl} s access tokens, refreshed silently; the refresh token lives in an HttpOnly cookie`,
             `  issuer:     ${running.url} (discovery: ${running.url}${ENDPOINTS.metadata})`,
             `  database:   ${config.db}`,

@@ -1,6 +1,7 @@
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { adminApi } from '../admin/admin-api.js';
+import { adminStatic } from '../admin/admin-static.js';
 import { LIMITS } from '../config/limits.js';
 import { dummyPasswordHash } from '../crypto/password.js';
 import type { TesseraContext } from '../domain/context.js';
@@ -112,6 +113,7 @@ export async function registerTessera(
     revocationRoutes(tokens, ctx);
   });
   await adminApi(app, ctx, throttle, limits);
+  await adminStatic(app);
   discoveryRoutes(app, ctx);
   healthRoutes(app, ctx);
   // With a metrics port of its own (`buildMetricsApp`), the main listener has no /metrics.
