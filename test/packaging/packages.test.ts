@@ -123,6 +123,10 @@ describe('every workspace package is publishable', () => {
     for (const f of ['dist/web/app.js', 'dist/web/index.html', 'dist/web/app.css', 'dist/web/favicon.svg']) {
       assert.ok(demo.files.includes(f), `the demo ships its built page: ${f}`);
     }
+    const dashboard = tarballs.find((t) => t.name === '@tessera/dashboard')!;
+    for (const f of ['dist/web/app.js', 'dist/web/index.html', 'dist/web/app.css', 'dist/web/favicon.svg']) {
+      assert.ok(dashboard.files.includes(f), `the dashboard ships its built page: ${f}`);
+    }
   });
 
   it('publint finds nothing, not even a suggestion', async () => {
@@ -392,6 +396,11 @@ describe('installed from the tarballs into a fresh project', () => {
     const script = await fetch(`http://127.0.0.1:${port}/app.js`);
     assert.equal(script.status, 200);
     assert.ok((await script.text()).length > 1000);
+    // The dashboard, found by the installed server through its @tessera/dashboard dependency.
+    const dashboard = await fetch(`http://127.0.0.1:${port}/admin/`);
+    assert.equal(dashboard.status, 200);
+    assert.match(await dashboard.text(), /<script type="module" src="app\.js"/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/admin/app.js`)).status, 200);
     assert.equal(await demo.stop('SIGINT', STOP_MS), 0, demo.output);
   });
 

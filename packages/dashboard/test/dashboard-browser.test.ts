@@ -240,4 +240,15 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     assert.deepEqual(violations, []);
     assert.deepEqual(cspProblems, []);
   });
+
+  it('an admin session that went unused ends, and the page shows the sign-in again', async () => {
+    await goto('#/sessions');
+    s.clock.advance(31 * 60_000);
+    await page.click('nav a:has-text("Users")');
+    await page.waitForSelector('[data-page=sign-in] >> text=Your admin session ended');
+    await page.fill('input[name=username]', ADMIN.username);
+    await page.fill('input[name=password]', ADMIN.password);
+    await page.click('#sign-in');
+    await page.waitForSelector('#users');
+  });
 });
