@@ -264,7 +264,8 @@ describe('hostile sweep: every parameter of every endpoint', () => {
       // The admin API has its own document (/admin/api/openapi.json) and its own tests
       // (test/admin/), and the dashboard's pages under /admin are static files that read no
       // parameter (test/admin/admin-static.test.ts); this sweep holds the authorization
-      // server's endpoints to /openapi.json.
+      // server's endpoints to /openapi.json. Every route of the tree, the admin API's and the
+      // dashboard's included, is fuzzed by test/chaos/hostile-routes.
       if (route.split(' ')[1]?.startsWith('/admin')) continue;
       assert.ok(swept.has(route), `the sweep lacks ${route}`);
     }
