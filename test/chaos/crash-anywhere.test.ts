@@ -133,8 +133,11 @@ describe(`chaos: crash anywhere (${RUNS} SIGKILLs of tessera serve${LONG ? ', lo
         : setTimeout(() => running.child.kill('SIGKILL'), 20 + Math.random() * 600);
       const burstEnds = Date.now() + 3_000;
       const lost0 = history.refreshes.filter((o) => o.answer === 'lost').length;
+      // A new order each run: the first requests to reach a fresh server are served first, and a
+      // fixed order starved the last sessions of answers for minutes in the long form.
+      const order = holders.map((h, i) => ({ h, i, key: Math.random() })).sort((a, b) => a.key - b.key);
       await Promise.all([
-        ...holders.map(async (h, i) => {
+        ...order.map(async ({ h, i }) => {
           // Every client first retries what was in flight when the last server died.
           while (!dead && Date.now() < burstEnds) {
             // A quarter of the sessions are two tabs that refresh the same token at once.

@@ -84,19 +84,21 @@ describe('chaos: the invariant checker', () => {
     );
   });
 
-  it('names a lost answer recovered only after the grace period', async () => {
+  it('names a rotation whose lost answer was recovered only after the grace period', async () => {
+    // Observations on the server's clock: the rule compares them with the store's times.
+    const clock = () => s.clock.now();
+    const lost = (actor: string, presented: string, at: number) =>
+      ({ kind: 'refresh', actor, presented, sentAt: at, answeredAt: at, answer: 'lost' }) as const;
     const history = new History();
     const token = await login(history, s.url, 'g', credentials);
-    const sentAt = Date.now() - 10_000;
-    history.add({
-      kind: 'refresh',
-      actor: 'g',
-      presented: token,
-      sentAt,
-      answeredAt: sentAt,
-      answer: 'lost',
-    });
-    await refresh(history, s.url, 'g', token);
+    // The request rotated the token, and its answer was lost.
+    const sentAt = clock();
+    await refresh(history, s.url, 'g', token, { clock });
+    history.observations.pop();
+    history.add(lost('g', token, sentAt));
+    // 10 s later the retry gets the child from the grace period.
+    s.clock.advance(10_000);
+    await refresh(history, s.url, 'g', token, { clock });
     const clean = await checkInvariants(input(history, { graceMs: 60_000 }));
     assert.deepEqual(clean.violations, [], 'recovered 10 s later, within a minute');
     const { violations } = await checkInvariants(input(history, { graceMs: 5_000 }));
@@ -104,6 +106,13 @@ describe('chaos: the invariant checker', () => {
       violations.some((v) => v.includes('past the grace period')),
       violations.join('\n'),
     );
+    // A lost request that never rotated anything: a retry at any time is a plain rotation.
+    const other = new History();
+    const second = await login(other, s.url, 'h', credentials);
+    other.add(lost('h', second, clock()));
+    s.clock.advance(10_000);
+    await refresh(other, s.url, 'h', second, { clock });
+    assert.deepEqual((await checkInvariants(input(other, { graceMs: 5_000 }))).violations, []);
   });
 
   it('names a false token_reused, two children for one parent, a double-spent nonce', async () => {
