@@ -64,6 +64,13 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     secrets.push(t.access_token, t.refresh_token!);
     return t;
   };
+  /** Whether the admin API document has a path (endpoints another change adds may not be there yet). */
+  const hasEndpoint = async (path: string) => {
+    const doc = (await (await fetch(`${s.url}/admin/api/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    return doc.paths[`/admin/api${path}`] !== undefined;
+  };
   const assertNoSecrets = async () => {
     const html = await page.content();
     for (const secret of secrets) assert.ok(!html.includes(secret), 'no token value in the page');
@@ -133,10 +140,7 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
   });
 
   it('shows a refresh in the live event tail', async (t) => {
-    const doc = (await (await fetch(`${s.url}/admin/api/openapi.json`)).json()) as {
-      paths: Record<string, unknown>;
-    };
-    if (!doc.paths['/admin/api/events/stream']) {
+    if (!(await hasEndpoint('/events/stream'))) {
       t.skip('this server has no event stream yet');
       return;
     }
@@ -226,6 +230,61 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     assert.ok(await page.$('#lineage > li[data-kind=reuse] .changed'), 'highlighted');
     await assertNoSecrets();
     await shot('session-lineage', true);
+  });
+
+  it('the token inspector shows a pasted token’s claims and session, never the token', async (t) => {
+    if (!(await hasEndpoint('/tokens/inspect'))) {
+      t.skip('this server has no token inspector yet');
+      return;
+    }
+    const dave = await login('dave', { ip: '192.0.2.10', userAgent: AGENTS.safariIphone });
+    await goto('#/inspect');
+    await page.fill('textarea[name=token]', dave.access_token);
+    await page.click('button[type=submit]:has-text("Inspect")');
+    const claims = (await page.textContent('#claims', { timeout: STEP_MS })) ?? '';
+    assert.match(claims, new RegExp(`"sid": "${dave.sid}"`));
+    assert.match((await page.textContent('#inspection')) ?? '', /jwt/);
+    assert.equal(await page.inputValue('textarea[name=token]'), '', 'the field is emptied once sent');
+    await assertNoSecrets();
+  });
+
+  it('rotates the signing keys after a confirmation with a reason', async (t) => {
+    if (!(await hasEndpoint('/keys/rotate'))) {
+      t.skip('this server cannot rotate keys from the admin API yet');
+      return;
+    }
+    await goto('#/keys');
+    const before = await page.$$eval('table.keys tr[data-state=current] code', (c) =>
+      c.map((x) => x.textContent),
+    );
+    await page.click('#rotate-jwt');
+    const dialog = await page.waitForSelector('dialog.confirm[open]');
+    await dialog.$eval('textarea[name=reason]', (el) => (el as HTMLTextAreaElement).focus());
+    await page.keyboard.type('Quarterly rotation');
+    await (await dialog.$('button[type=submit]'))!.click();
+    await page.waitForSelector('.notice >> text=Rotated');
+    const afterRotation = await page.$$eval('table.keys tr[data-state=current] code', (c) =>
+      c.map((x) => x.textContent),
+    );
+    assert.notDeepEqual(afterRotation, before, 'another key is current');
+  });
+
+  it('the overview shows its tiles and charts from the counters', async (t) => {
+    if (!(await hasEndpoint('/overview'))) {
+      t.skip('this server has no overview yet');
+      return;
+    }
+    await goto('#/');
+    await page.waitForSelector('#tiles .tile');
+    assert.equal((await page.$$('#tiles .tile')).length, 6);
+    assert.match((await page.textContent('#tiles')) ?? '', /Active sessions/);
+    await page.waitForSelector('#chart-refreshes canvas');
+    await page.waitForSelector('#chart-reuse canvas');
+    // The last hour, where this test's activity is, for the README.
+    await goto('#/?range=3600000');
+    await page.waitForSelector('#range-note >> text=1 min per point');
+    await page.waitForSelector('#chart-refreshes canvas');
+    await shot('overview');
   });
 
   it('the pages ran under the CSP without a single violation', async () => {

@@ -7,6 +7,8 @@ export interface ChartSeries {
   values: (number | null)[];
 }
 
+const stepped = uPlot.paths.stepped?.({ align: 1 });
+
 const PALETTE = ['#2563eb', '#16a34a', '#dc2626', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#4b5563'];
 
 export function Chart({
@@ -15,6 +17,7 @@ export function Chart({
   series,
   unit = '',
   id,
+  counts = true,
 }: {
   title: string;
   /** Bucket starts, ms since the epoch. */
@@ -22,6 +25,8 @@ export function Chart({
   series: ChartSeries[];
   unit?: string;
   id?: string;
+  /** Counts per bucket (drawn as steps); false for a measurement such as a latency (a line). */
+  counts?: boolean;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const key = JSON.stringify([times.length, times[0], series.map((s) => s.label)]);
@@ -43,6 +48,7 @@ export function Chart({
             stroke: PALETTE[i % PALETTE.length]!,
             width: 1.5,
             points: { show: false },
+            ...(counts ? { paths: stepped } : { spanGaps: true }),
           })),
         ],
       },

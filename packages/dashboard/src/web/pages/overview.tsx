@@ -7,22 +7,25 @@ import { age, percent, time } from '../format.js';
 /** How often the overview reloads itself while open. */
 const REFRESH_MS = 30_000;
 
+const DAY_MS = 86_400_000;
 const RANGES = [
   ['1 h', 3_600_000],
-  ['24 h', 86_400_000],
-  ['7 d', 7 * 86_400_000],
+  ['24 h', DAY_MS],
+  ['7 d', 7 * DAY_MS],
 ] as const;
 
 let lastGenerated: number | undefined;
 
 /** Tiles and charts from the server's per-minute counters (never a scan of the events). */
 export function OverviewPage() {
-  const range = Number(new URLSearchParams(location.hash.split('?')[1] ?? '').get('range')) || 86_400_000;
-  // The default range (24 h) is the server's own; another starts from the server's last "now".
-  const overview = useLoad(
-    () => api.overview(range === 86_400_000 ? {} : { from: (lastGenerated ?? Date.now()) - range }),
-    [range],
-  );
+  const range = Number(new URLSearchParams(location.hash.split('?')[1] ?? '').get('range')) || DAY_MS;
+  // The default range (24 h) is the server's own; another ends at the server's "now" (asked for
+  // once when unknown), not the browser's, whose clock may be off.
+  const overview = useLoad(async () => {
+    if (range === DAY_MS) return api.overview({});
+    const now = lastGenerated ?? (await api.overview({ step: 60 })).generatedAt;
+    return api.overview({ from: now - range, to: now });
+  }, [range]);
   if (overview.data) lastGenerated = overview.data.generatedAt;
   useEffect(() => {
     const timer = setInterval(overview.reload, REFRESH_MS);
@@ -75,7 +78,7 @@ function OverviewBody({ o }: { o: Overview }) {
           value={t.tokenEndpointP95Ms === null ? '–' : `${t.tokenEndpointP95Ms.toFixed(1)} ms`}
         />
       </div>
-      <p class="muted">
+      <p class="muted" id="range-note">
         {time(o.from)} to {time(o.to)}, {Math.round(o.stepMs / 60_000)} min per point.
       </p>
       <div class="charts">
@@ -95,6 +98,7 @@ function OverviewBody({ o }: { o: Overview }) {
         <Chart
           title="Token endpoint latency (p95)"
           unit=" ms"
+          counts={false}
           times={o.times}
           series={[{ label: 'p95', values: s.tokenEndpointP95Ms }]}
         />
