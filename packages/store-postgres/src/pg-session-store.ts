@@ -119,7 +119,9 @@ export function pgSessionStore(db: Database): SessionStore {
           child.expiresAt,
           child.rotatedAt,
           input.events?.length ? eventRows(input.events) : null,
-          input.bindDpopJkt ?? null,
+          // The function's last argument once bound a family on rotation; sessions are bound at
+          // sign-in only, so it is always null.
+          null,
         ]);
         return { outcome: row?.rotated ? 'rotated' : 'conflict' };
       } catch (err) {

@@ -64,8 +64,6 @@ export interface RotateInput {
   now: number;
   /** Events written in the same transaction: recorded if and only if the rotation is. */
   events?: EventInput[];
-  /** Binds an unbound family to this DPoP key thumbprint in the same transaction (a bound family keeps its key). */
-  bindDpopJkt?: string;
 }
 
 export type RotateResult = { outcome: 'rotated' } | { outcome: 'conflict' };

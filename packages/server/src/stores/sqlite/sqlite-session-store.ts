@@ -112,7 +112,7 @@ export function sqliteSessionStore(
     // The new sealed answer replaces the family's previous one: only the newest is ever kept.
     advanceFamily: db.prepare(`UPDATE families SET generation = @generation, last_refresh_at = @now,
       grace_parent_hash = @parentHash, grace_box = @grace, token_hash = @hash, token_parent_hash = @parentHash,
-      token_issued_at = @issuedAt, token_expires_at = @expiresAt, lineage_head = @head, dpop_jkt = COALESCE(dpop_jkt, @bindDpopJkt)
+      token_issued_at = @issuedAt, token_expires_at = @expiresAt, lineage_head = @head
       WHERE id = @familyId`),
     endFamily: db.prepare(`UPDATE families SET status = 'revoked', ended_at = @now, end_reason = @reason,
       ended_by = @by, end_note = @note, grace_parent_hash = NULL, grace_box = NULL WHERE id = @id AND status = 'active'`),
@@ -163,7 +163,6 @@ export function sqliteSessionStore(
       issuedAt: child.issuedAt,
       expiresAt: child.expiresAt,
       head: appended.lastInsertRowid,
-      bindDpopJkt: input.bindDpopJkt ?? null,
     });
     for (const e of input.events ?? []) insertEvent(e);
     return { outcome: 'rotated' };
