@@ -77,11 +77,14 @@ export async function verifyDpopProof(
 ): Promise<VerifiedDpopProof | undefined> {
   const { header } = input;
   if (header === undefined) return undefined;
-  if (Array.isArray(header)) {
-    if (header.length !== 1)
-      throw new TesseraError('invalid_request', 'The DPoP header was sent more than once');
+  const values = typeof header === 'string' ? [header] : header;
+  if (values.length === 0) return undefined;
+  // A comma is not in the alphabet of a compact JWS: a value with one is two headers that a
+  // proxy (or Node, for a header it does not know) joined.
+  if (values.length !== 1 || values[0]!.includes(',')) {
+    throw new TesseraError('invalid_request', 'The DPoP header was sent more than once');
   }
-  const proof = Array.isArray(header) ? (header[0] as string) : header;
+  const proof = values[0]!;
   if (proof.length > LIMITS.dpopProofMaxBytes) throw invalid('The DPoP proof is too large');
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(proof)) {
     throw invalid('The DPoP proof is not a compact JWS');
@@ -137,6 +140,19 @@ export async function verifyDpopProof(
 /** `ath` (RFC 9449 §4.2): base64url of the SHA-256 of the access token's ASCII. */
 export function accessTokenHash(accessToken: string): string {
   return createHash('sha256').update(accessToken, 'ascii').digest('base64url');
+}
+
+/**
+ * Every `DPoP` header of a request as it arrived, from Node's `rawHeaders`: Node joins repeated
+ * headers it does not know into one `a, b` in `headers`, which would be refused as a malformed
+ * proof instead of as two headers. `undefined` when there is none.
+ */
+export function dpopHeaderValues(rawHeaders: readonly string[]): string[] | undefined {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'dpop') values.push(rawHeaders[i + 1]!);
+  }
+  return values.length === 0 ? undefined : values;
 }
 
 /** The `DPoP-Nonce` header name, lower case, as Fastify sets it. */

@@ -1,7 +1,7 @@
 import { TesseraError } from '@tessera/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TesseraContext } from '../domain/context.js';
-import { DPOP_NONCE_REPLY_HEADER, verifyDpopProof } from '../dpop/verify-dpop-proof.js';
+import { DPOP_NONCE_REPLY_HEADER, dpopHeaderValues, verifyDpopProof } from '../dpop/verify-dpop-proof.js';
 import type { ClientRecord } from '../ports/index.js';
 
 /**
@@ -22,7 +22,7 @@ export async function dpopProofOf(
   const requireNonce = client.dpopNonce === true;
   if (requireNonce) reply.header(DPOP_NONCE_REPLY_HEADER, ctx.dpopNonces.current(ctx.clock.now()));
   const proof = await verifyDpopProof(ctx, {
-    header: request.headers.dpop,
+    header: dpopHeaderValues(request.raw.rawHeaders),
     htm: request.method,
     htu: `${ctx.config.issuer}${path}`,
     requireNonce,

@@ -7,7 +7,7 @@ import { resolveLoginClient } from '../../domain/resolve-login-client.js';
 import { resolveRefreshClient } from '../../domain/resolve-refresh-client.js';
 import { refreshTokens } from '../../domain/rotate-refresh-token.js';
 import { signIn } from '../../domain/sign-in.js';
-import { verifyDpopProof } from '../../dpop/verify-dpop-proof.js';
+import { dpopHeaderValues, verifyDpopProof } from '../../dpop/verify-dpop-proof.js';
 import { clientCredentials } from '../client-credentials.js';
 import { dpopProofOf } from '../dpop-proof.js';
 import { bodyOfType, type Params, required } from '../parse-body.js';
@@ -139,7 +139,7 @@ export function authApiRoutes(
     let dpopJkt: string | undefined;
     if (presented?.[1] === 'DPoP') {
       const proof = await verifyDpopProof(ctx, {
-        header: request.headers.dpop,
+        header: dpopHeaderValues(request.raw.rawHeaders),
         htm: request.method,
         htu: `${ctx.config.issuer}${ENDPOINTS.logout}`,
         accessToken,
