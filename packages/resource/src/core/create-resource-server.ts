@@ -323,13 +323,16 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
 
   async function decide(sources: TokenSources, required?: RequireAuthOptions): Promise<AuthResult> {
     const extracted = extractToken(sources, extractOpts);
+    // A request that tried DPoP (its scheme, or a proof) is answered with a DPoP challenge even
+    // when it is refused before its token is read (RFC 9449 §7.1).
+    const tried = triedDpop(sources) ? dpopChallenge : challenge;
     switch (extracted.kind) {
       case 'none':
         return missingToken(challenge);
       case 'malformed':
-        return invalidRequest(challenge, extracted.description);
+        return invalidRequest(tried, extracted.description);
       case 'invalid':
-        return invalidToken(challenge, extracted.description);
+        return invalidToken(tried, extracted.description);
       case 'dpop':
       case 'token':
         break;
@@ -345,10 +348,11 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       logger.error({ err: e instanceof Error ? e.message : String(e) }, 'tessera-resource: unexpected error');
       return invalidToken(scheme, 'The access token could not be validated');
     }
-    if (revoked.isRevoked(auth.sid, auth.jti, clock.now())) {
-      return invalidToken(scheme, 'The access token has been revoked');
-    }
     const jkt = (auth.claims.cnf as { jkt?: string } | undefined)?.jkt;
+    if (revoked.isRevoked(auth.sid, auth.jti, clock.now())) {
+      // A bound token is answered with the DPoP challenge however it was sent.
+      return invalidToken(jkt === undefined ? scheme : dpopChallenge, 'The access token has been revoked');
+    }
     if (extracted.kind === 'token' && jkt !== undefined) {
       // RFC 9449 §7.1: a bound token presented as a bearer token is a downgrade.
       return invalidToken(
@@ -362,6 +366,14 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       if (failure !== undefined) return failure;
     }
     return required ? checkAccess(auth, required, challenge) : { ok: true, auth };
+  }
+
+  /** Whether the request used the DPoP scheme or carried a proof. */
+  function triedDpop(sources: TokenSources): boolean {
+    return (
+      (sources.dpop !== undefined && sources.dpop.length > 0) ||
+      sources.authorization.some((value) => /^dpop(?: |$)/i.test(value))
+    );
   }
 
   /** The request's DPoP proof for a token bound to `jkt`; a refusal, or `undefined` when it holds. */

@@ -85,7 +85,9 @@ export class DpopVerifier {
 
   /** @throws TesseraError `invalid_dpop_proof` or `use_dpop_nonce` */
   async verify(request: DpopRequest): Promise<void> {
-    const { proofs } = request;
+    // A comma is not in the alphabet of a compact JWS: a value with one is two headers joined (by
+    // Fetch's Headers, or a proxy), so each part counts as a header of its own.
+    const proofs = request.proofs.flatMap((value) => value.split(','));
     if (proofs.length === 0) throw invalid('A DPoP-bound access token needs a DPoP proof');
     if (proofs.length > 1) throw invalid('The DPoP header was sent more than once');
     const proof = proofs[0]!;
