@@ -22,6 +22,7 @@ export function claimRecentRefresh(
   const hash = hashToken(ctx.keys, refreshToken);
   // Unnamed is the session's own public client; a named one counts as itself only.
   const client = clientId === undefined ? { id: '', public: true } : { id: clientId, public: false };
-  ctx.recentRefreshes.mark(hash, client, ctx.clock.now() + ctx.config.coalesceTimeout * 1000);
+  const now = ctx.clock.now();
+  ctx.recentRefreshes.mark(hash, client, now + ctx.config.coalesceTimeout * 1000, now);
   return () => ctx.recentRefreshes.forget(hash, client.id);
 }

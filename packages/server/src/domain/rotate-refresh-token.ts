@@ -120,15 +120,17 @@ async function singleFlight(ctx: RefreshContext, refresh: Refresh): Promise<Toke
   const key = `${refresh.hash}|${refresh.client.id}|${refresh.scope ?? ''}|${refresh.dpopJkt ?? ''}`;
   const coalesceMs = ctx.config.coalesceTimeout * 1000;
   const now = ctx.clock.now();
-  ctx.recentRefreshes.mark(refresh.hash, refresh.client, now + coalesceMs);
+  // A failure forgets only its own key's mark: another key's failed attempt (a thief's) leaves
+  // the owner's rotation, and its grace period, exempt.
+  ctx.recentRefreshes.mark(refresh.hash, refresh.client, now + coalesceMs, now, refresh.dpopJkt);
   let response: TokenResponse;
   try {
     response = await ctx.refreshFlights.run(key, () => findAndDecide(ctx, refresh), coalesceMs);
   } catch (err) {
-    ctx.recentRefreshes.forget(refresh.hash, refresh.client.id);
+    ctx.recentRefreshes.forget(refresh.hash, refresh.client.id, refresh.dpopJkt);
     throw err;
   }
-  ctx.recentRefreshes.mark(refresh.hash, refresh.client, now + refresh.policy.graceMs);
+  ctx.recentRefreshes.settle(refresh.hash, refresh.client, now + refresh.policy.graceMs);
   return response;
 }
 
