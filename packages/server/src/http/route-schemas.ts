@@ -95,6 +95,37 @@ const CLIENT_AUTH = {
   client_secret: str('client_secret_post; prefer HTTP Basic (client_secret_basic).'),
 };
 
+/** The `DPoP` request header (RFC 9449) of the routes that take a proof. */
+const DPOP_REQUEST_HEADER: Schema = {
+  type: 'object',
+  properties: {
+    DPoP: {
+      type: 'string',
+      description:
+        'A DPoP proof (RFC 9449 §4): a dpop+jwt JWS signed with ES256, EdDSA or RS256 whose htm and htu name this request. Required for clients added with --dpop and for DPoP-bound sessions; at most one, of at most 8 KiB. A proof binds a new session to its key (token_type DPoP, cnf.jkt).',
+    },
+  },
+};
+
+/** The `DPoP-Nonce` answer header, sent to clients added with --dpop-nonce. */
+const DPOP_NONCE_HEADER: Schema = {
+  description:
+    'The server nonce (RFC 9449 §8) the next proof must carry; with a 400 use_dpop_nonce, the one to retry with.',
+  schema: { type: 'string' },
+};
+
+/** `responses` with `DPoP-Nonce` added to the headers of the statuses that may carry it. */
+function withDpopNonce(responses: Record<number, Schema>, statuses = [200, 400]): Record<number, Schema> {
+  const out: Record<number, Schema> = { ...responses };
+  for (const status of statuses) {
+    const response = out[status];
+    if (response === undefined) continue;
+    const headers = (response.headers as Record<string, Schema> | undefined) ?? {};
+    out[status] = { ...response, headers: { ...headers, 'DPoP-Nonce': DPOP_NONCE_HEADER } };
+  }
+  return out;
+}
+
 const ok = (description: string, schema: Schema, type = 'application/json'): Schema => ({
   description,
   content: { [type]: { schema } },
@@ -106,6 +137,8 @@ export interface RouteSchema {
   summary: string;
   description?: string;
   body?: Schema;
+  /** Request headers, as a JSON schema of an object (OpenAPI header parameters). */
+  headers?: Schema;
   response: Record<number, Schema>;
 }
 
@@ -131,12 +164,13 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
         ['grant_type'],
       ),
     },
-    response: {
+    headers: DPOP_REQUEST_HEADER,
+    response: withDpopNonce({
       200: tokenResponse('New tokens.'),
       ...REFUSED,
       ...RATE_LIMITED,
       ...STORE_DOWN,
-    },
+    }),
   },
   [`POST ${ENDPOINTS.revocation}`]: {
     tags: ['oauth'],
@@ -149,11 +183,12 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
       },
       ['token'],
     ),
-    response: {
+    headers: DPOP_REQUEST_HEADER,
+    response: withDpopNonce({
       200: { type: 'null', description: 'Revoked, or unknown (RFC 7009 answers 200 either way). No body.' },
       ...REFUSED,
       ...STORE_DOWN,
-    },
+    }),
   },
   [`POST ${ENDPOINTS.introspection}`]: {
     tags: ['oauth'],
@@ -208,7 +243,8 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
       'username',
       'password',
     ]),
-    response: {
+    headers: DPOP_REQUEST_HEADER,
+    response: withDpopNonce({
       200: tokenResponse('Signed in.'),
       ...REFUSED,
       401: error(
@@ -216,7 +252,7 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
       ),
       403: error('Cookie mode: the CSRF header is missing or the request is cross-site.'),
       ...RATE_LIMITED,
-    },
+    }),
   },
   [`POST ${ENDPOINTS.refresh}`]: {
     tags: ['first-party'],
@@ -230,18 +266,28 @@ export const ROUTE_SCHEMAS: Record<string, RouteSchema> = {
       },
       [],
     ),
-    response: {
+    headers: DPOP_REQUEST_HEADER,
+    response: withDpopNonce({
       200: tokenResponse('New tokens.'),
       ...REFUSED,
       403: error('Cookie mode: the CSRF header is missing or the request is cross-site.'),
       ...RATE_LIMITED,
-    },
+    }),
   },
   [`POST ${ENDPOINTS.logout}`]: {
     tags: ['first-party'],
     summary:
       'Sign out: ends the caller’s session (its refresh tokens and access tokens) and clears the cookie',
     body: jsonBody({ refresh_token: str('absent in cookie mode'), ...CLIENT_AUTH }, []),
+    headers: {
+      type: 'object',
+      properties: {
+        Authorization: str(
+          'Bearer <access token>, or DPoP <access token> with a DPoP proof (with ath) for a DPoP-bound token; instead of a refresh token',
+        ),
+        ...(DPOP_REQUEST_HEADER.properties as Record<string, Schema>),
+      },
+    },
     response: {
       204: {
         type: 'null',

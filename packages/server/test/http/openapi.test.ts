@@ -355,6 +355,23 @@ describe('the OpenAPI document matches the real answers', () => {
     assert.deepEqual(missing, []);
   });
 
+  it('documents DPoP: the DPoP request header and the DPoP-Nonce answer header where proofs are taken', () => {
+    const paths = doc.paths as unknown as Record<
+      string,
+      Record<string, { parameters?: Array<{ in: string; name: string }>; responses: Record<string, any> }>
+    >;
+    for (const path of [ENDPOINTS.token, ENDPOINTS.login, ENDPOINTS.refresh, ENDPOINTS.revocation]) {
+      const op = paths[path]!.post!;
+      const headers = (op.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name);
+      assert.ok(headers.includes('DPoP'), `${path}: ${headers.join(', ')}`);
+      for (const status of ['200', '400']) {
+        assert.ok(op.responses[status]?.headers?.['DPoP-Nonce'], `${path} ${status} has DPoP-Nonce`);
+      }
+    }
+    const logout = paths[ENDPOINTS.logout]!.post!;
+    assert.ok((logout.parameters ?? []).some((p) => p.in === 'header' && p.name === 'DPoP'));
+  });
+
   it('documents every endpoint, as OpenAPI 3.1, with the server at the issuer', () => {
     assert.equal(doc.openapi, '3.1.0');
     assert.deepEqual(Object.keys(doc.paths).sort(), [...POSTS, ...GETS].sort());
