@@ -8,7 +8,8 @@ import { revokeToken } from './revoke-token.js';
 
 /** What a logout presents: the session's refresh token (and the client's credentials), or an access token. */
 export type LogOutInput =
-  | { refreshToken: string; credentials: ClientCredentials }
+  /** `dpopJkt`: as below; a public client's DPoP-bound session ends only with a proof of its key. */
+  | { refreshToken: string; credentials: ClientCredentials; dpopJkt?: string | undefined }
   /** `dpopJkt`: the thumbprint of the verified DPoP proof that came with the access token, if any. */
   | { accessToken: string; dpopJkt?: string | undefined };
 
@@ -27,9 +28,10 @@ export async function logOut(
   input: LogOutInput,
 ): Promise<void> {
   if ('refreshToken' in input) {
-    const { refreshToken, credentials } = input;
+    const { refreshToken, credentials, dpopJkt } = input;
     const client = await resolveRefreshClient(ctx, credentials, refreshToken).catch(refusedOnly);
-    if (client) await revokeToken(ctx, { token: refreshToken, client, initiator: 'user' }).catch(refusedOnly);
+    if (client)
+      await revokeToken(ctx, { token: refreshToken, client, initiator: 'user', dpopJkt }).catch(refusedOnly);
     return;
   }
   const read = await readAccessToken(ctx, input.accessToken);
@@ -46,10 +48,12 @@ export async function logOut(
 }
 
 /**
- * Swallows a refusal of the request (a 4xx TesseraError); anything else, such as a store failure
- * or a rate limit (retryable: the logout did not happen), propagates.
+ * Swallows a refusal of the request (a 4xx TesseraError); anything else, such as a store failure,
+ * a rate limit (retryable: the logout did not happen) or a missing DPoP proof, propagates.
  */
 function refusedOnly(err: unknown): undefined {
+  // A bound session without a proof of its key is not ended, and the caller must know it.
+  if (isTesseraError(err) && (err.code === 'invalid_dpop_proof' || err.code === 'use_dpop_nonce')) throw err;
   if (isTesseraError(err) && err.status < 500 && !err.retryable) return undefined;
   throw err;
 }

@@ -10,7 +10,9 @@ import type { ClientRecord } from '../ports/index.js';
  * proof must name is the issuer (the server's public URL, which carries a mount prefix) plus the
  * path, never a URL built from the request's `Host` or forwarding headers, which the client
  * chooses. A client added with `--dpop-nonce` gets the current nonce in `DPoP-Nonce` on every
- * answer, errors included, so its `use_dpop_nonce` retry has one to use.
+ * answer, errors included, so its `use_dpop_nonce` retry has one to use. `optional`: a route
+ * where even such a client may come without a proof (revocation, which needs one only for a
+ * bound token).
  */
 export async function dpopProofOf(
   ctx: TesseraContext<'replay'>,
@@ -18,6 +20,7 @@ export async function dpopProofOf(
   reply: FastifyReply,
   client: ClientRecord,
   path: string,
+  options: { optional?: boolean } = {},
 ): Promise<string | undefined> {
   const requireNonce = client.dpopNonce === true;
   if (requireNonce) reply.header(DPOP_NONCE_REPLY_HEADER, ctx.dpopNonces.current(ctx.clock.now()));
@@ -27,7 +30,7 @@ export async function dpopProofOf(
     htu: `${ctx.config.issuer}${path}`,
     requireNonce,
   });
-  if (proof === undefined && client.dpop === true) {
+  if (proof === undefined && client.dpop === true && options.optional !== true) {
     throw new TesseraError(
       'invalid_dpop_proof',
       'This client must send a DPoP proof with every token request',

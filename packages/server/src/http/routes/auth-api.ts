@@ -119,18 +119,33 @@ export function authApiRoutes(
     const presented = /^(Bearer|DPoP) ([\x21-\x7E]+)$/.exec(request.headers.authorization ?? '');
     const bearer = presented !== null;
     const params = (cookieMode || bearer) && request.body === undefined ? {} : jsonBody(request);
+    // Optional: what lets a public client end a session bound to a DPoP key by its refresh token.
+    const sessionProof = async () =>
+      (
+        await verifyDpopProof(ctx, {
+          header: dpopHeaderValues(request.raw.rawHeaders),
+          htm: request.method,
+          htu: `${ctx.config.issuer}${ENDPOINTS.logout}`,
+        })
+      )?.jkt;
     if (cookieMode && params.refresh_token === undefined) {
       checkCsrf(request, cookie);
       const refreshToken = request.cookies[cookie.name];
       if (refreshToken !== undefined) {
-        await logOut(ctx, { refreshToken, credentials: credentials(request, params) });
+        const dpopJkt = await sessionProof();
+        await logOut(ctx, { refreshToken, credentials: credentials(request, params), dpopJkt });
       }
       // Cleared only once the session is ended: a 503 above leaves the cookie for a retry.
       clearRefreshCookie(reply, cookie);
       return reply.code(204).send();
     }
     if (params.refresh_token !== undefined) {
-      await logOut(ctx, { refreshToken: params.refresh_token, credentials: credentials(request, params) });
+      const dpopJkt = await sessionProof();
+      await logOut(ctx, {
+        refreshToken: params.refresh_token,
+        credentials: credentials(request, params),
+        dpopJkt,
+      });
       return reply.code(204).send();
     }
     const accessToken = presented?.[2];

@@ -5,6 +5,7 @@ import type { TesseraContext } from '../../domain/context.js';
 import { introspectToken } from '../../domain/introspect-token.js';
 import { revokeToken } from '../../domain/revoke-token.js';
 import { clientCredentials } from '../client-credentials.js';
+import { dpopProofOf } from '../dpop-proof.js';
 import { bodyOfType, required } from '../parse-body.js';
 
 const HINTS = ['access_token', 'refresh_token'];
@@ -22,7 +23,9 @@ export function revokeIntrospectRoutes(app: FastifyInstance, ctx: TesseraContext
         'token_type_hint must be access_token or refresh_token',
       );
     }
-    await revokeToken(ctx, { token, client, initiator: 'client' });
+    // A proof is optional here; it is what lets a public client revoke a DPoP-bound token.
+    const dpopJkt = await dpopProofOf(ctx, request, reply, client, ENDPOINTS.revocation, { optional: true });
+    await revokeToken(ctx, { token, client, initiator: 'client', dpopJkt });
     return reply.code(200).send();
   });
 
