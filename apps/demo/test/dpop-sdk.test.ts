@@ -89,7 +89,7 @@ const rotations = async () =>
 describe('the SDK in DPoP mode against Tessera, in Node', () => {
   it('signs in, refreshes and calls the API with proofs of its stored key; a stolen refresh token is useless', async () => {
     const stored = encryptedFileStorage({ path: join(dir, 'session.enc'), key: randomBytes(32) });
-    const dpop = createDpop({ keyStore: storageKeyStore(stored) });
+    const dpop = createDpop({ tokenEndpoint: `${issuer()}/oauth/token`, keyStore: storageKeyStore(stored) });
     const client = createTesseraClient({
       tokenEndpoint: `${issuer()}/oauth/token`,
       loginEndpoint: `${issuer()}/api/auth/login`,
@@ -113,7 +113,7 @@ describe('the SDK in DPoP mode against Tessera, in Node', () => {
 
     // The refresh token, copied out of storage, with another key: refused, the session goes on.
     const session = JSON.parse((await stored.get('tessera:dpop-web')) ?? '{}') as { refreshToken: string };
-    const thief = createDpop({ keyStore: memoryKeyStore() });
+    const thief = createDpop({ tokenEndpoint: `${issuer()}/oauth/token`, keyStore: memoryKeyStore() });
     const stolen = await thief.fetch(`${issuer()}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },

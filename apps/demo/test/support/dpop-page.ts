@@ -6,7 +6,7 @@ import { createFetch } from '@tessera/client/fetch';
 import { webStorage } from '@tessera/client/storage';
 
 const issuer = `${location.origin}/auth`;
-const dpop = createDpop();
+const dpop = createDpop({ tokenEndpoint: `${issuer}/oauth/token` });
 const client = createTesseraClient({
   tokenEndpoint: `${issuer}/oauth/token`,
   loginEndpoint: `${issuer}/api/auth/login`,

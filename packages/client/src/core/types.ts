@@ -21,6 +21,11 @@ export interface Scheduler {
  * Implement this for Keychain, Android Keystore, a database, ...
  */
 export interface TokenStorage {
+  /**
+   * True when the storage encrypts what it keeps at rest (`encryptedFileStorage` does). A store
+   * that keeps a private key in a value (`storageKeyStore` of `@tessera/client/dpop`) requires it.
+   */
+  readonly encryptedAtRest?: boolean;
   get(key: string): Promise<string | null> | string | null;
   set(key: string, value: string): Promise<void> | void;
   remove(key: string): Promise<void> | void;

@@ -84,11 +84,21 @@ export function indexedDbKeyStore(options: { database?: string; indexedDB?: IDBF
 }
 
 /**
- * A store on any `TokenStorage`, e.g. Node's `encryptedFileStorage`: the private key as a JWK
- * inside the storage's value (encrypted at rest by that storage), imported non-extractable when
- * loaded, so the running process can sign but not read it out.
+ * A store on a `TokenStorage` that encrypts at rest, i.e. Node's `encryptedFileStorage`: the
+ * private key as a JWK inside the storage's value (encrypted by that storage), imported
+ * non-extractable when loaded, so the running process can sign but not read it out. A storage
+ * that does not say `encryptedAtRest: true` (localStorage, a plain file, memory) is refused: it
+ * would keep the private key readable, which is what DPoP exists to prevent. In browsers use
+ * `indexedDbKeyStore()` (a non-extractable key), the default.
+ *
+ * @throws TypeError when the storage does not encrypt at rest.
  */
 export function storageKeyStore(storage: TokenStorage, key = 'tessera:dpop-key'): DpopKeyStore {
+  if (storage.encryptedAtRest !== true) {
+    throw new TypeError(
+      '@tessera/client/dpop: storageKeyStore keeps the private key in the storage, so it needs one that encrypts at rest (encryptedFileStorage from @tessera/client/node); in browsers use indexedDbKeyStore()',
+    );
+  }
   let pair: Promise<DpopKeyPair> | undefined;
   const load = async () => {
     const stored = await storage.get(key);

@@ -13,6 +13,7 @@ export interface AxiosConfigLike {
 /** What the integration needs of `createDpop()` from `@tessera/client/dpop`. */
 export interface AxiosDpop {
   proof(method: string, url: string, accessToken?: string): Promise<string>;
+  isBound(accessToken: string): Promise<boolean>;
   learn(url: string, headers: { get(name: string): string | null }): boolean;
 }
 
@@ -36,8 +37,9 @@ export interface AttachAxiosOptions {
   /** Which URLs get the token; default same-origin in browsers, all elsewhere. */
   attachTo?: (url: URL) => boolean;
   /**
-   * DPoP (RFC 9449): each request is sent as `Authorization: DPoP <token>` with a fresh proof
-   * (`createDpop()` from `@tessera/client/dpop`); a `use_dpop_nonce` answer is retried once.
+   * DPoP (RFC 9449): a token answered `token_type: DPoP` is sent as `Authorization: DPoP <token>`
+   * with a fresh proof (`createDpop()` from `@tessera/client/dpop`); a `use_dpop_nonce` answer is
+   * retried once. A bearer token is sent as `Bearer`, without a proof.
    */
   dpop?: AxiosDpop;
 }
@@ -98,7 +100,8 @@ export function attachAxios<C extends AxiosConfigLike>(
         else headers[name] = value;
       };
       const { dpop } = options;
-      if (dpop) {
+      // DPoP only for a token the server bound (token_type DPoP); a bearer token goes as Bearer.
+      if (dpop && (await dpop.isBound(token))) {
         put('Authorization', `DPoP ${token}`);
         put('DPoP', await dpop.proof((config.method ?? 'get').toUpperCase(), url.href, token));
       } else put('Authorization', `Bearer ${token}`);

@@ -102,6 +102,7 @@ export function encryptedFileStorage(options: EncryptedFileStorageOptions): Toke
   }
 
   return {
+    encryptedAtRest: true,
     get: (name) =>
       serial(async () => {
         const { file, unreadable } = await load();

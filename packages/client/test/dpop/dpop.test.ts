@@ -13,6 +13,11 @@ import { createTesseraClient } from '../../src/index.js';
 import { attachAxios } from '../../src/integrations/axios.js';
 import { createFetch } from '../../src/integrations/fetch.js';
 import { encryptedFileStorage } from '../../src/node/index.js';
+import { memoryStorage } from '../../src/storage/index.js';
+
+/** An access token (a JWT, unsigned here) that names `jkt` in `cnf`, as a bound token does. */
+const jwtBoundTo = (jkt: string) =>
+  `e30.${Buffer.from(JSON.stringify({ cnf: { jkt } })).toString('base64url')}.c2ln`;
 
 const ath = async (token: string) =>
   Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))).toString('base64url');
@@ -20,7 +25,11 @@ const ath = async (token: string) =>
 describe('@tessera/client/dpop in Node', () => {
   it('signs proofs that jose verifies with the embedded key: typ, alg, jwk, htm, htu without query, iat, jti, ath', async () => {
     const now = 1_800_000_000_000;
-    const dpop = createDpop({ keyStore: memoryKeyStore(), clock: { now: () => now } });
+    const dpop = createDpop({
+      tokenEndpoint: 'https://auth.example.com/oauth/token',
+      keyStore: memoryKeyStore(),
+      clock: { now: () => now },
+    });
     const proof = await dpop.proof('GET', 'https://api.example.com/orders?page=2#top', 'the-token');
     const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
       typ: 'dpop+jwt',
@@ -79,7 +88,12 @@ describe('@tessera/client/dpop in Node', () => {
       }
       return new Response(await request.text(), { status: 200 });
     };
-    const dpop = createDpop({ keyStore: memoryKeyStore(), fetch: base as typeof fetch });
+    const dpop = createDpop({
+      tokenEndpoint: 'https://auth.example.com/oauth/token',
+      endpoints: ['https://other.example.com/x'],
+      keyStore: memoryKeyStore(),
+      fetch: base as typeof fetch,
+    });
     const res = await dpop.fetch('https://auth.example.com/oauth/token', {
       method: 'POST',
       body: 'grant_type=x',
@@ -91,14 +105,127 @@ describe('@tessera/client/dpop in Node', () => {
     // Remembered for the origin: the next request needs no retry.
     await dpop.fetch('https://auth.example.com/oauth/token', { method: 'POST', body: 'again' });
     assert.equal(seen.length, 3);
-    // A request carrying a token: sent as DPoP with ath.
-    await dpop.fetch('https://auth.example.com/me', { headers: { authorization: 'Bearer tok' } });
+    // A request carrying a bound token: sent as DPoP, its proof names it by ath.
+    const tok = jwtBoundTo(await dpop.thumbprint());
+    await dpop.fetch('https://auth.example.com/me', { headers: { authorization: `Bearer ${tok}` } });
     const last = seen.at(-1)!;
-    assert.equal(last.headers.get('authorization'), 'DPoP tok');
-    assert.equal(decodeJws(last.headers.get('dpop')!).ath, await ath('tok'));
-    // Another origin has no nonce yet: asked again, once.
+    assert.equal(last.headers.get('authorization'), `DPoP ${tok}`);
+    assert.equal(decodeJws(last.headers.get('dpop')!).ath, await ath(tok));
+    // An endpoint listed on another origin has no nonce yet: asked again, once.
     await dpop.fetch('https://other.example.com/x');
     assert.equal(nonceAsked, 2);
+  });
+});
+
+describe('what the signed fetch signs, and with which scheme', () => {
+  const AS = 'https://auth.example.com';
+  const API = 'https://api.example.com';
+  const recorder = () => {
+    const seen: Request[] = [];
+    const base = (async (input: RequestInfo | URL) => {
+      seen.push(input as Request);
+      return new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    return { seen, base };
+  };
+
+  it('signs token requests to the authorization server and DPoP requests to attached URLs, nothing else', async () => {
+    const { seen, base } = recorder();
+    const dpop = createDpop({
+      tokenEndpoint: `${AS}/auth/oauth/token`,
+      attachTo: (url) => url.origin === API,
+      keyStore: memoryKeyStore(),
+      fetch: base,
+    });
+    const proofOf = () => seen.at(-1)!.headers.get('dpop');
+    // Token requests (sign-in, refresh, revocation, logout): the authorization server's origin.
+    for (const path of ['/auth/oauth/token', '/auth/oauth/revoke', '/auth/api/auth/logout']) {
+      await dpop.fetch(`${AS}${path}`, { method: 'POST', body: 'x' });
+      assert.equal(decodeJws(proofOf()!).htu, `${AS}${path}`);
+    }
+    // A bound token to the API: a proof with ath.
+    const tok = jwtBoundTo(await dpop.thumbprint());
+    await dpop.fetch(`${API}/orders`, { headers: { authorization: `DPoP ${tok}` } });
+    assert.equal(decodeJws(proofOf()!).ath, await ath(tok));
+    // A third party, with or without a token, sees no proof (and so no key thumbprint).
+    await dpop.fetch('https://cdn.example.net/lib.js');
+    assert.equal(proofOf(), null);
+    await dpop.fetch('https://tracker.example.net/x', { headers: { authorization: `DPoP ${tok}` } });
+    assert.equal(proofOf(), null);
+    // A bearer token is left as it is: no rewrite to DPoP, no proof.
+    await dpop.fetch(`${API}/orders`, { headers: { authorization: 'Bearer tok' } });
+    assert.equal(seen.at(-1)!.headers.get('authorization'), 'Bearer tok');
+    assert.equal(proofOf(), null);
+  });
+
+  it('createFetch: DPoP only for a token answered token_type DPoP, Bearer (no proof) otherwise', async () => {
+    for (const [tokenType, scheme] of [
+      ['DPoP', 'DPoP'],
+      ['Bearer', 'Bearer'],
+    ] as const) {
+      const seen: Request[] = [];
+      const base = (async (input: RequestInfo | URL) => {
+        const request = input as Request;
+        seen.push(request);
+        const body =
+          new URL(request.url).origin === AS
+            ? { access_token: 'tok', token_type: tokenType, expires_in: 600, scope: '' }
+            : {};
+        return new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
+      }) as typeof fetch;
+      const dpop = createDpop({
+        tokenEndpoint: `${AS}/oauth/token`,
+        keyStore: memoryKeyStore(),
+        fetch: base,
+      });
+      const client = createTesseraClient({
+        tokenEndpoint: `${AS}/oauth/token`,
+        clientId: 'web',
+        fetch: dpop.fetch,
+      });
+      await client.signInWithPassword({ username: 'alice', password: 'pw' });
+      assert.notEqual(seen[0]!.headers.get('dpop'), null, 'the sign-in carries a proof');
+      await createFetch(client, { fetch: dpop.fetch, attachTo: () => true })(`${API}/orders`);
+      assert.equal(seen.at(-1)!.headers.get('authorization'), `${scheme} tok`);
+      assert.equal(seen.at(-1)!.headers.get('dpop') !== null, tokenType === 'DPoP', tokenType);
+      client.close();
+    }
+  });
+
+  it('a token it never saw (restored after a restart) is DPoP only when its JWT names this key', async () => {
+    const { seen, base } = recorder();
+    const dpop = createDpop({ tokenEndpoint: `${AS}/oauth/token`, keyStore: memoryKeyStore(), fetch: base });
+    const jwt = (cnf: unknown) =>
+      `e30.${Buffer.from(JSON.stringify({ sub: 'a', cnf })).toString('base64url')}.c2ln`;
+    const mine = jwtBoundTo(await dpop.thumbprint());
+    assert.equal(await dpop.isBound(mine), true);
+    await dpop.fetch(`${API}/orders`, { headers: { authorization: `Bearer ${mine}` } });
+    assert.equal(seen.at(-1)!.headers.get('authorization'), `DPoP ${mine}`);
+    assert.equal(decodeJws(seen.at(-1)!.headers.get('dpop')!).ath, await ath(mine));
+    for (const other of [jwt({ jkt: 'another-key' }), jwt(undefined), 'opaque-token']) {
+      assert.equal(await dpop.isBound(other), false);
+      await dpop.fetch(`${API}/orders`, { headers: { authorization: `Bearer ${other}` } });
+      assert.equal(seen.at(-1)!.headers.get('authorization'), `Bearer ${other}`);
+      assert.equal(seen.at(-1)!.headers.get('dpop'), null);
+    }
+  });
+
+  it('storageKeyStore refuses a storage that does not encrypt at rest, with a clear error', () => {
+    for (const storage of [memoryStorage(), { get: () => null, set() {}, remove() {} }]) {
+      assert.throws(
+        () => storageKeyStore(storage),
+        (e: unknown) =>
+          e instanceof TypeError && /encrypts at rest/.test(e.message) && /indexedDbKeyStore/.test(e.message),
+      );
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-dpop-'));
+    try {
+      const storage = encryptedFileStorage({ path: join(dir, 'f'), key: randomBytes(32) });
+      assert.equal(storage.encryptedAtRest, true);
+      assert.doesNotThrow(() => storageKeyStore(storage));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -121,23 +248,26 @@ describe('attachAxios with dpop', () => {
     try {
       const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const client = createTesseraClient({ tokenEndpoint: `${origin}/oauth/token`, clientId: 'web' });
+      const dpop = createDpop({ tokenEndpoint: `${origin}/oauth/token`, keyStore: memoryKeyStore() });
+      // Obtained elsewhere (not through dpop.fetch): a JWT that names the key is known as bound.
+      const bound = jwtBoundTo(await dpop.thumbprint());
       await client.signInWithTokens({
-        access_token: 'bound-token',
+        access_token: bound,
         token_type: 'DPoP',
         expires_in: 600,
         scope: '',
         revocation_endpoint: `${origin}/oauth/revoke`,
       });
       const instance = axios.create({ baseURL: origin });
-      attachAxios(client, instance, { dpop: createDpop({ keyStore: memoryKeyStore() }) });
+      attachAxios(client, instance, { dpop });
       const res = await instance.post('/api/orders?x=1', { item: 1 });
       assert.equal(res.status, 200);
       assert.equal(seen.length, 2, 'one retry with the nonce');
       for (const { auth, proof } of seen) {
-        assert.equal(auth, 'DPoP bound-token');
+        assert.equal(auth, `DPoP ${bound}`);
         assert.equal(proof.htm, 'POST');
         assert.equal(proof.htu, `${origin}/api/orders`);
-        assert.equal(proof.ath, await ath('bound-token'));
+        assert.equal(proof.ath, await ath(bound));
       }
       assert.notEqual(seen[0]!.proof.jti, seen[1]!.proof.jti);
       client.close();
@@ -207,7 +337,7 @@ describe('the SDK in DPoP mode against oidc-provider 9 with DPoP and server nonc
         answers.push(await response.clone().json());
       return response;
     }) as typeof fetch;
-    const dpop = createDpop({ keyStore: memoryKeyStore(), fetch: spy });
+    const dpop = createDpop({ tokenEndpoint: `${issuer}/token`, keyStore: memoryKeyStore(), fetch: spy });
     const grant = new provider.Grant({ accountId: 'user-1', clientId: 'spa' });
     grant.addOIDCScope('openid offline_access');
     const grantId = await grant.save();
@@ -246,7 +376,7 @@ describe('the SDK in DPoP mode against oidc-provider 9 with DPoP and server nonc
     assert.notEqual(await client.refresh(), token);
     // Another key with the rotated refresh token: oidc-provider refuses it.
     const stolen = JSON.parse(JSON.stringify(answers.at(-1))) as { refresh_token: string };
-    const thief = createDpop({ keyStore: memoryKeyStore() });
+    const thief = createDpop({ tokenEndpoint: `${issuer}/token`, keyStore: memoryKeyStore() });
     const res = await thief.fetch(`${issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
