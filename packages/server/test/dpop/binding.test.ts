@@ -223,6 +223,12 @@ describe('DPoP-bound sessions', () => {
       dpop: await key.proof('POST', logoutUrl, { iat: now() }),
     });
     assert.equal(noAth.json().error, 'invalid_dpop_proof');
+    const wrongAth = await logout({
+      authorization: `DPoP ${first.access_token}`,
+      dpop: await key.proof('POST', logoutUrl, { iat: now(), accessToken: `${first.access_token}x` }),
+    });
+    assert.equal(wrongAth.json().error, 'invalid_dpop_proof');
+    assert.match(wrongAth.json().error_description, /ath does not match/);
     const otherKey = await logout({
       authorization: `DPoP ${first.access_token}`,
       dpop: await other.proof('POST', logoutUrl, { iat: now(), accessToken: first.access_token }),

@@ -152,6 +152,44 @@ describe('DPoP proof checks at the token endpoint', () => {
     await refused(proof, /critical extension/);
   });
 
+  it('refuses a proof without a jwk in its header', async () => {
+    const proof = rawEs256Jws(
+      key,
+      { alg: 'ES256', typ: 'dpop+jwt' },
+      { jti: 'no-jwk', htm: 'POST', htu, iat: now() },
+    );
+    await refused(proof, /public key as jwk/);
+  });
+
+  it('refuses a missing htm, a missing htu and a missing or non-numeric iat', async () => {
+    await refused(await key.proof('POST', htu, { iat: now(), claims: { htm: undefined } }), /htm/);
+    await refused(await key.proof('POST', htu, { iat: now(), claims: { htu: undefined } }), /htu/);
+    await refused(await key.proof('POST', htu, { claims: { iat: undefined } }), /numeric iat/);
+    await refused(await key.proof('POST', htu, { claims: { iat: String(now()) } }), /numeric iat/);
+  });
+
+  it('the htu is the issuer: X-Forwarded-Host and -Proto sent by a client do not move it', async () => {
+    const body = new URLSearchParams({
+      grant_type: 'password',
+      client_id: 'dpop-app',
+      username: 'alice',
+      password: PASSWORD,
+    }).toString();
+    const forwarded = { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' };
+    const send = async (proof: string) =>
+      s.tessera.app.inject({
+        method: 'POST',
+        url: ENDPOINTS.token,
+        payload: body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof, ...forwarded },
+      });
+    const steered = await send(await key.proof('POST', 'https://evil.example/oauth/token', { iat: now() }));
+    assert.equal(steered.statusCode, 400);
+    assert.match(steered.json().error_description, /htu/);
+    const honest = await send(await key.proof('POST', htu, { iat: now() }));
+    assert.equal(honest.statusCode, 200, honest.body);
+  });
+
   it('refuses a missing jti', async () => {
     await refused(await key.proof('POST', htu, { iat: now(), claims: { jti: undefined } }), /jti/);
   });
