@@ -10,7 +10,7 @@ import { createExpressAuth } from '../../src/adapters/express.js';
 import { tesseraResource } from '../../src/adapters/fastify.js';
 import { failureResponse } from '../../src/core/answers.js';
 import { createResourceServer, type ResourceServer } from '../../src/core/create-resource-server.js';
-import { AUDIENCE, FakeIssuer, manualClock } from '../support/fake-issuer.js';
+import { AUDIENCE, FakeIssuer, manualClock, RS_CLIENT_ID, RS_CLIENT_SECRET } from '../support/fake-issuer.js';
 
 // A request that uses DPoP, or a token that is DPoP-bound, is answered with a `DPoP` challenge
 // listing `algs` (RFC 9449 §7.1), whatever the refusal: insufficient scope, a malformed
@@ -184,6 +184,50 @@ describe('DPoP challenges from every adapter', () => {
         assert.match(res.wwwAuthenticate, ALGS, adapter);
         assert.match(res.body, /DPoP header was sent more than once/, adapter);
       }
+    }
+  });
+
+  it('a revoked bound token is answered with a DPoP challenge, however it is sent', async () => {
+    fake.publish('family', 'family-revoked');
+    const withFeed = createResourceServer({
+      issuer: fake.issuer,
+      audience: AUDIENCE,
+      clock,
+      origin: ORIGIN,
+      clientId: RS_CLIENT_ID,
+      clientSecret: RS_CLIENT_SECRET,
+    });
+    try {
+      await withFeed.ready();
+      const { publicKey, privateKey } = await generateKeyPair('ES256');
+      const jwk = await exportJWK(publicKey);
+      const revoked = await fake.sign({
+        claims: { sid: 'family-revoked', cnf: { jkt: await calculateJwkThumbprint(jwk) } },
+      });
+      const ath = createHash('sha256').update(revoked).digest('base64url');
+      const proof = await new SignJWT({
+        jti: randomUUID(),
+        htm: 'GET',
+        htu: `${ORIGIN}/orders`,
+        iat: now(),
+        ath,
+      })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: jwk as JWK })
+        .sign(privateKey);
+      for (const headers of [
+        { authorization: `Bearer ${revoked}` },
+        { authorization: `DPoP ${revoked}`, dpop: proof },
+      ]) {
+        const result = await withFeed.authenticate(new Request(`${ORIGIN}/orders`, { headers }));
+        assert.equal(result.ok, false);
+        if (result.ok) return;
+        assert.equal(result.status, 401);
+        assert.match(result.error.message, /revoked/);
+        assert.match(result.wwwAuthenticate ?? '', /^DPoP .*error="invalid_token"/);
+        assert.match(result.wwwAuthenticate ?? '', ALGS);
+      }
+    } finally {
+      withFeed.close();
     }
   });
 
