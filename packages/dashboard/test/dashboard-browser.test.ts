@@ -59,7 +59,7 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     await page.goto(`${s.url}/admin/${hash}`);
     await page.waitForSelector('#signed-in-as');
   };
-  const login = async (username: string, from?: { ip?: string; userAgent?: string }) => {
+  const login = async (username: string, from?: { ip?: string; userAgent?: string; clientId?: string }) => {
     const t = await s.login(username, from);
     secrets.push(t.access_token, t.refresh_token!);
     return t;
@@ -125,7 +125,7 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     await page.waitForSelector('#signed-in-as');
     assert.equal(await page.textContent('#signed-in-as'), 'admin');
     // A few sessions, so that the list and the screenshot show something real.
-    await login('dave', { ip: '192.0.2.10', userAgent: AGENTS.safariIphone });
+    await login('dave', { ip: '192.0.2.10', userAgent: AGENTS.safariIphone, clientId: 'mobile' });
     s.clock.advance(60_000);
     const carol = await login('carol', { ip: '198.51.100.4', userAgent: AGENTS.chromeMac });
     await goto('#/sessions');
@@ -177,7 +177,7 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
   });
 
   it('refuses a state change without the CSRF token', async () => {
-    const dave = await login('dave');
+    const dave = await login('dave', { ip: '192.0.2.10', userAgent: AGENTS.firefoxWindows });
     await goto('#/sessions');
     const answer = await page.evaluate(async (sid) => {
       const res = await fetch(`api/sessions/${sid}/revoke`, {

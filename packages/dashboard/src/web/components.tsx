@@ -65,7 +65,26 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   return { ...state, reload };
 }
 
-export function StatusBadge({ status, reason }: { status: string; reason?: string | null }) {
+export function StatusBadge({
+  status,
+  reason,
+  stacked = false,
+}: {
+  status: string;
+  reason?: string | null;
+  /** The end reason on a line of its own under the badge (narrow table cells). */
+  stacked?: boolean;
+}) {
+  if (stacked) {
+    return (
+      <>
+        <span class={`badge badge-${status}`} data-status={status}>
+          {status}
+        </span>
+        {reason ? <span class="reason">{endReason(reason)}</span> : null}
+      </>
+    );
+  }
   return (
     <span class={`badge badge-${status}`} data-status={status}>
       {status}

@@ -32,7 +32,7 @@ export interface DashboardServer {
   /** A real sign-in of a user over the first-party login endpoint, from `ip` with `userAgent`. */
   login(
     username: string,
-    from?: { ip?: string; userAgent?: string },
+    from?: { ip?: string; userAgent?: string; clientId?: string },
   ): Promise<TokenResponse & { sid: string }>;
   /** A refresh as the user's app sends it. */
   refresh(
@@ -92,7 +92,7 @@ export async function startDashboardServer(): Promise<DashboardServer> {
       const res = await fetch(`${url}${ENDPOINTS.login}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers(from) },
-        body: JSON.stringify({ username, password: USER_PASSWORD, client_id: 'web' }),
+        body: JSON.stringify({ username, password: USER_PASSWORD, client_id: from.clientId ?? 'web' }),
       });
       const body = (await res.json()) as TokenResponse;
       if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(body)}`);

@@ -168,7 +168,7 @@ export function SessionTable({
             <tr key={s.id} data-session={s.id}>
               <td>
                 <a href={href(`sessions/${encodeURIComponent(s.id)}`)}>
-                  <code>{s.id.slice(0, 12)}</code>
+                  <code title={s.id}>{s.id.slice(0, 10)}</code>
                 </a>
               </td>
               <td>
@@ -177,14 +177,14 @@ export function SessionTable({
                 </a>
               </td>
               <td>{s.clientId}</td>
-              <td>{s.device ?? '–'}</td>
+              <td class="wrap">{s.device ?? '–'}</td>
               <td>{s.ip ?? '–'}</td>
               <td>{shortTime(s.startedAt)}</td>
               <td>{shortTime(s.lastRefreshAt)}</td>
               <td>{shortTime(s.expiresAt)}</td>
               <td class="num">{s.rotations}</td>
-              <td>
-                <StatusBadge status={s.status} reason={s.endReason} />
+              <td class="status">
+                <StatusBadge status={s.status} reason={s.endReason} stacked />
               </td>
               {onRevoke ? (
                 <td>
