@@ -232,6 +232,76 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     await shot('session-lineage', true);
   });
 
+  it('finds a user, shows their sessions and events, and revokes all of theirs; and all of a client', async () => {
+    const first = await login('dave', {
+      ip: '192.0.2.10',
+      userAgent: AGENTS.safariIphone,
+      clientId: 'mobile',
+    });
+    const second = await login('dave', { ip: '192.0.2.11', userAgent: AGENTS.chromeMac });
+    await goto('#/users');
+    await page.fill('input[name=q]', 'dav');
+    await page.click('button:has-text("Search")');
+    await page.click('#users a:has-text("dave")');
+    await page.waitForSelector(`tr[data-session="${second.sid}"]`);
+    assert.ok(await page.$('table.events tr[data-type="token.issued"]'), 'their events');
+    await page.click('#revoke-user');
+    const dialog = await page.waitForSelector('dialog.confirm[open]');
+    await dialog.$eval('textarea[name=reason]', (el) => (el as HTMLTextAreaElement).focus());
+    await page.keyboard.type('Account compromised');
+    await (await dialog.$('button[type=submit]'))!.click();
+    await page.waitForSelector('.notice >> text=sessions ended');
+    await page.waitForSelector(`tr[data-session="${second.sid}"] [data-status=revoked]`);
+    for (const [t, clientId] of [
+      [first, 'mobile'],
+      [second, 'web'],
+    ] as const) {
+      const refused = await s.refresh(t.refresh_token!, { clientId });
+      assert.equal(refused.body.error_code, 'token_revoked');
+      assert.equal(refused.body.session_end_reason, 'admin_revoked');
+    }
+    // Every active session of one client, from the sessions list filtered by it.
+    const mobile = await login('carol', {
+      ip: '198.51.100.7',
+      userAgent: AGENTS.safariIphone,
+      clientId: 'mobile',
+    });
+    const web = await login('carol', { ip: '198.51.100.4' });
+    await goto('#/sessions?client=mobile');
+    await page.waitForSelector(`tr[data-session="${mobile.sid}"]`);
+    assert.equal(await page.$(`tr[data-session="${web.sid}"]`), null, 'filtered by client');
+    await page.click('#revoke-client');
+    const clientDialog = await page.waitForSelector('dialog.confirm[open]');
+    await clientDialog.$eval('textarea[name=reason]', (el) => (el as HTMLTextAreaElement).focus());
+    await page.keyboard.type('Mobile app build withdrawn');
+    await (await clientDialog.$('button[type=submit]'))!.click();
+    await page.waitForSelector(`tr[data-session="${mobile.sid}"] [data-status=revoked]`);
+    assert.equal((await s.refresh(web.refresh_token!)).status, 200, 'the other client’s session lives on');
+  });
+
+  it('exports the filtered events as NDJSON and CSV with the admin’s cookie', async (t) => {
+    if (!(await hasEndpoint('/events/export'))) {
+      t.skip('this server has no event export yet');
+      return;
+    }
+    await goto('#/events?type=token.issued');
+    for (const [id, type] of [
+      ['#export-ndjson', /application\/x-ndjson/],
+      ['#export-csv', /text\/csv/],
+    ] as const) {
+      const href = await page.getAttribute(id, 'href');
+      assert.match(href ?? '', /type=token\.issued/);
+      const answer = await page.evaluate(async (url) => {
+        const res = await fetch(url!);
+        return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+      }, href);
+      assert.equal(answer.status, 200, id);
+      assert.match(answer.type ?? '', type, id);
+      assert.match(answer.text, /token\.issued/, id);
+      assert.doesNotMatch(answer.text, /token\.refreshed/, `${id}: filtered`);
+    }
+  });
+
   it('the token inspector shows a pasted token’s claims and session, never the token', async (t) => {
     if (!(await hasEndpoint('/tokens/inspect'))) {
       t.skip('this server has no token inspector yet');

@@ -37,7 +37,7 @@ export interface DashboardServer {
   /** A refresh as the user's app sends it. */
   refresh(
     refreshToken: string,
-    from?: { ip?: string; userAgent?: string },
+    from?: { ip?: string; userAgent?: string; clientId?: string },
   ): Promise<{ status: number; body: Record<string, unknown> }>;
   close(): Promise<void>;
 }
@@ -104,7 +104,7 @@ export async function startDashboardServer(): Promise<DashboardServer> {
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers(from) },
         body: new URLSearchParams({
           grant_type: 'refresh_token',
-          client_id: 'web',
+          client_id: from.clientId ?? 'web',
           refresh_token: refreshToken,
         }),
       });
