@@ -10,6 +10,7 @@
  *   npm run bench -- --rounds=3       rounds per section instead of the profile's (writes RESULTS.partial.md)
  *   npm run bench -- --baseline=REV   also run commit REV's Tessera in the rotation section, alternating,
  *                                     and report this tree ÷ REV (writes RESULTS.partial.md)
+ *   npm run bench -- --fill-budget=600  the growth sections' fill budget in seconds (default 240)
  *   npm run bench -- --skip=opaque,oidcRedis,pgRedis,parts,frames
  *                                     leave out rotation contenders or measures (writes RESULTS.partial.md)
  */
@@ -120,6 +121,14 @@ if (roundsArg !== undefined) {
   PROFILES.rotation.rounds = rounds;
   PROFILES.protectedRoute.rounds = rounds;
   PROFILES.growth.rounds = rounds;
+}
+const fillBudgetArg = argv.find((a) => a.startsWith('--fill-budget='))?.slice('--fill-budget='.length);
+if (fillBudgetArg !== undefined) {
+  const seconds = Number(fillBudgetArg);
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) {
+    throw new Error(`--fill-budget=${fillBudgetArg}: give the growth fill's budget in seconds, 1 to 3600`);
+  }
+  PROFILES.growth.fillBudgetSeconds = seconds;
 }
 if (baselineRev !== undefined && cpuProfDir) {
   // The profiler slows the server it samples; only this tree's server can be profiled.
@@ -467,7 +476,9 @@ if (growthPg) {
 // A smoke or partial run must not overwrite the full results.
 const resultsPath = fileURLToPath(
   new URL(
-    quick || only || baseline || skip || roundsArg !== undefined ? './RESULTS.partial.md' : './RESULTS.md',
+    quick || only || baseline || skip || roundsArg !== undefined || fillBudgetArg !== undefined
+      ? './RESULTS.partial.md'
+      : './RESULTS.md',
     import.meta.url,
   ),
 );
