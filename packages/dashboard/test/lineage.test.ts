@@ -78,6 +78,25 @@ describe('a session’s lineage as timeline steps', () => {
     );
   });
 
+  it('takes the device the server parsed, beside the event’s fields or in its data', () => {
+    const parsed = lineageSteps(session, [
+      event(0, 'token.issued', { generation: 0 }),
+      {
+        ...event(1000, 'token.refreshed', { generation: 1, userAgent: 'Mozilla/5.0 (Macintosh) Chrome/120' }),
+        device: 'Chrome 120 on macOS',
+      } as LifecycleEvent,
+      event(2000, 'token.refreshed', { generation: 2, device: 'Firefox 121 on Windows 10' }),
+    ]);
+    assert.deepEqual(
+      parsed.map((s) => [s.device, s.deviceChanged]),
+      [
+        ['Chrome 120 on macOS', false],
+        ['Chrome 120 on macOS', false],
+        ['Firefox 121 on Windows 10', true],
+      ],
+    );
+  });
+
   it('compares a raw user agent only with raw ones (an older server sends no parsed device)', () => {
     const raw = lineageSteps(session, [
       event(0, 'token.issued', { generation: 0 }),

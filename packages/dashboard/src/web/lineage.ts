@@ -26,10 +26,13 @@ export interface Step {
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
-/** A short device from a user agent, when the server sent no parsed one. */
-function deviceOf(e: LifecycleEvent): string | null {
+/**
+ * The device of a step: the one the server parsed from the user agent (`device` beside the event's
+ * fields, or in its data), else the start of the raw user agent (a server that parses none).
+ */
+function deviceOf(e: LifecycleEvent & { device?: unknown }): string | null {
   const d = e.data ?? {};
-  return str(d.device) ?? (str(d.userAgent)?.slice(0, 60) || null);
+  return str(e.device) ?? str(d.device) ?? (str(d.userAgent)?.slice(0, 60) || null);
 }
 
 export function lineageSteps(session: SessionView, events: readonly LifecycleEvent[]): Step[] {

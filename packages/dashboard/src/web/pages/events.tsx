@@ -207,7 +207,7 @@ export function EventTable({ items, id }: { items: LifecycleEvent[]; id?: string
               <td>{e.userId ?? '–'}</td>
               <td>{e.clientId ?? '–'}</td>
               <td>{e.reason ?? ''}</td>
-              <td class="data">{details(e.data)}</td>
+              <td class="data">{details(e)}</td>
             </tr>
           ))}
         </tbody>
@@ -216,11 +216,16 @@ export function EventTable({ items, id }: { items: LifecycleEvent[]; id?: string
   );
 }
 
-/** The event's data as short `key=value` pairs (events never hold token values). */
-function details(data: Record<string, unknown> | undefined): string {
-  if (!data) return '';
+/**
+ * The event's data as short `key=value` pairs (events never hold token values), the raw user agent
+ * replaced by the device the server parsed from it when it did.
+ */
+function details(e: LifecycleEvent & { device?: unknown }): string {
+  const data = e.data ?? {};
+  const device = typeof e.device === 'string' ? e.device : undefined;
   return Object.entries(data)
-    .filter(([k]) => k !== 'userAgent' && k !== 'jti')
+    .filter(([k]) => k !== 'jti' && !(k === 'userAgent' && device !== undefined))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .concat(device === undefined ? [] : [`device=${device}`])
     .join(' ');
 }
