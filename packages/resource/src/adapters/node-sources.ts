@@ -18,10 +18,12 @@ export interface NodeRequestLike {
 export function nodeSources(req: NodeRequestLike, body: unknown): TokenSources {
   const authorization: string[] = [];
   const dpop: string[] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!.toLowerCase();
-    if (name === 'authorization') authorization.push(req.rawHeaders[i + 1]!);
-    else if (name === 'dpop') dpop.push(req.rawHeaders[i + 1]!);
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]?.toLowerCase();
+    const value = raw[i + 1] ?? '';
+    if (name === 'authorization') authorization.push(value);
+    else if (name === 'dpop') dpop.push(value);
   }
   const url = req.originalUrl ?? req.url ?? '';
   const q = url.indexOf('?');

@@ -115,10 +115,14 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   if ((options.clientId === undefined) !== (options.clientSecret === undefined)) {
     throw new TypeError('@tessera/resource: clientId and clientSecret go together');
   }
-  const hasCredentials = options.clientId !== undefined && options.clientSecret !== undefined;
+  const credentials =
+    options.clientId !== undefined && options.clientSecret !== undefined
+      ? { clientId: options.clientId, clientSecret: options.clientSecret }
+      : undefined;
+  const hasCredentials = credentials !== undefined;
   const wantRevocations = options.revocations ?? hasCredentials;
   const wantIntrospection = options.introspection ?? hasCredentials;
-  if ((wantRevocations || wantIntrospection) && !hasCredentials) {
+  if ((wantRevocations || wantIntrospection) && credentials === undefined) {
     throw new TypeError('@tessera/resource: revocations and introspection need clientId and clientSecret');
   }
 
@@ -223,61 +227,61 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   // Keyed by the canonical signature segment (never a non-canonical spelling: those fail `splitCompactJws`).
   const verified = new LruCache<{ token: string; auth: AuthInfo }>(cacheSize);
 
-  const opaque = wantIntrospection
-    ? new OpaqueTokenValidator({
-        issuer,
-        audiences,
-        endpoint: endpoint(options.introspectionEndpoint, (m) => m.introspection_endpoint),
-        clientId: options.clientId!,
-        clientSecret: options.clientSecret!,
-        fetch: fetchImpl,
-        clock,
-        logger,
-        cacheSize: DEFAULTS.introspectionCacheSize,
-        cacheTtlMs: positive(
-          'introspectionCacheTtlMs',
-          options.introspectionCacheTtlMs,
-          DEFAULTS.introspectionCacheTtlMs,
-          true,
-        ),
-        negativeTtlMs: DEFAULTS.introspectionNegativeTtlMs,
-        timeoutMs: DEFAULTS.httpTimeoutMs,
-        maxBytes: DEFAULTS.maxResponseBytes,
-        onIntrospect: () => counters.introspections++,
-        onCacheHit: () => counters.introspectionCacheHits++,
-      })
-    : undefined;
+  const opaque =
+    wantIntrospection && credentials
+      ? new OpaqueTokenValidator({
+          issuer,
+          audiences,
+          endpoint: endpoint(options.introspectionEndpoint, (m) => m.introspection_endpoint),
+          ...credentials,
+          fetch: fetchImpl,
+          clock,
+          logger,
+          cacheSize: DEFAULTS.introspectionCacheSize,
+          cacheTtlMs: positive(
+            'introspectionCacheTtlMs',
+            options.introspectionCacheTtlMs,
+            DEFAULTS.introspectionCacheTtlMs,
+            true,
+          ),
+          negativeTtlMs: DEFAULTS.introspectionNegativeTtlMs,
+          timeoutMs: DEFAULTS.httpTimeoutMs,
+          maxBytes: DEFAULTS.maxResponseBytes,
+          onIntrospect: () => counters.introspections++,
+          onCacheHit: () => counters.introspectionCacheHits++,
+        })
+      : undefined;
 
   const revoked = new RevocationSet();
-  const feed = wantRevocations
-    ? new RevocationFeed({
-        endpoint: endpoint(options.revocationsEndpoint, (m) => m[REVOCATION_FEED_METADATA]),
-        clientId: options.clientId!,
-        clientSecret: options.clientSecret!,
-        set: revoked,
-        fetch: fetchImpl,
-        clock,
-        logger,
-        reconnectInitialMs: positive(
-          'reconnectInitialMs',
-          options.reconnectInitialMs,
-          DEFAULTS.reconnectInitialMs,
-        ),
-        reconnectMaxMs: positive('reconnectMaxMs', options.reconnectMaxMs, DEFAULTS.reconnectMaxMs),
-        idleTimeoutMs: positive(
-          'feedIdleTimeoutMs',
-          options.feedIdleTimeoutMs,
-          DEFAULTS.feedIdleTimeoutMs,
-          true,
-        ),
-        maxLineBytes: DEFAULTS.maxSseLineBytes,
-        maxSnapshotBytes: DEFAULTS.maxSnapshotBytes,
-        timeoutMs: DEFAULTS.httpTimeoutMs,
-        random: options.random ?? Math.random,
-        onStatus: options.onStatus,
-        onNotice: options.onRevocation,
-      })
-    : undefined;
+  const feed =
+    wantRevocations && credentials
+      ? new RevocationFeed({
+          endpoint: endpoint(options.revocationsEndpoint, (m) => m[REVOCATION_FEED_METADATA]),
+          ...credentials,
+          set: revoked,
+          fetch: fetchImpl,
+          clock,
+          logger,
+          reconnectInitialMs: positive(
+            'reconnectInitialMs',
+            options.reconnectInitialMs,
+            DEFAULTS.reconnectInitialMs,
+          ),
+          reconnectMaxMs: positive('reconnectMaxMs', options.reconnectMaxMs, DEFAULTS.reconnectMaxMs),
+          idleTimeoutMs: positive(
+            'feedIdleTimeoutMs',
+            options.feedIdleTimeoutMs,
+            DEFAULTS.feedIdleTimeoutMs,
+            true,
+          ),
+          maxLineBytes: DEFAULTS.maxSseLineBytes,
+          maxSnapshotBytes: DEFAULTS.maxSnapshotBytes,
+          timeoutMs: DEFAULTS.httpTimeoutMs,
+          random: options.random ?? Math.random,
+          onStatus: options.onStatus,
+          onNotice: options.onRevocation,
+        })
+      : undefined;
 
   async function validate(token: string): Promise<AuthInfo> {
     // Fast path: entries are only ever stored under a signature segment that passed the canonical

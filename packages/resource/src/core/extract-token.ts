@@ -65,7 +65,7 @@ export function extractToken(sources: TokenSources, opts: ExtractOptions): Extra
     }
     const match = AUTH_HEADER.exec(header);
     if (match === null) return { kind: 'malformed', description: 'Malformed Authorization header' };
-    const scheme = match[1]!.toLowerCase();
+    const scheme = (match[1] ?? '').toLowerCase();
     const credentials = match[2];
     if (scheme === 'bearer' || scheme === 'dpop') {
       if (credentials === undefined || credentials === '') {
@@ -90,23 +90,25 @@ export function extractToken(sources: TokenSources, opts: ExtractOptions): Extra
     return { kind: 'malformed', description: 'The access_token parameter was sent more than once' };
   }
 
+  const [queryToken] = sources.queryTokens;
+  const [bodyToken] = sources.bodyTokens;
   let token: string;
   let location: TokenLocation;
   if (headerToken) {
     token = headerToken.token;
     location = 'header';
-  } else if (sources.queryTokens.length === 1) {
+  } else if (queryToken !== undefined) {
     // RFC 6750 §2.3: URLs end up in logs and Referer headers; off unless the deployer opts in.
     if (!opts.allowQueryToken) {
       return { kind: 'malformed', description: 'Access tokens in the query string are not accepted' };
     }
-    token = sources.queryTokens[0]!;
+    token = queryToken;
     location = 'query';
-  } else if (sources.bodyTokens.length === 1) {
+  } else if (bodyToken !== undefined) {
     if (!opts.allowBodyToken) {
       return { kind: 'malformed', description: 'Access tokens in the request body are not accepted' };
     }
-    token = sources.bodyTokens[0]!;
+    token = bodyToken;
     location = 'body';
   } else {
     return { kind: 'none' };

@@ -87,10 +87,9 @@ export class DpopVerifier {
   async verify(request: DpopRequest): Promise<void> {
     // A comma is not in the alphabet of a compact JWS: a value with one is two headers joined (by
     // Fetch's Headers, or a proxy), so each part counts as a header of its own.
-    const proofs = request.proofs.flatMap((value) => value.split(','));
-    if (proofs.length === 0) throw invalid('A DPoP-bound access token needs a DPoP proof');
-    if (proofs.length > 1) throw invalid('The DPoP header was sent more than once');
-    const proof = proofs[0]!;
+    const [proof, ...more] = request.proofs.flatMap((value) => value.split(','));
+    if (proof === undefined) throw invalid('A DPoP-bound access token needs a DPoP proof');
+    if (more.length > 0) throw invalid('The DPoP header was sent more than once');
     if (proof.length > this.#opts.maxProofBytes) throw invalid('The DPoP proof is too large');
     if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(proof)) {
       throw invalid('The DPoP proof is not a compact JWS');

@@ -81,10 +81,11 @@ export async function verifyDpopProof(
   if (values.length === 0) return undefined;
   // A comma is not in the alphabet of a compact JWS: a value with one is two headers that a
   // proxy (or Node, for a header it does not know) joined.
-  if (values.length !== 1 || values[0]!.includes(',')) {
+  const [proof, ...more] = values;
+  if (proof === undefined) return undefined;
+  if (more.length > 0 || proof.includes(',')) {
     throw new TesseraError('invalid_request', 'The DPoP header was sent more than once');
   }
-  const proof = values[0]!;
   if (proof.length > LIMITS.dpopProofMaxBytes) throw invalid('The DPoP proof is too large');
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(proof)) {
     throw invalid('The DPoP proof is not a compact JWS');
@@ -150,7 +151,7 @@ export function accessTokenHash(accessToken: string): string {
 export function dpopHeaderValues(rawHeaders: readonly string[]): string[] | undefined {
   const values: string[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === 'dpop') values.push(rawHeaders[i + 1]!);
+    if (rawHeaders[i]?.toLowerCase() === 'dpop') values.push(rawHeaders[i + 1] ?? '');
   }
   return values.length === 0 ? undefined : values;
 }
