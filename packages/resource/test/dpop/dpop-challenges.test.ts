@@ -214,10 +214,11 @@ describe('DPoP challenges from every adapter', () => {
       })
         .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: jwk as JWK })
         .sign(privateKey);
-      for (const headers of [
+      const attempts: Record<string, string>[] = [
         { authorization: `Bearer ${revoked}` },
         { authorization: `DPoP ${revoked}`, dpop: proof },
-      ]) {
+      ];
+      for (const headers of attempts) {
         const result = await withFeed.authenticate(new Request(`${ORIGIN}/orders`, { headers }));
         assert.equal(result.ok, false);
         if (result.ok) return;
