@@ -57,6 +57,7 @@ export {
 export { type BuildAppOptions, buildApp, registerTessera, type StartupNotice } from './http/build-app.js';
 export { KeyRing, type KeyRingOptions } from './keys/key-ring.js';
 export { ManualClock } from './manual-clock.js';
+export { ManualTimers } from './manual-timers.js';
 export { createLogger, REDACT_PATHS } from './observability/logger.js';
 export * from './ports/index.js';
 export { FailoverRateLimitStore } from './stores/failover-rate-limit-store.js';

@@ -45,6 +45,7 @@ export function tessera(options: TesseraPluginOptions = {}): TesseraPlugin {
     context = ctx;
     instance.addHook('onClose', async () => {
       for (const stop of stops) stop();
+      await ctx.counters.flush();
       await ctx.stores.close();
     });
     await registerTessera(instance, ctx, {

@@ -8,18 +8,20 @@ import { deriveServerKeys, loadMasterSecret, type ServerKeys } from './crypto/se
 import { cleanup } from './domain/cleanup.js';
 import type { TesseraContext } from './domain/context.js';
 import { RecentRefreshes } from './domain/recent-refreshes.js';
-import { type SetTimer, SingleFlight } from './domain/single-flight.js';
+import { defaultSetTimer, type SetTimer, SingleFlight } from './domain/single-flight.js';
 import { DpopNonces, dpopNonceKey } from './dpop/dpop-nonces.js';
 import { ConfigError } from './errors.js';
 import { type BuildAppOptions, buildApp, buildMetricsApp } from './http/build-app.js';
 import { KeyRing } from './keys/key-ring.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { MinuteCounters } from './observability/minute-counters.js';
 import type { RateLimitStore, ReplayStore, RevocationSignal, Stores } from './ports/index.js';
 import { cachedDirectory } from './stores/cached-directory.js';
 import { FailoverRateLimitStore } from './stores/failover-rate-limit-store.js';
 import { LocalRevocationSignal } from './stores/memory/local-revocation-signal.js';
 import { MemoryRateLimitStore } from './stores/memory/memory-rate-limit-store.js';
+import { observeEvents } from './stores/observe-events.js';
 import { openStores } from './stores/open-stores.js';
 import { signalRevocations } from './stores/signal-revocations.js';
 import { jwtFormat } from './tokens/jwt-format.js';
@@ -48,6 +50,11 @@ export interface CreateTesseraOptions {
    * this process only. The feed still polls its store, so a lost signal only costs a poll.
    */
   revocationSignal?: RevocationSignal;
+  /**
+   * Wakes the dashboard's live event tail of every instance when any instance records events
+   * (pub/sub); defaults to this process only. The tail still polls its store.
+   */
+  eventSignal?: RevocationSignal;
   /** The 32-byte master secret; defaults to `TESSERA_SECRET` or the key file beside the database. */
   masterSecret?: Uint8Array;
   clock?: Clock;
@@ -152,6 +159,8 @@ export async function createTessera(options: CreateTesseraOptions = {}): Promise
       } finally {
         clearTimeout(force);
       }
+      // What the dashboard counted since the last flush, before the stores close.
+      await ctx.counters.flush();
       await stores.close();
     },
   };
@@ -183,6 +192,7 @@ export async function openTesseraState(
         ...options,
         rateLimitStore: options.rateLimitStore ?? configured.rateLimitStore,
         revocationSignal: options.revocationSignal ?? configured.revocationSignal,
+        eventSignal: options.eventSignal ?? configured.eventSignal,
       },
       config,
       log,
@@ -205,8 +215,11 @@ async function assembleState(
 ): Promise<TesseraState> {
   const clock = options.clock ?? systemClock;
   const revocationSignal = options.revocationSignal ?? new LocalRevocationSignal();
+  const eventSignal = options.eventSignal ?? new LocalRevocationSignal();
+  const setTimer = options.setTimer ?? defaultSetTimer;
+  const counters = new MinuteCounters(opened.counters, clock, log);
   const { replayStore, rateLimitStore } = options;
-  const stores: Stores = signalRevocations(
+  const signalled: Stores = signalRevocations(
     {
       ...opened,
       ...(replayStore ? { replay: replayStore } : {}),
@@ -218,6 +231,12 @@ async function assembleState(
     },
     revocationSignal,
   );
+  // Every recorded event is counted for the dashboard and wakes the live tails.
+  const wakeTails = throttled(() => eventSignal.publish(), LIMITS.eventSignalMinIntervalMs, setTimer);
+  const stores = observeEvents(signalled, (events) => {
+    counters.observeEvents(events);
+    wakeTails();
+  });
 
   const longestAccessTtlMs = async () => {
     const clients = await stores.directory.listClients();
@@ -276,15 +295,20 @@ async function assembleState(
     clock,
     log,
     metrics: createMetrics({ defaultMetrics: options.background !== false }),
-    refreshFlights: new SingleFlight<TokenResponse>(options.setTimer),
+    refreshFlights: new SingleFlight<TokenResponse>(setTimer),
     recentRefreshes: new RecentRefreshes(),
     dpopNonces: new DpopNonces(dpopNonceKey(keys), config.dpopNoncePeriod * 1000),
     // A shared store that goes down fails over to per-instance counting (with a warning), so
     // a counter never takes requests down with it.
     rateLimits: rateLimitStore ? new FailoverRateLimitStore(rateLimitStore, log) : new MemoryRateLimitStore(),
     revocationSignal,
+    eventSignal,
+    counters,
+    setTimer,
   };
   const stops: (() => void)[] = [];
+  // The counters reach the store on the injected timer, and once more when the server stops.
+  stops.push(counters.start(setTimer));
   if (options.background !== false) {
     const every = (seconds: number, task: () => Promise<unknown>, what: string) => {
       if (seconds <= 0) return;
@@ -312,4 +336,28 @@ async function assembleState(
   }
 
   return { ctx, stops };
+}
+
+/** `fn` at once, then at most once per `ms` (one trailing call for whatever came meanwhile). */
+function throttled(fn: () => void, ms: number, setTimer: SetTimer): () => void {
+  let waiting = false;
+  let again = false;
+  const open = () => {
+    if (!again) {
+      waiting = false;
+      return;
+    }
+    again = false;
+    fn();
+    setTimer(open, ms);
+  };
+  return () => {
+    if (waiting) {
+      again = true;
+      return;
+    }
+    waiting = true;
+    fn();
+    setTimer(open, ms);
+  };
 }

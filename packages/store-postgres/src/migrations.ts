@@ -163,6 +163,21 @@ export function migrations(s: string): readonly string[] {
     CREATE INDEX families_client_created ON ${s}.families (client_id, created_at DESC, id DESC);
     CREATE INDEX families_status_created ON ${s}.families (status, created_at DESC, id DESC);
     `,
+    `
+    -- The dashboard's event filters by type and by client, in id order; retention by time.
+    CREATE INDEX events_type ON ${s}.events (type, id);
+    CREATE INDEX events_client ON ${s}.events (client_id, id);
+    -- The overview's count of active sessions.
+    CREATE INDEX families_status_expiry ON ${s}.families (status, expires_at);
+    -- Per-minute counters (the overview), added to by every instance.
+    CREATE TABLE ${s}.counters (
+      minute bigint NOT NULL,
+      name text NOT NULL,
+      label text NOT NULL,
+      count bigint NOT NULL,
+      PRIMARY KEY (minute, name, label)
+    );
+    `,
   ];
 }
 

@@ -5,6 +5,7 @@ import { asUnavailable, failClosed } from './fail-closed.js';
 import { migrate } from './migrations.js';
 import { pgAccessTokenStore } from './pg-access-token-store.js';
 import { pgCleanupStore } from './pg-cleanup-store.js';
+import { pgCounterStore } from './pg-counter-store.js';
 import { pgDirectoryStore } from './pg-directory-store.js';
 import { pgEventStore } from './pg-event-store.js';
 import { pgKeyStore } from './pg-key-store.js';
@@ -93,6 +94,7 @@ export async function openPostgresStores(options: PostgresOpenOptions): Promise<
     directory: failClosed(pgDirectoryStore(db)),
     keys: failClosed(pgKeyStore(db)),
     events: failClosed(pgEventStore(db)),
+    counters: failClosed(pgCounterStore(db)),
     replay: failClosed(pgReplayStore(db)),
     async ping() {
       try {

@@ -165,6 +165,14 @@ export function pgSessionStore(db: Database): SessionStore {
     async listTokens(familyId) {
       return (await db.rows<TokenRow>(sql.listTokens, [familyId])).map(toToken);
     },
+
+    async countActiveFamilies(now) {
+      const rows = await db.rows<{ n: string }>(
+        `SELECT count(*) AS n FROM ${db.t('families')} WHERE status = 'active' AND expires_at > $1`,
+        [now],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
   };
 }
 

@@ -30,6 +30,8 @@ export interface RedisCoordination {
   rateLimits: RateLimitStore;
   /** `createTessera({ revocationSignal })`. */
   revocationSignal: RevocationSignal;
+  /** `createTessera({ eventSignal })`: wakes the dashboard's live event tails (channel `<prefix>events`). */
+  eventSignal: RevocationSignal;
   /** The command connection (for `tessera doctor` and tests). */
   redis: Redis;
   /** Throws `StoreUnavailableError` when Redis does not answer `PING`. */
@@ -61,6 +63,7 @@ export async function openRedis(options: OpenRedisOptions): Promise<RedisCoordin
   });
   const rateLimits = new RedisRateLimitStore(redis, { prefix });
   const revocationSignal = new RedisRevocationSignal(redis, subscriber, { prefix });
+  const eventSignal = new RedisRevocationSignal(redis, subscriber, { prefix, channel: 'events' });
   const close = async () => {
     await Promise.allSettled([quit(redis), quit(subscriber)]);
   };
@@ -77,6 +80,7 @@ export async function openRedis(options: OpenRedisOptions): Promise<RedisCoordin
     replay,
     rateLimits,
     revocationSignal,
+    eventSignal,
     redis,
     async ping() {
       try {

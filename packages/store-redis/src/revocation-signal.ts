@@ -15,9 +15,10 @@ export class RedisRevocationSignal implements RevocationSignal {
   readonly #listeners = new Set<() => void>();
   readonly #instance = Math.random().toString(36).slice(2, 10);
 
-  constructor(publisher: Redis, subscriber: Redis, options: { prefix: string }) {
+  /** `channel`: `revocations` by default; the dashboard's event tail uses `events`. */
+  constructor(publisher: Redis, subscriber: Redis, options: { prefix: string; channel?: string }) {
     this.#publisher = publisher;
-    this.#channel = `${options.prefix}revocations`;
+    this.#channel = `${options.prefix}${options.channel ?? 'revocations'}`;
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.#channel && message !== this.#instance) this.#wake();
     });

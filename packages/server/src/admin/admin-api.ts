@@ -5,12 +5,16 @@ import { LIMITS } from '../config/limits.js';
 import type { TesseraContext } from '../domain/context.js';
 import type { LoginThrottle } from '../domain/login-throttle.js';
 import { revokeFamily } from '../domain/revoke-family.js';
-import { bodyOfType } from '../http/parse-body.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import type { FamilyRecord } from '../ports/index.js';
 import { adminAuth, adminCookieFor } from './admin-auth.js';
+import { eventRoutes, eventView } from './admin-events.js';
+import { keyRoutes } from './admin-keys.js';
 import { ADMIN_API_DOCUMENT } from './admin-openapi.js';
+import { overviewRoutes } from './admin-overview.js';
+import { findUser, intParam, query, reasonOf } from './admin-params.js';
 import { AdminSessions } from './admin-sessions.js';
+import { EventTail } from './event-tail.js';
 import { explainSession } from './explain-session.js';
 import { toSessionView } from './session-view.js';
 
@@ -18,7 +22,6 @@ import { toSessionView } from './session-view.js';
 export const ADMIN_API_PATH = '/admin/api';
 
 const STATUSES = new Set(['active', 'revoked', 'expired']);
-const MAX_REASON = 500;
 
 /**
  * The admin API under `/admin/api/`: sign-in, sessions (paged, filtered, revoked with a reason),
@@ -33,6 +36,14 @@ export async function adminApi(
 ): Promise<void> {
   const sessions = new AdminSessions(ctx.clock);
   const prefix = `${app.prefix}${ADMIN_API_PATH}`;
+  // One reader of the lifecycle record for every live tail of this instance.
+  const tail = new EventTail({
+    events: ctx.stores.events,
+    clock: ctx.clock,
+    setTimer: ctx.setTimer,
+    signal: ctx.eventSignal,
+    log: ctx.log,
+  });
   const auth = adminAuth(ctx, sessions, throttle, limits, adminCookieFor(ctx.config.issuer, prefix));
   await app.register(
     async (api) => {
@@ -46,6 +57,9 @@ export async function adminApi(
         guarded.addHook('preHandler', auth.requireAdmin);
         sessionRoutes(guarded, ctx);
         directoryRoutes(guarded, ctx);
+        eventRoutes(guarded, ctx, tail);
+        overviewRoutes(guarded, ctx);
+        keyRoutes(guarded, ctx);
       });
     },
     { prefix: ADMIN_API_PATH },
@@ -104,7 +118,7 @@ function sessionRoutes(app: FastifyInstance, ctx: TesseraContext): void {
         rotatedAt: t.rotatedAt,
         expiresAt: t.expiresAt,
       })),
-      events,
+      events: events.map(eventView),
       explanation: explainSession({ family, events, now }),
     };
   });
@@ -155,20 +169,6 @@ function sessionRoutes(app: FastifyInstance, ctx: TesseraContext): void {
     if (!(await ctx.stores.directory.findClient(id))) throw new TesseraError('not_found', 'No such client');
     return revokeAll(request, { clientId: id });
   });
-
-  app.get('/events', async (request) => {
-    const q = query(request);
-    const limit = intParam(q.limit, 100, 1, 1000);
-    const events = await ctx.stores.events.list({
-      limit,
-      ...(q.type ? { type: q.type } : {}),
-      ...(q.client ? { clientId: q.client } : {}),
-      ...(q.session ? { familyId: q.session } : {}),
-      ...(q.user ? { userId: (await findUser(ctx, q.user))?.id ?? q.user } : {}),
-      ...(q.after ? { afterId: intParam(q.after, 0, 0, Number.MAX_SAFE_INTEGER) } : {}),
-    });
-    return { items: events, next: events.length === limit ? (events.at(-1)?.id ?? null) : null };
-  });
 }
 
 function directoryRoutes(app: FastifyInstance, ctx: TesseraContext): void {
@@ -186,21 +186,6 @@ function directoryRoutes(app: FastifyInstance, ctx: TesseraContext): void {
           disabled: u.disabled,
           createdAt: u.createdAt,
         })),
-    };
-  });
-  app.get('/keys', async () => {
-    const now = ctx.clock.now();
-    const keys = await ctx.stores.keys.listKeys('jwt');
-    return {
-      items: keys.map((k) => ({
-        kid: k.kid,
-        alg: k.alg,
-        state: k.state,
-        createdAt: k.createdAt,
-        activatedAt: k.activatedAt,
-        retiredAt: k.retiredAt,
-        ageSeconds: Math.floor((now - (k.activatedAt ?? k.createdAt)) / 1000),
-      })),
     };
   });
 }
@@ -230,41 +215,6 @@ async function findFamily(ctx: TesseraContext, request: FastifyRequest): Promise
   const family = await ctx.stores.sessions.findFamily(id);
   if (!family) throw new TesseraError('not_found', 'No such session');
   return family;
-}
-
-async function findUser(ctx: TesseraContext, nameOrId: string) {
-  const { directory } = ctx.stores;
-  return (await directory.findUserByUsername(nameOrId)) ?? (await directory.findUserById(nameOrId));
-}
-
-/** A destructive action's reason: required, plain text, bounded. */
-function reasonOf(request: FastifyRequest): string {
-  const params = bodyOfType(request, 'application/json');
-  const reason = params.reason?.trim();
-  if (!reason)
-    throw new TesseraError('invalid_request', 'Give a reason: it is kept with the session and the event');
-  if (reason.length > MAX_REASON)
-    throw new TesseraError('invalid_request', `The reason is at most ${MAX_REASON} characters`);
-  return reason;
-}
-
-function query(request: FastifyRequest): Record<string, string | undefined> {
-  const q = request.query as Record<string, unknown>;
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(q)) {
-    if (typeof v !== 'string') throw new TesseraError('duplicate_parameter');
-    out[k] = v === '' ? undefined : v;
-  }
-  return out;
-}
-
-function intParam(value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new TesseraError('invalid_request', `A number from ${min} to ${max} was expected`);
-  }
-  return n;
 }
 
 /** Keyset paging: the last row's (created_at, id), opaque to the page. */

@@ -21,7 +21,7 @@ const refused = (statuses: number[]) =>
           403: 'Not an administrator, or a state change without the CSRF token or from another origin (forbidden)',
           404: 'No such session, user or client (not_found)',
           415: 'The body is not JSON (unsupported_media_type)',
-          429: 'Too many sign-in attempts (rate_limited); Retry-After says when',
+          429: 'Too many sign-in attempts or open event streams (rate_limited); Retry-After says when',
           503: 'A store is unreachable (temporarily_unavailable)',
         }[s] ?? 'Refused',
       ),
@@ -63,6 +63,87 @@ const revokedAnswer = json(
   },
   'The ids of the sessions this call ended (empty when they had already ended)',
 );
+
+const EVENT_FILTERS = [
+  q('type', 'Event type'),
+  q('user', 'Username or user id'),
+  q('client', 'Client id'),
+  q('session', 'Session id'),
+];
+const TIME_RANGE = [
+  q('from', 'Only events at or after (ms since the epoch)', { type: 'integer', minimum: 0 }),
+  q('to', 'Only events before (ms since the epoch)', { type: 'integer', minimum: 0 }),
+];
+
+const EVENT: Schema = {
+  type: 'object',
+  required: ['id', 'at', 'type'],
+  properties: {
+    id: { type: 'integer' },
+    at: { type: 'integer', description: 'ms since the epoch' },
+    type: { type: 'string' },
+    familyId: { type: ['string', 'null'], description: 'The session id' },
+    userId: { type: ['string', 'null'] },
+    clientId: { type: ['string', 'null'] },
+    reason: { type: ['string', 'null'] },
+    data: { type: 'object', description: 'Never a token value' },
+    device: { type: 'string', description: 'Parsed from data.userAgent, when the event has one' },
+  },
+};
+
+const SERIES = (description: string): Schema => ({
+  type: 'object',
+  description,
+  additionalProperties: { type: 'array', items: { type: 'integer' } },
+});
+const OVERVIEW: Schema = {
+  type: 'object',
+  required: ['generatedAt', 'from', 'to', 'stepMs', 'tiles', 'times', 'series'],
+  properties: {
+    generatedAt: { type: 'integer' },
+    from: { type: 'integer' },
+    to: { type: 'integer' },
+    stepMs: { type: 'integer' },
+    tiles: {
+      type: 'object',
+      required: [
+        'activeSessions',
+        'refreshSuccessRate',
+        'reuseDetected24h',
+        'failedLogins24h',
+        'signingKeyAgeSeconds',
+        'tokenEndpointP95Ms',
+      ],
+      properties: {
+        activeSessions: { type: 'integer', description: 'Active and not past their absolute expiry' },
+        refreshSuccessRate: {
+          type: ['number', 'null'],
+          description: '(rotated + grace) / all refreshes, 0 to 1; null without refreshes',
+        },
+        reuseDetected24h: { type: 'integer' },
+        failedLogins24h: { type: 'integer' },
+        signingKeyAgeSeconds: { type: 'integer', description: 'Age of the current JWT signing key' },
+        tokenEndpointP95Ms: {
+          type: ['integer', 'null'],
+          description: 'Login, refresh and token endpoint, last hour',
+        },
+      },
+    },
+    times: { type: 'array', items: { type: 'integer' } },
+    series: {
+      type: 'object',
+      properties: {
+        refreshes: SERIES('By result: rotated, grace, failed'),
+        failures: SERIES('Failed refreshes by error code'),
+        graceReuses: SERIES('Grace-window reuses (harmless races) by client'),
+        reuseDetected: SERIES('Detected reuse (possible theft) by client'),
+        revocations: SERIES('Sessions ended by revocation, by initiator (user, client, admin, system, cli)'),
+        failedLogins: { type: 'array', items: { type: 'integer' } },
+        tokenEndpointP95Ms: { type: 'array', items: { type: ['integer', 'null'] } },
+      },
+    },
+  },
+};
 
 const SESSION_VIEW: Schema = {
   type: 'object',
@@ -114,6 +195,8 @@ export function ADMIN_API_DOCUMENT(prefix: string): Schema {
       schemas: {
         TesseraError: { ...ERROR_SCHEMA, $id: undefined },
         Session: SESSION_VIEW,
+        Event: EVENT,
+        Overview: OVERVIEW,
         AdminSession: ADMIN_SESSION,
       },
       securitySchemes: {
@@ -201,7 +284,7 @@ export function ADMIN_API_DOCUMENT(prefix: string): Schema {
                 properties: {
                   session: ref('Session'),
                   lineage: { type: 'array', items: { type: 'object' } },
-                  events: { type: 'array', items: { type: 'object' } },
+                  events: { type: 'array', items: ref('Event') },
                   explanation: { type: 'string' },
                 },
               },
@@ -243,14 +326,92 @@ export function ADMIN_API_DOCUMENT(prefix: string): Schema {
           summary: 'Lifecycle events in id order',
           security: signedIn,
           parameters: [
-            q('type', 'Event type'),
-            q('user', 'Username or user id'),
-            q('client', 'Client id'),
-            q('session', 'Session id'),
-            q('after', 'Only events after this id', { type: 'integer' }),
-            q('limit', '1 to 1000 (default 100)', { type: 'integer' }),
+            ...EVENT_FILTERS,
+            ...TIME_RANGE,
+            q('after', 'Only events after this id (the `next` of the previous page)', { type: 'integer' }),
+            q('limit', '1 to 1000 (default 100)', { type: 'integer', minimum: 1, maximum: 1000 }),
           ],
-          responses: { 200: json({ type: 'object' }, 'One page'), ...refused([400, 401, 403]) },
+          responses: {
+            200: json(
+              {
+                type: 'object',
+                required: ['items', 'next'],
+                properties: {
+                  items: { type: 'array', items: ref('Event') },
+                  next: { type: ['integer', 'null'], description: 'Pass as `after` for the next page' },
+                },
+              },
+              'One page',
+            ),
+            ...refused([400, 401, 403]),
+          },
+        },
+      },
+      [p('/events/stream')]: {
+        get: {
+          summary: 'The live tail of lifecycle events (Server-Sent Events)',
+          description:
+            'Frames `id: <event id>`, `event: lifecycle`, `data: <Event JSON>`; a `: heartbeat` comment every 15 s. Resume with the `Last-Event-ID` header (EventSource sends it) or `after`: the events since are read from the store first. A reader too slow for its buffer gets `event: overflow` with `{lastId}` and the stream ends; reconnecting resumes. Without a resume id only new events are sent.',
+          security: signedIn,
+          parameters: [
+            ...EVENT_FILTERS,
+            q('after', 'Resume after this event id (as Last-Event-ID)', { type: 'integer', minimum: 0 }),
+            {
+              name: 'Last-Event-ID',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', pattern: '^[0-9]{1,15}$' },
+              description: 'Resume after this event id',
+            },
+          ],
+          responses: {
+            200: {
+              description: 'The stream',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            ...refused([400, 401, 403, 429, 503]),
+          },
+        },
+      },
+      [p('/events/export')]: {
+        get: {
+          summary: 'A filtered range of events as NDJSON or CSV, streamed (a download)',
+          description:
+            'In event-id order, read from the store in batches. CSV columns: id, at (ms), time (ISO 8601), type, session, user, client, reason, data (JSON); RFC 4180 quoting, and a cell that starts like a formula gets a leading apostrophe.',
+          security: signedIn,
+          parameters: [
+            q('format', 'ndjson (default) or csv', { type: 'string', enum: ['ndjson', 'csv'] }),
+            ...EVENT_FILTERS,
+            ...TIME_RANGE,
+          ],
+          responses: {
+            200: {
+              description: 'The events; Content-Disposition names a file',
+              headers: { 'Content-Disposition': { schema: { type: 'string' } } },
+              content: {
+                'application/x-ndjson': { schema: { type: 'string' } },
+                'text/csv': { schema: { type: 'string' } },
+              },
+            },
+            ...refused([400, 401, 403]),
+          },
+        },
+      },
+      [p('/overview')]: {
+        get: {
+          summary: 'Tiles and charts, from the per-minute counters (never a scan of the events)',
+          description:
+            'Tiles cover the last 24 hours (the token-endpoint p95: the last hour) whatever range the charts show. Each series is aligned with `times` (the start of each step). The latency is the bound of the histogram bucket that holds the 95th percentile.',
+          security: signedIn,
+          parameters: [
+            q('from', 'Start of the charts (ms; default 24 h before `to`)', { type: 'integer', minimum: 0 }),
+            q('to', 'End of the charts (ms; default now)', { type: 'integer', minimum: 0 }),
+            q('step', 'Minutes per point: 1, 5, 15 or 60 (default: at most 288 points)', {
+              type: 'integer',
+              enum: [1, 5, 15, 60],
+            }),
+          ],
+          responses: { 200: json(ref('Overview'), 'The overview'), ...refused([400, 401, 403, 503]) },
         },
       },
       [p('/users')]: {

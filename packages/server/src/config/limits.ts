@@ -123,6 +123,71 @@ export const LIMIT_TABLE = {
     value: 10_000,
     doc: 'At shutdown, requests in flight get this long to finish; then the remaining connections are closed.',
   },
+  // --- The dashboard
+  eventTailPollMs: {
+    value: 1000,
+    doc: 'The live event tail reads the store this often while someone watches (an event another instance wrote shows within 2 s without Redis); a local event, or a Redis signal, wakes it at once.',
+  },
+  eventSignalMinIntervalMs: {
+    value: 250,
+    doc: 'Recorded events wake the live tails (a Redis PUBLISH with several instances) at most this often, not once per refresh.',
+  },
+  eventTailBatch: {
+    value: 1000,
+    doc: 'Events the live tail reads per query; a poll reads at most ten such pages.',
+  },
+  eventTailGapWaitMs: {
+    value: 5000,
+    doc: 'A missing event id (a transaction still committing on PostgreSQL) is waited for this long before the tail moves past it.',
+  },
+  eventStreamBufferMax: {
+    value: 1000,
+    doc: 'Events queued for one slow event-stream reader; past it the stream ends with an `overflow` event and the browser resumes from its Last-Event-ID.',
+  },
+  eventStreamCatchUpMax: {
+    value: 10_000,
+    doc: 'Events a resumed event stream replays from the store before it goes live.',
+  },
+  eventStreamsMax: {
+    value: 50,
+    doc: 'Open event streams per instance; more are refused 429, as each holds a connection and a buffer.',
+  },
+  eventStreamsPerAdminMax: {
+    value: 5,
+    doc: 'Open event streams per admin session (a few tabs).',
+  },
+  eventStreamHeartbeatMs: {
+    value: 15_000,
+    doc: 'Comment line sent on an idle event stream, under the idle timeouts of common proxies.',
+  },
+  eventExportBatch: {
+    value: 1000,
+    doc: 'Events read from the store per query while an export streams (keyset on the event id).',
+  },
+  eventExportMax: {
+    value: 5_000_000,
+    doc: 'Most events one export writes; narrow the range for more.',
+  },
+  eventPruneBatch: {
+    value: 10_000,
+    doc: 'Events deleted per transaction by retention, so the write lock is held a few ms at a time.',
+  },
+  eventPruneBatchesMax: {
+    value: 1000,
+    doc: 'Batches one cleanup run deletes at most; the next run continues.',
+  },
+  counterFlushMs: {
+    value: 15_000,
+    doc: 'The dashboard counters of this instance are added to the store this often (one upsert).',
+  },
+  counterPendingMax: {
+    value: 50_000,
+    doc: 'Counter rows kept in memory while the store cannot take them; past it new rows are not counted.',
+  },
+  inspectTokenMaxBytes: {
+    value: 16 * 1024,
+    doc: 'Largest token the inspector accepts; access tokens are refused past 8 KiB anyway.',
+  },
   // --- SQLite
   sqliteBusyTimeoutMs: {
     value: 5000,

@@ -6,10 +6,11 @@ import type { ServerKeys } from '../crypto/secrets.js';
 import type { DpopNonces } from '../dpop/dpop-nonces.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { MinuteCounters } from '../observability/minute-counters.js';
 import type { ClientRecord, RateLimitStore, RevocationSignal, Stores } from '../ports/index.js';
 import type { TokenFormat } from '../tokens/token-format.js';
 import type { RecentRefreshes } from './recent-refreshes.js';
-import type { SingleFlight } from './single-flight.js';
+import type { SetTimer, SingleFlight } from './single-flight.js';
 
 /** The name of one port in `Stores` (`sessions`, `directory`, ...). */
 export type StoreName = keyof Stores;
@@ -40,6 +41,12 @@ export interface TesseraContext<P extends StoreName = StoreName> {
   rateLimits: RateLimitStore;
   /** Wakes the revocation feed when a notice is written, here or (shared) on another instance. */
   revocationSignal: RevocationSignal;
+  /** Wakes the dashboard's live event tail when events are recorded, here or (shared) on another instance. */
+  eventSignal: RevocationSignal;
+  /** The dashboard's per-minute counters, counted as events are recorded and flushed to the store. */
+  counters: MinuteCounters;
+  /** One-shot timers (virtual in tests, like the clock). */
+  setTimer: SetTimer;
 }
 
 /** A client's effective lifetimes in milliseconds: its own settings, else the server's. */

@@ -1,4 +1,5 @@
 import { randomBytesFast } from '../crypto/random.js';
+import { COUNTER_NAMES } from '../observability/minute-counters.js';
 import type { ClientRecord, UserRecord } from '../ports/index.js';
 import type { AccessTokenClaims, TokenFormat } from '../tokens/token-format.js';
 import type { TesseraContext } from './context.js';
@@ -38,6 +39,8 @@ export async function issueAccessToken(
   };
   const format = formatFor(ctx, input.client);
   const token = await format.issue(claims);
+  // Per minute and format: which signing key still verifies how many live tokens (the keys page).
+  ctx.counters.count(COUNTER_NAMES.accessTokens, format.name);
   return { token, expiresAt: exp * 1000, claims };
 }
 

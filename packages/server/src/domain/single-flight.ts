@@ -27,7 +27,8 @@ export class SingleFlight<T> {
 /** Schedules `fn` after `ms` and returns a function that cancels it; injected so tests use virtual time. */
 export type SetTimer = (fn: () => void, ms: number) => () => void;
 
-const defaultSetTimer: SetTimer = (fn, ms) => {
+/** `setTimeout` that never holds the process open. */
+export const defaultSetTimer: SetTimer = (fn, ms) => {
   const timer = setTimeout(fn, ms);
   timer.unref?.();
   return () => clearTimeout(timer);

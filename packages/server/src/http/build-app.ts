@@ -1,4 +1,5 @@
 import cookie from '@fastify/cookie';
+import { ENDPOINTS } from '@tessera/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { adminApi } from '../admin/admin-api.js';
 import { adminStatic } from '../admin/admin-static.js';
@@ -81,11 +82,17 @@ export async function registerTessera(
   registerBodyParsers(app, ctx.config.bodyLimit);
   if (options.openapi !== false) await registerOpenApi(app, ctx);
   app.addHook('onRequest', refuseAmbiguousRequest);
+  // The dashboard's latency chart counts the endpoints that hand out tokens (under the plugin's prefix too).
+  const tokenRoutes = new Set(
+    [ENDPOINTS.token, ENDPOINTS.login, ENDPOINTS.refresh].map((path) => `${app.prefix}${path}`),
+  );
   app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
     ctx.metrics.requestDuration.observe(
-      { route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      { route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    if (tokenRoutes.has(route)) ctx.counters.observeLatency(reply.elapsedTime);
   });
   app.addHook('onReady', async () => warnAboutCookieMode(ctx, options.onNotice));
   // The stand-in hash for unknown users is made at start, not by the first such login, which

@@ -6,6 +6,10 @@ export interface EventFilter {
   clientId?: string;
   type?: string;
   afterId?: number;
+  /** Only events at or after this time (ms). */
+  from?: number;
+  /** Only events before this time (ms). */
+  to?: number;
   limit?: number;
 }
 
@@ -21,4 +25,11 @@ export interface EventStore {
   append(events: EventInput[]): Promise<void>;
   /** Matching events in id order, after `afterId`; `limit` defaults to 100, at most 10,000. */
   list(filter: EventFilter): Promise<LifecycleEvent[]>;
+  /** The id of the newest event, 0 when there is none (where a live tail starts). */
+  lastEventId(): Promise<number>;
+  /**
+   * Retention: deletes events older than `before` (ms) among the oldest `limit` (in id order), and
+   * returns how many it deleted. Called in bounded batches, so the write lock is never held long.
+   */
+  pruneEvents(input: { before: number; limit: number }): Promise<number>;
 }

@@ -1,5 +1,6 @@
 import type { AccessTokenStore } from './access-token-store.js';
 import type { CleanupStore } from './cleanup-store.js';
+import type { CounterStore } from './counter-store.js';
 import type { DirectoryStore } from './directory-store.js';
 import type { EventStore } from './event-store.js';
 import type { KeyStore } from './key-store.js';
@@ -9,6 +10,7 @@ import type { SessionStore } from './session-store.js';
 
 export type * from './access-token-store.js';
 export type * from './cleanup-store.js';
+export type * from './counter-store.js';
 export type * from './directory-store.js';
 export { DuplicateError, GRANT_TYPES } from './directory-store.js';
 export type * from './event-store.js';
@@ -32,6 +34,8 @@ export interface Stores {
   directory: DirectoryStore;
   keys: KeyStore;
   events: EventStore;
+  /** Per-minute counters for the dashboard's overview. */
+  counters: CounterStore;
   replay: ReplayStore;
   /** Throws when a store is unreachable (readiness). */
   ping(): Promise<void>;

@@ -135,4 +135,6 @@ export interface SessionStore {
   listFamilies(filter: FamilyFilter): Promise<FamilyRecord[]>;
   /** The lineage of a family, oldest first. */
   listTokens(familyId: string): Promise<RefreshTokenRecord[]>;
+  /** How many families are active and not past their absolute expiry at `now` (the dashboard's tile). */
+  countActiveFamilies(now: number): Promise<number>;
 }

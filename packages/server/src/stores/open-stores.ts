@@ -69,6 +69,8 @@ export interface RedisStoreModule {
     replay: ReplayStore;
     rateLimits: RateLimitStore;
     revocationSignal: RevocationSignal;
+    /** Wakes the dashboard's live event tails (absent in an older store-redis: the tails poll). */
+    eventSignal?: RevocationSignal;
     close(): Promise<void>;
   }>;
 }
@@ -80,6 +82,8 @@ export interface OpenedStores {
   rateLimitStore?: RateLimitStore;
   /** The revocation signal shared with the other instances; absent: this process only. */
   revocationSignal?: RevocationSignal;
+  /** The event-tail signal shared with the other instances; absent: this process only. */
+  eventSignal?: RevocationSignal;
 }
 
 /** Which store a configuration names, in words safe to print (no password). */
@@ -133,7 +137,12 @@ async function withRedis(durable: Stores, url: string, prefix: string): Promise<
       }
     },
   };
-  return { stores, rateLimitStore: redis.rateLimits, revocationSignal: redis.revocationSignal };
+  return {
+    stores,
+    rateLimitStore: redis.rateLimits,
+    revocationSignal: redis.revocationSignal,
+    ...(redis.eventSignal ? { eventSignal: redis.eventSignal } : {}),
+  };
 }
 
 async function openDurableStores(config: Readonly<TesseraConfig>, log: Logger): Promise<Stores> {

@@ -15,6 +15,7 @@ export function signalRevocations<S extends Stores>(stores: S, signal: Revocatio
     rotate: (...args) => s.rotate(...args),
     listFamilies: (...args) => s.listFamilies(...args),
     listTokens: (...args) => s.listTokens(...args),
+    countActiveFamilies: (...args) => s.countActiveFamilies(...args),
     async revokeFamily(...args) {
       const ended = await s.revokeFamily(...args);
       if (ended) signal.publish();

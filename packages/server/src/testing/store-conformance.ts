@@ -3,7 +3,7 @@ import type { Stores } from '../ports/index.js';
 import { accessTokenStoreCases } from './access-token-store-cases.js';
 import { cleanupStoreCases } from './cleanup-store-cases.js';
 import { directoryStoreCases } from './directory-store-cases.js';
-import { eventStoreCases } from './event-store-cases.js';
+import { counterStoreCases, eventStoreCases } from './event-store-cases.js';
 import { keyStoreCases } from './key-store-cases.js';
 import { replayStoreCases } from './replay-store-cases.js';
 import { sessionStoreCases } from './session-store-cases.js';
@@ -37,6 +37,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
     describe('directory', () => directoryStoreCases(get));
     describe('keys', () => keyStoreCases(get));
     describe('events', () => eventStoreCases(get));
+    describe('counters', () => counterStoreCases(get));
     describe('replay', () => replayStoreCases(() => get().replay));
 
     it('ping answers while the store is reachable', async () => {

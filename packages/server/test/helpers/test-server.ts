@@ -62,12 +62,14 @@ export async function startTestServer(
     listen?: boolean;
     dbPath?: string;
     masterSecret?: Buffer;
+    /** The virtual clock to use (with `ManualTimers` on it); a new one by default. */
+    clock?: ManualClock;
   } & Partial<CreateTesseraOptions> = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const dbPath = options.dbPath ?? join(dir, 'tessera.db');
   const port = options.listen ? await freePort() : 4000;
-  const clock = new ManualClock(Date.UTC(2026, 0, 1, 12));
+  const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 1, 12));
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, cb) {
@@ -98,6 +100,8 @@ export async function startTestServer(
     ...(options.formats ? { formats: options.formats } : {}),
     ...(options.stores ? { stores: options.stores } : {}),
     ...(options.rateLimitStore ? { rateLimitStore: options.rateLimitStore } : {}),
+    ...(options.setTimer ? { setTimer: options.setTimer } : {}),
+    ...(options.eventSignal ? { eventSignal: options.eventSignal } : {}),
   });
   const existing = await tessera.ctx.stores.directory.findUserByUsername('alice');
   const alice =

@@ -279,4 +279,26 @@ export const MIGRATIONS: readonly string[] = [
   -- Events by type (the dashboard's filter), in id order.
   CREATE INDEX events_type ON events (type, id);
   `,
+  `
+  -- Events by client, indexed in batches like those by family and user (sqlite-event-index.ts).
+  CREATE TABLE event_index_client (
+    client_id TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    PRIMARY KEY (client_id, id)
+  ) WITHOUT ROWID;
+  INSERT INTO event_index_client SELECT client_id, id FROM events
+    WHERE client_id IS NOT NULL AND id <= (SELECT id FROM event_index_mark WHERE one = 1);
+  -- The overview's count of active sessions, over this index alone (a family's status and
+  -- absolute expiry change only when it starts and ends, never on a rotation).
+  CREATE INDEX families_status_expiry ON families (status, expires_at);
+  -- The dashboard's per-minute counters (counter-store.ts): one row per minute, name and label,
+  -- added to by every instance; the overview reads a day of them by its primary key.
+  CREATE TABLE counters (
+    minute INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    label TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (minute, name, label)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -7,6 +7,7 @@ import { asUnavailable, failClosed } from './fail-closed.js';
 import { MIGRATIONS } from './migrations.js';
 import { sqliteAccessTokenStore } from './sqlite-access-token-store.js';
 import { sqliteCleanupStore } from './sqlite-cleanup-store.js';
+import { sqliteCounterStore } from './sqlite-counter-store.js';
 import { sqliteDirectoryStore } from './sqlite-directory-store.js';
 import { EVENT_INDEX_INTERVAL_MS, sqliteEventIndex } from './sqlite-event-index.js';
 import { prepareEventInsert, sqliteEventStore } from './sqlite-event-store.js';
@@ -125,6 +126,7 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
     directory: failClosed(sqliteDirectoryStore(db)),
     keys: failClosed(sqliteKeyStore(db)),
     events: failClosed(sqliteEventStore(db, insertEvent)),
+    counters: failClosed(sqliteCounterStore(db)),
     replay: failClosed(sqliteReplayStore(db)),
     ping: async () => {
       try {

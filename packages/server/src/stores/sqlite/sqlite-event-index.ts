@@ -5,12 +5,12 @@ export const EVENT_INDEX_BATCH = 2000;
 export const EVENT_INDEX_INTERVAL_MS = 250;
 
 /**
- * The lifecycle record's per-family and per-user indexes, built in batches off the hot path.
+ * The lifecycle record's per-family, per-user and per-client indexes, built in batches off the hot path.
  *
  * An event is appended to `events` (an INTEGER PRIMARY KEY: consecutive events share its last
  * page), and nothing else: two SQLite indexes on it would cost a rotation two random pages (its
  * family's and its user's). Instead `index()` copies the events after `event_index_mark` into
- * `event_index_family` and `event_index_user` (sorted, so a batch writes each index page once)
+ * `event_index_family`, `event_index_user` and `event_index_client` (sorted, so a batch writes each index page once)
  * and moves the mark, in one transaction. Readers take the indexed events from those tables and
  * the few after the mark from the end of `events`: a query is complete whenever the index runs.
  */
@@ -30,6 +30,9 @@ export function sqliteEventIndex(db: Database.Database): EventIndex {
       ORDER BY family_id, id`),
     user: db.prepare(`INSERT OR IGNORE INTO event_index_user (user_id, id)
       SELECT user_id, id FROM events WHERE id > ? AND id <= ? AND user_id IS NOT NULL ORDER BY user_id, id`),
+    client: db.prepare(`INSERT OR IGNORE INTO event_index_client (client_id, id)
+      SELECT client_id, id FROM events WHERE id > ? AND id <= ? AND client_id IS NOT NULL
+      ORDER BY client_id, id`),
     // Another process on the file may have moved it further: the mark never goes back.
     setMark: db.prepare('UPDATE event_index_mark SET id = MAX(id, ?) WHERE one = 1'),
   };
@@ -40,6 +43,7 @@ export function sqliteEventIndex(db: Database.Database): EventIndex {
     const to = Math.min(last, from + max);
     s.family.run(from, to);
     s.user.run(from, to);
+    s.client.run(from, to);
     s.setMark.run(to);
     return to - from;
   });

@@ -32,9 +32,34 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
     for (const e of events) insertEvent(e);
   });
   const queries = new StatementCache(db);
+  const last = db.prepare('SELECT COALESCE(MAX(id), 0) FROM events').pluck();
+  // Retention: the oldest `limit` events by id, those older than `before` among them, and their
+  // rows in the batch-built indexes (found by primary key, from the event's own columns).
+  const oldest = 'SELECT id FROM (SELECT id, at FROM events ORDER BY id LIMIT @limit) WHERE at < @before';
+  const prune = {
+    family: db.prepare(`DELETE FROM event_index_family WHERE (family_id, id) IN
+      (SELECT family_id, id FROM events WHERE id IN (${oldest}) AND family_id IS NOT NULL)`),
+    user: db.prepare(`DELETE FROM event_index_user WHERE (user_id, id) IN
+      (SELECT user_id, id FROM events WHERE id IN (${oldest}) AND user_id IS NOT NULL)`),
+    client: db.prepare(`DELETE FROM event_index_client WHERE (client_id, id) IN
+      (SELECT client_id, id FROM events WHERE id IN (${oldest}) AND client_id IS NOT NULL)`),
+    events: db.prepare(`DELETE FROM events WHERE id IN (${oldest})`),
+  };
+  const pruneBatch = db.transaction((args: { before: number; limit: number }) => {
+    prune.family.run(args);
+    prune.user.run(args);
+    prune.client.run(args);
+    return prune.events.run(args).changes;
+  });
   return {
     async append(events) {
       if (events.length > 0) appendAll(events);
+    },
+    async lastEventId() {
+      return last.get() as number;
+    },
+    async pruneEvents(input) {
+      return pruneBatch.immediate({ before: input.before, limit: Math.max(1, Math.floor(input.limit)) });
     },
     async list(filter) {
       const { where, args } = whereOf([
@@ -43,6 +68,8 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
         ['client_id = ?', filter.clientId],
         ['type = ?', filter.type],
         ['id > ?', filter.afterId],
+        ['at >= ?', filter.from],
+        ['at < ?', filter.to],
       ]);
       const limit = Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
       const keyed =
@@ -50,7 +77,9 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
           ? (['event_index_family', 'family_id', filter.familyId] as const)
           : filter.userId !== undefined
             ? (['event_index_user', 'user_id', filter.userId] as const)
-            : undefined;
+            : filter.clientId !== undefined && filter.type === undefined
+              ? (['event_index_client', 'client_id', filter.clientId] as const)
+              : undefined;
       if (!keyed) {
         const rows = queries.get(`SELECT * FROM events ${where} ORDER BY id LIMIT ?`).all(...args, limit);
         return (rows as EventRow[]).map(toEvent);

@@ -118,6 +118,10 @@ export function sqliteSessionStore(
       ended_by = @by, end_note = @note, grace_parent_hash = NULL, grace_box = NULL WHERE id = @id AND status = 'active'`),
   };
   const queries = new StatementCache(db);
+  // families_status_expiry: a count over the index alone.
+  const countActive = db
+    .prepare("SELECT COUNT(*) FROM families WHERE status = 'active' AND expires_at > ?")
+    .pluck();
 
   const createFamily = db.transaction(
     (family: FamilyRecord, token: RefreshTokenRecord, events: EventInput[]) => {
@@ -253,6 +257,10 @@ export function sqliteSessionStore(
       const limit = Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
       const sql = `SELECT ${FAMILY_COLUMNS} FROM families ${where} ORDER BY created_at DESC, id DESC LIMIT ?`;
       return (queries.get(sql).all(...args, limit) as FamilyRow[]).map(toFamily);
+    },
+
+    async countActiveFamilies(now) {
+      return countActive.get(now) as number;
     },
 
     async listTokens(familyId) {
