@@ -290,6 +290,7 @@ async function assembleState(
     stores,
     keys,
     keyRing,
+    keyRings: new Map(keyRings.map((r) => [r.ring, r])),
     formats,
     defaultFormat,
     clock,

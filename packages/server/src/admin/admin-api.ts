@@ -9,6 +9,7 @@ import type { RateLimits } from '../http/rate-limits.js';
 import type { FamilyRecord } from '../ports/index.js';
 import { adminAuth, adminCookieFor } from './admin-auth.js';
 import { eventRoutes, eventView } from './admin-events.js';
+import { inspectorRoutes } from './admin-inspector.js';
 import { keyRoutes } from './admin-keys.js';
 import { ADMIN_API_DOCUMENT } from './admin-openapi.js';
 import { overviewRoutes } from './admin-overview.js';
@@ -59,6 +60,7 @@ export async function adminApi(
         directoryRoutes(guarded, ctx);
         eventRoutes(guarded, ctx, tail);
         overviewRoutes(guarded, ctx);
+        inspectorRoutes(guarded, ctx);
         keyRoutes(guarded, ctx);
       });
     },

@@ -27,6 +27,8 @@ export interface TesseraContext<P extends StoreName = StoreName> {
   stores: Pick<Stores, P>;
   keys: ServerKeys;
   keyRing: KeyRing;
+  /** Every signing-key ring by name (`jwt`, `paseto`): the dashboard lists and rotates them. */
+  keyRings: ReadonlyMap<string, KeyRing>;
   formats: ReadonlyMap<string, TokenFormat>;
   /** The format new access tokens are issued in. */
   defaultFormat: TokenFormat;

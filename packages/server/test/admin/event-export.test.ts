@@ -124,11 +124,13 @@ describe('events export (GET /admin/api/events/export)', () => {
   });
 });
 
+const ev = (id: number): LifecycleEvent => ({ id, at: 0, type: 'login.failed' });
+
 describe('EventTail: one reader for every subscriber, across commit-order holes', () => {
   it('hands out events past a missing id at once, waits for the hole, then moves past it', async () => {
     const clock = new ManualClock(0);
     const timers = new ManualTimers(clock);
-    let stored: LifecycleEvent[] = [{ id: 1, at: 0, type: 'login.failed' }];
+    let stored: LifecycleEvent[] = [ev(1)];
     let queries = 0;
     const tail = new EventTail({
       events: {
@@ -152,18 +154,18 @@ describe('EventTail: one reader for every subscriber, across commit-order holes'
     ];
     assert.equal(subs[0]!.from, 1);
     // Id 2 is still committing; 3 is visible.
-    stored = [...stored, { id: 3, at: 0, type: 'login.failed' }];
+    stored = [...stored, ev(3)];
     queries = 0;
     await timers.advance(1000);
     assert.equal(queries, 1, 'one query for both subscribers');
     assert.deepEqual(got, [[3], [3]]);
-    stored = [...stored, { id: 2, at: 0, type: 'login.failed' }].sort((x, y) => x.id - y.id);
+    stored = [...stored, ev(2)].sort((x, y) => x.id - y.id);
     await timers.advance(1000);
     assert.deepEqual(got[0], [3, 2], 'the late commit is handed out too, once');
     // A hole that never fills (a rolled-back insert) is waited for, then passed.
-    stored = [...stored, { id: 5, at: 0, type: 'login.failed' }];
+    stored = [...stored, ev(5)];
     await timers.advance(7000);
-    stored = [...stored, { id: 6, at: 0, type: 'login.failed' }];
+    stored = [...stored, ev(6)];
     await timers.advance(1000);
     assert.deepEqual(got[1], [3, 2, 5, 6]);
     for (const s of subs) s.stop();
