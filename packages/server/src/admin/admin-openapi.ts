@@ -20,6 +20,7 @@ const refused = (statuses: number[]) =>
           401: 'Not signed in (sign_in_required), or wrong username or password (invalid_credentials)',
           403: 'Not an administrator, or a state change without the CSRF token or from another origin (forbidden)',
           404: 'No such session, user or client (not_found)',
+          413: 'The body or the token is too large (payload_too_large)',
           415: 'The body is not JSON (unsupported_media_type)',
           429: 'Too many sign-in attempts or open event streams (rate_limited); Retry-After says when',
           503: 'A store is unreachable (temporarily_unavailable)',
@@ -145,6 +146,58 @@ const OVERVIEW: Schema = {
   },
 };
 
+const KEY: Schema = {
+  type: 'object',
+  required: ['ring', 'kid', 'alg', 'state', 'createdAt', 'ageSeconds', 'verifiableTokens'],
+  properties: {
+    ring: { type: 'string', enum: ['jwt', 'paseto'] },
+    kid: { type: 'string' },
+    alg: { type: 'string' },
+    state: { type: 'string', enum: ['next', 'current', 'retired'] },
+    createdAt: { type: 'integer' },
+    activatedAt: { type: ['integer', 'null'] },
+    retiredAt: { type: ['integer', 'null'] },
+    ageSeconds: { type: 'integer' },
+    verifiableTokens: {
+      type: 'integer',
+      description:
+        'Estimate: access tokens issued in this ring’s format while this key was current and within the longest access-token lifetime (whole minutes, so it errs high; revoked ones included)',
+    },
+    verifiesUntil: {
+      type: ['integer', 'null'],
+      description: 'A retired key: when the last token it signed expires (ms)',
+    },
+  },
+};
+const INSPECTION: Schema = {
+  type: 'object',
+  required: ['format', 'signatureValid', 'expired', 'revoked', 'active', 'notes'],
+  properties: {
+    format: { type: 'string', enum: ['jwt', 'paseto', 'opaque', 'refresh', 'unknown'] },
+    header: { type: ['object', 'null'], description: 'JWT: alg, typ, kid; PASETO: the footer' },
+    claims: {
+      type: ['object', 'null'],
+      description: 'Decoded claims (a refresh token: its session, generation and status)',
+    },
+    signatureValid: { type: ['boolean', 'null'], description: 'null: nothing to check (opaque tokens)' },
+    expired: { type: ['boolean', 'null'] },
+    expiresAt: { type: ['integer', 'null'] },
+    issuedAt: { type: ['integer', 'null'] },
+    revoked: { type: ['boolean', 'null'] },
+    active: { type: 'boolean', description: 'Accepted now' },
+    key: {
+      type: ['object', 'null'],
+      properties: {
+        ring: { type: 'string' },
+        kid: { type: 'string' },
+        state: { type: ['string', 'null'] },
+      },
+    },
+    session: { oneOf: [ref('Session'), { type: 'null' }] },
+    notes: { type: 'array', items: { type: 'string' } },
+  },
+};
+
 const SESSION_VIEW: Schema = {
   type: 'object',
   properties: {
@@ -197,6 +250,8 @@ export function ADMIN_API_DOCUMENT(prefix: string): Schema {
         Session: SESSION_VIEW,
         Event: EVENT,
         Overview: OVERVIEW,
+        Key: KEY,
+        Inspection: INSPECTION,
         AdminSession: ADMIN_SESSION,
       },
       securitySchemes: {
@@ -424,9 +479,88 @@ export function ADMIN_API_DOCUMENT(prefix: string): Schema {
       },
       [p('/keys')]: {
         get: {
-          summary: 'Signing keys (next, current, retired) with their age',
+          summary:
+            'Signing keys of both rings (next, current, retired) with their age and the tokens each still verifies',
           security: signedIn,
-          responses: { 200: json({ type: 'object' }, 'The JWT key ring'), ...refused([401, 403]) },
+          responses: {
+            200: json(
+              {
+                type: 'object',
+                required: ['items'],
+                properties: { items: { type: 'array', items: ref('Key') } },
+              },
+              'The key rings',
+            ),
+            ...refused([401, 403]),
+          },
+        },
+      },
+      [p('/keys/rotate')]: {
+        post: {
+          summary:
+            'Rotate a ring: next becomes current, current retires, a new next is published (recorded as key.rotated)',
+          security: changesState,
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['reason'],
+                  properties: {
+                    reason: { type: 'string', minLength: 1, maxLength: 500 },
+                    ring: { type: 'string', enum: ['jwt', 'paseto'], default: 'jwt' },
+                    force: {
+                      type: 'string',
+                      enum: ['true', 'false'],
+                      description: 'Rotate even though the next key may not be in every JWKS cache yet',
+                    },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            200: json(
+              {
+                type: 'object',
+                required: ['ring', 'rotated', 'previous', 'current', 'next'],
+                properties: {
+                  ring: { type: 'string' },
+                  rotated: { type: 'boolean', description: 'False when another instance rotated first' },
+                  previous: { type: 'string' },
+                  current: { type: 'string' },
+                  next: { type: ['string', 'null'] },
+                },
+              },
+              'Rotated',
+            ),
+            ...refused([400, 401, 403, 415, 429]),
+          },
+        },
+      },
+      [p('/tokens/inspect')]: {
+        post: {
+          summary: 'Inspect a pasted token: format, decoded claims, signature, expiry, revocation, session',
+          description:
+            'The token is sent in the body only; it is never answered back, logged or stored. Claims of a token whose signature fails are shown decoded, with signatureValid false.',
+          security: changesState,
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['token'],
+                  properties: { token: { type: 'string', maxLength: 16384 } },
+                },
+              },
+            },
+          },
+          responses: {
+            200: json(ref('Inspection'), 'What the server knows of it'),
+            ...refused([400, 401, 403, 413, 415, 503]),
+          },
         },
       },
     },
