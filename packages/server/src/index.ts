@@ -28,7 +28,7 @@ export {
 } from './config/schema.js';
 export { hashPassword, verifyPassword } from './crypto/password.js';
 export { loadMasterSecret } from './crypto/secrets.js';
-export { cleanup } from './domain/cleanup.js';
+export { type CleanupReport, cleanup } from './domain/cleanup.js';
 export type { TesseraContext } from './domain/context.js';
 export { decideRefresh, type RefreshDecision } from './domain/decide-refresh.js';
 export { introspectToken } from './domain/introspect-token.js';

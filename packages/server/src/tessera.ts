@@ -311,13 +311,25 @@ async function assembleState(
   // The counters reach the store on the injected timer, and once more when the server stops.
   stops.push(counters.start(setTimer));
   if (options.background !== false) {
+    // On the injected timers (virtual in tests); each run is armed when the last one ended.
     const every = (seconds: number, task: () => Promise<unknown>, what: string) => {
       if (seconds <= 0) return;
-      const timer = setInterval(() => {
-        task().catch((err: unknown) => log.error({ err }, `${what} failed`));
-      }, seconds * 1000);
-      timer.unref();
-      stops.push(() => clearInterval(timer));
+      let stopped = false;
+      let cancel = () => {};
+      const arm = () => {
+        cancel = setTimer(() => {
+          task()
+            .catch((err: unknown) => log.error({ err }, `${what} failed`))
+            .finally(() => {
+              if (!stopped) arm();
+            });
+        }, seconds * 1000);
+      };
+      arm();
+      stops.push(() => {
+        stopped = true;
+        cancel();
+      });
     };
     every(config.cleanupInterval, () => cleanup(ctx), 'cleanup');
     every(

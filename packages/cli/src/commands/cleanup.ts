@@ -9,7 +9,7 @@ export function cleanupCommand(program: Command, io: CliIO): void {
   program
     .command('cleanup')
     .description(
-      "delete expired tokens and sessions now, keeping tombstones until each session's absolute expiry",
+      "delete expired tokens and sessions now, keeping tombstones until each session's absolute expiry, and events past their retention",
     )
     .addOption(dbOption())
     .addOption(databaseUrlOption())
@@ -24,7 +24,7 @@ export function cleanupCommand(program: Command, io: CliIO): void {
         opts.json === true,
         result,
         () =>
-          `deleted ${result.tokensDeleted} token row(s) and ${result.familiesDeleted} session(s); ${result.familiesExpired} session(s) expired`,
+          `deleted ${result.tokensDeleted} token row(s) and ${result.familiesDeleted} session(s); ${result.familiesExpired} session(s) expired; ${result.eventsDeleted} event(s) and ${result.countersDeleted} counter row(s) past their retention`,
       );
     });
 }

@@ -214,6 +214,15 @@ export const SCHEMA = {
     group: 'storage',
     doc: 'How often expired rows are deleted (0: never; run `tessera cleanup`); hourly keeps the tables small.',
   },
+  eventRetention: {
+    kind: 'duration',
+    default: 30 * DAY,
+    min: 0,
+    max: 10 * 365 * DAY,
+    env: 'TESSERA_EVENT_RETENTION',
+    group: 'storage',
+    doc: 'Lifecycle events and dashboard counters older than this are deleted by cleanup (0: kept for ever); a month answers "why was I logged out?" for any live session.',
+  },
   redisUrl: {
     kind: 'dsn',
     schemes: ['redis', 'rediss'],

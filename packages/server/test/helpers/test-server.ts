@@ -95,7 +95,7 @@ export async function startTestServer(
     config,
     clock,
     masterSecret,
-    background: false,
+    background: options.background ?? false,
     logDestination: destination,
     ...(options.formats ? { formats: options.formats } : {}),
     ...(options.stores ? { stores: options.stores } : {}),
