@@ -170,12 +170,14 @@ export function migrations(s: string): readonly string[] {
     -- The overview's count of active sessions.
     CREATE INDEX families_status_expiry ON ${s}.families (status, expires_at);
     -- Per-minute counters (the overview), added to by every instance.
+    -- At three resolutions (step: 1, 15 and 60 minutes; minute: the step's start).
     CREATE TABLE ${s}.counters (
+      step integer NOT NULL,
       minute bigint NOT NULL,
       name text NOT NULL,
       label text NOT NULL,
       count bigint NOT NULL,
-      PRIMARY KEY (minute, name, label)
+      PRIMARY KEY (step, minute, name, label)
     );
     `,
   ];

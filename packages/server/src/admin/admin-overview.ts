@@ -7,7 +7,7 @@ import { intParam, query } from './admin-params.js';
 
 const DAY_MS = 24 * 60 * MINUTE_MS;
 const HOUR_MS = 60 * MINUTE_MS;
-/** Chart steps the overview accepts, in minutes. */
+/** Chart steps the overview accepts, in minutes (15 and 60 read the store's coarser rows). */
 export const OVERVIEW_STEPS = [1, 5, 15, 60] as const;
 const MAX_POINTS = 2000;
 
@@ -20,9 +20,17 @@ function byLabel(rows: readonly CounterRow[], name: string): Map<string, number>
 
 const sum = (m: ReadonlyMap<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
-/** The stored counters with `from <= minute < to`, plus this instance's not yet flushed. */
-async function countsBetween(ctx: TesseraContext, from: number, to: number): Promise<CounterRow[]> {
-  const stored = await ctx.stores.counters.readCounts({ from, to });
+/**
+ * The stored counters with `from <= minute < to` summed per `stepMs` by the store, plus this
+ * instance's not yet flushed (by minute: a caller buckets both alike).
+ */
+async function countsBetween(
+  ctx: TesseraContext,
+  from: number,
+  to: number,
+  stepMs: number,
+): Promise<CounterRow[]> {
+  const stored = await ctx.stores.counters.readCounts({ from, to, stepMs });
   return [...stored, ...ctx.counters.unflushed(from, to)];
 }
 
@@ -36,14 +44,16 @@ export function overviewRoutes(app: FastifyInstance, ctx: TesseraContext): void 
     const q = query(request);
     const now = ctx.clock.now();
     const to = minuteOf(intParam(q.to, now, 0, Number.MAX_SAFE_INTEGER)) + MINUTE_MS;
-    const from = minuteOf(intParam(q.from, to - DAY_MS, 0, Number.MAX_SAFE_INTEGER));
-    if (from >= to) throw new TesseraError('invalid_request', '`from` must be before `to`');
-    const fallbackStep = OVERVIEW_STEPS.find((s) => (to - from) / (s * MINUTE_MS) <= 288) ?? 60;
+    const requestedFrom = intParam(q.from, to - DAY_MS, 0, Number.MAX_SAFE_INTEGER);
+    if (requestedFrom >= to) throw new TesseraError('invalid_request', '`from` must be before `to`');
+    const fallbackStep = OVERVIEW_STEPS.find((s) => (to - requestedFrom) / (s * MINUTE_MS) <= 100) ?? 60;
     const step = intParam(q.step, fallbackStep, 1, 60);
     if (!(OVERVIEW_STEPS as readonly number[]).includes(step)) {
       throw new TesseraError('invalid_request', `step: one of ${OVERVIEW_STEPS.join(', ')} minutes`);
     }
     const stepMs = step * MINUTE_MS;
+    // Steps start on multiples of the step, so the store answers from its coarser rows.
+    const from = requestedFrom - (requestedFrom % stepMs);
     const points = Math.ceil((to - from) / stepMs);
     if (points > MAX_POINTS) {
       throw new TesseraError(
@@ -52,20 +62,22 @@ export function overviewRoutes(app: FastifyInstance, ctx: TesseraContext): void 
       );
     }
 
-    // The tiles: the last 24 hours (latency: the last hour), whatever the charts show.
+    // The tiles: the last 24 hours (from the start of that hour: hourly rows, then this hour's
+    // minutes) and, for the latency, the last 60 minutes, whatever range the charts show.
     const nowMinute = minuteOf(now) + MINUTE_MS;
-    const dayStart = nowMinute - DAY_MS;
-    const [chartRows, dayRows, activeSessions] = await Promise.all([
-      countsBetween(ctx, from, to),
-      from === dayStart && to === nowMinute ? undefined : countsBetween(ctx, dayStart, nowMinute),
+    const hourStart = nowMinute - MINUTE_MS - ((nowMinute - MINUTE_MS) % HOUR_MS);
+    const [chartRows, dayHours, thisHour, lastHour, activeSessions] = await Promise.all([
+      countsBetween(ctx, from, to, stepMs),
+      countsBetween(ctx, hourStart - DAY_MS, hourStart, HOUR_MS),
+      countsBetween(ctx, hourStart, nowMinute, MINUTE_MS),
+      countsBetween(ctx, nowMinute - HOUR_MS, nowMinute, MINUTE_MS),
       ctx.stores.sessions.countActiveFamilies(now),
     ]);
-    const day = dayRows ?? chartRows;
+    const day = [...dayHours, ...thisHour];
     const C = COUNTER_NAMES;
     const refreshes = byLabel(day, C.refreshes);
     const attempted = sum(refreshes);
     const succeeded = (refreshes.get('rotated') ?? 0) + (refreshes.get('grace') ?? 0);
-    const lastHour = day.filter((r) => r.minute >= nowMinute - HOUR_MS);
 
     const times = Array.from({ length: points }, (_, i) => from + i * stepMs);
     const series = (name: string, fixed: readonly string[] = []) => {

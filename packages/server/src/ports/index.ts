@@ -11,6 +11,7 @@ import type { SessionStore } from './session-store.js';
 export type * from './access-token-store.js';
 export type * from './cleanup-store.js';
 export type * from './counter-store.js';
+export { COUNTER_RESOLUTIONS, counterResolutionFor } from './counter-store.js';
 export type * from './directory-store.js';
 export { DuplicateError, GRANT_TYPES } from './directory-store.js';
 export type * from './event-store.js';

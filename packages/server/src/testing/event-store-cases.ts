@@ -96,6 +96,25 @@ export function counterStoreCases(get: () => Stores): void {
       [2],
     );
     assert.equal((await counters.readCounts({ from: m0, to: m0 + 120_000, names: ['none'] })).length, 0);
+    // Summed per step: both minutes in one step that starts at `from`.
+    const stepped = await counters.readCounts({ from: m0, to: m0 + 120_000, names: [name], stepMs: 120_000 });
+    assert.deepEqual(stepped.map((r) => [r.minute, r.label, r.count]).sort(), [
+      [m0, 'grace', 1],
+      [m0, 'rotated', 9],
+    ]);
+    // A long range reads the coarse rows: the same totals per hour.
+    const h0 = m0 - (m0 % 3_600_000);
+    const hourly = await counters.readCounts({
+      from: h0,
+      to: h0 + 7_200_000,
+      names: [name],
+      stepMs: 3_600_000,
+    });
+    assert.equal(
+      hourly.filter((r) => r.label === 'rotated').reduce((n, r) => n + r.count, 0),
+      9,
+      'every minute is in its hour',
+    );
     assert.ok((await counters.pruneCounts(m0 + 60_000)) >= 2);
     assert.deepEqual(
       (await counters.readCounts({ from: 0, to: m0 + 120_000, names: [name] })).map((r) => r.minute),

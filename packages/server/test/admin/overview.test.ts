@@ -76,7 +76,7 @@ describe('the overview (GET /admin/api/overview) from per-minute counters', () =
     assert.equal(total(o.series.revocations.system), 1, 'the reuse ended the session');
     assert.equal(total(o.series.failedLogins), 1);
     assert.equal(o.times.length, o.series.failedLogins.length);
-    assert.equal(o.stepMs, 5 * 60_000, 'a day in 5-minute steps');
+    assert.equal(o.stepMs, 15 * 60_000, 'a day in 15-minute steps');
   });
 
   it('active sessions: a new session counts, a revoked one does not', async () => {

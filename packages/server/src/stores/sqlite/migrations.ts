@@ -291,14 +291,16 @@ export const MIGRATIONS: readonly string[] = [
   -- The overview's count of active sessions, over this index alone (a family's status and
   -- absolute expiry change only when it starts and ends, never on a rotation).
   CREATE INDEX families_status_expiry ON families (status, expires_at);
-  -- The dashboard's per-minute counters (counter-store.ts): one row per minute, name and label,
-  -- added to by every instance; the overview reads a day of them by its primary key.
+  -- The dashboard's per-minute counters (counter-store.ts), added to by every instance, kept at
+  -- three resolutions (\`step\`: 1, 15 and 60 minutes, \`minute\` the step's start), so a day's
+  -- chart reads a hundred steps, not 1,440 minutes.
   CREATE TABLE counters (
+    step INTEGER NOT NULL,
     minute INTEGER NOT NULL,
     name TEXT NOT NULL,
     label TEXT NOT NULL,
     count INTEGER NOT NULL,
-    PRIMARY KEY (minute, name, label)
+    PRIMARY KEY (step, minute, name, label)
   ) WITHOUT ROWID;
   `,
 ];

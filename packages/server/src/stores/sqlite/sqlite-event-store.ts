@@ -1,6 +1,7 @@
+import type { LifecycleEvent } from '@tessera/protocol';
 import type Database from 'better-sqlite3';
 import { LIMITS } from '../../config/limits.js';
-import type { EventInput, EventStore } from '../../ports/index.js';
+import type { EventFilter, EventInput, EventStore } from '../../ports/index.js';
 import { type EventRow, toEvent } from './rows.js';
 import { StatementCache, whereOf } from './statement-cache.js';
 
@@ -51,6 +52,60 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
     prune.client.run(args);
     return prune.events.run(args).changes;
   });
+  const limitOf = (filter: EventFilter) =>
+    Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
+  /** The filters other than the keyed one, on the events row. */
+  const conditions = (filter: EventFilter, skip?: string) =>
+    whereOf(
+      (
+        [
+          ['events.family_id = ?', filter.familyId],
+          ['events.user_id = ?', filter.userId],
+          ['events.client_id = ?', filter.clientId],
+          ['events.type = ?', filter.type],
+          ['events.at >= ?', filter.from],
+          ['events.at < ?', filter.to],
+        ] as [string, string | number | undefined][]
+      ).filter(([sql]) => sql !== skip),
+    );
+  // One read transaction: the index and its mark are read at one point in time.
+  const listEvents = db.transaction((filter: EventFilter): LifecycleEvent[] => {
+    const limit = limitOf(filter);
+    const after = filter.afterId ?? 0;
+    const keyed =
+      filter.familyId !== undefined
+        ? (['event_index_family', 'family_id', filter.familyId] as const)
+        : filter.userId !== undefined
+          ? (['event_index_user', 'user_id', filter.userId] as const)
+          : filter.clientId !== undefined && filter.type === undefined
+            ? (['event_index_client', 'client_id', filter.clientId] as const)
+            : undefined;
+    if (!keyed) {
+      const { where, args } = conditions(filter);
+      const sql = `SELECT * FROM events ${where ? `${where} AND` : 'WHERE'} events.id > ? ORDER BY events.id LIMIT ?`;
+      return (queries.get(sql).all(...args, after, limit) as EventRow[]).map(toEvent);
+    }
+    const [table, column, key] = keyed;
+    const { where, args } = conditions(filter, `events.${column} = ?`);
+    const extra = where.replace('WHERE', 'AND');
+    // The indexed events in the index's order (its primary key), each row found by its id...
+    const indexed = queries
+      .get(
+        `SELECT events.* FROM ${table} CROSS JOIN events ON events.id = ${table}.id
+         WHERE ${table}.${column} = ? AND ${table}.id > ? ${extra} ORDER BY ${table}.id LIMIT ?`,
+      )
+      .all(key, after, ...args, limit) as EventRow[];
+    if (indexed.length >= limit) return indexed.map(toEvent);
+    // ...then those after the index's mark (the table's last few).
+    const last = indexed.at(-1)?.id ?? after;
+    const tail = queries
+      .get(
+        `SELECT * FROM events WHERE events.id > MAX(?, (SELECT id FROM event_index_mark WHERE one = 1))
+         AND events.${column} = ? ${extra} ORDER BY events.id LIMIT ?`,
+      )
+      .all(last, key, ...args, limit - indexed.length) as EventRow[];
+    return [...indexed, ...tail].map(toEvent);
+  });
   return {
     async append(events) {
       if (events.length > 0) appendAll(events);
@@ -62,39 +117,7 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
       return pruneBatch.immediate({ before: input.before, limit: Math.max(1, Math.floor(input.limit)) });
     },
     async list(filter) {
-      const { where, args } = whereOf([
-        ['family_id = ?', filter.familyId],
-        ['user_id = ?', filter.userId],
-        ['client_id = ?', filter.clientId],
-        ['type = ?', filter.type],
-        ['id > ?', filter.afterId],
-        ['at >= ?', filter.from],
-        ['at < ?', filter.to],
-      ]);
-      const limit = Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
-      const keyed =
-        filter.familyId !== undefined
-          ? (['event_index_family', 'family_id', filter.familyId] as const)
-          : filter.userId !== undefined
-            ? (['event_index_user', 'user_id', filter.userId] as const)
-            : filter.clientId !== undefined && filter.type === undefined
-              ? (['event_index_client', 'client_id', filter.clientId] as const)
-              : undefined;
-      if (!keyed) {
-        const rows = queries.get(`SELECT * FROM events ${where} ORDER BY id LIMIT ?`).all(...args, limit);
-        return (rows as EventRow[]).map(toEvent);
-      }
-      const [table, column, key] = keyed;
-      const after = filter.afterId ?? 0;
-      // The indexed events, then those after the index's mark (the table's last few).
-      const sql = `SELECT * FROM events WHERE id IN (
-          SELECT id FROM ${table} WHERE ${column} = ? AND id > ?
-          UNION ALL
-          SELECT id FROM events WHERE id > MAX(?, (SELECT id FROM event_index_mark WHERE one = 1))
-            AND ${column} = ?)
-        ${where.replace('WHERE', 'AND')} ORDER BY id LIMIT ?`;
-      const rows = queries.get(sql).all(key, after, after, key, ...args, limit);
-      return (rows as EventRow[]).map(toEvent);
+      return listEvents(filter);
     },
   };
 }
