@@ -121,6 +121,15 @@ export function eventRoutes(app: FastifyInstance, ctx: TesseraContext, tail: Eve
     const filter = await eventFilterOf(ctx, q);
     const resume = resumeIdOf(request, q.after);
     const adminId = request.admin!.userId;
+    // A plain request (a script, HEAD, a proxy's probe) gets a snapshot instead of a stream that
+    // never ends: the newest event id to tail from, and what follows the resume id.
+    if (request.method !== 'GET' || !request.headers.accept?.includes('text/event-stream')) {
+      const lastEventId = await ctx.stores.events.lastEventId();
+      const items =
+        resume === undefined ? [] : await ctx.stores.events.list({ ...filter, afterId: resume, limit: 100 });
+      return reply.send({ lastEventId, items: items.map(eventView) });
+    }
+
     if (streams.size >= LIMITS.eventStreamsMax) {
       throw new TesseraError('rate_limited', 'Too many event streams are open on this server', {
         retryAfter: 5,

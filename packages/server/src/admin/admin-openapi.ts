@@ -421,8 +421,21 @@ export function ADMIN_API_DOCUMENT(prefix: string): Schema {
           ],
           responses: {
             200: {
-              description: 'The stream',
-              content: { 'text/event-stream': { schema: { type: 'string' } } },
+              description:
+                'With `Accept: text/event-stream` (EventSource sends it), the stream; otherwise a snapshot: the newest event id and at most 100 events after the resume id',
+              content: {
+                'text/event-stream': { schema: { type: 'string' } },
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    required: ['lastEventId', 'items'],
+                    properties: {
+                      lastEventId: { type: 'integer' },
+                      items: { type: 'array', items: ref('Event') },
+                    },
+                  },
+                },
+              },
             },
             ...refused([400, 401, 403, 429, 503]),
           },

@@ -186,6 +186,19 @@ describe('the live event tail (GET /admin/api/events/stream)', () => {
     assert.equal(bad.status, 400);
   });
 
+  it('a request that does not ask for a stream gets a snapshot (no connection held open)', async () => {
+    for (const old of open.splice(0)) old.close();
+    const res = await fetch(`${a.url}/admin/api/events/stream?after=0&type=login.succeeded`, {
+      headers: { cookie },
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { lastEventId: number; items: LifecycleEvent[] };
+    assert.ok(body.lastEventId > 0);
+    assert.ok(body.items.length > 0 && body.items.every((e) => e.type === 'login.succeeded'));
+    const head = await fetch(`${a.url}/admin/api/events/stream`, { method: 'HEAD', headers: { cookie } });
+    assert.equal(head.status, 200);
+  });
+
   it('sends a heartbeat on an idle stream (virtual time)', async () => {
     for (const old of open.splice(0)) old.close();
     const s = await stream('?type=key.rotated');
@@ -200,7 +213,9 @@ describe('the live event tail (GET /admin/api/events/stream)', () => {
     // The server notices the closed sockets: a stream that is refused while they close is not
     // what this test is about, so it waits for the count to drop (bounded).
     for (let i = 0; i < 200; i++) {
-      const probe = await fetch(`${a.url}/admin/api/events/stream?type=none`, { headers: { cookie } });
+      const probe = await fetch(`${a.url}/admin/api/events/stream?type=none`, {
+        headers: { cookie, accept: 'text/event-stream' },
+      });
       await probe.body?.cancel();
       if (probe.status === 200) break;
     }
@@ -211,7 +226,9 @@ describe('the live event tail (GET /admin/api/events/stream)', () => {
       await s.waitForText('retry: ');
       mine.push(s);
     }
-    const refused = await fetch(`${a.url}/admin/api/events/stream`, { headers: { cookie } });
+    const refused = await fetch(`${a.url}/admin/api/events/stream`, {
+      headers: { cookie, accept: 'text/event-stream' },
+    });
     assert.equal(refused.status, 429);
     assert.ok(refused.headers.get('retry-after'));
     assert.equal(((await refused.json()) as { error_code: string }).error_code, 'rate_limited');
