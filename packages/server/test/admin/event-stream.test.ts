@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { type IncomingMessage, request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ENDPOINTS, type LifecycleEvent } from '@tessera/protocol';
 import { ManualClock, ManualTimers } from '../../src/index.js';
@@ -205,6 +206,53 @@ describe('the live event tail (GET /admin/api/events/stream)', () => {
     await s.waitForText('retry: ');
     await timers.advance(15_000);
     await s.waitForText(': heartbeat');
+  });
+
+  it('a reader that stops reading is cut off with an overflow event, not buffered without end', async () => {
+    for (const old of open.splice(0)) old.close();
+    const url = new URL(a.url);
+    const socket = connect(Number(url.port), url.hostname);
+    let text = '';
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+    });
+    socket.write(
+      `GET /admin/api/events/stream?type=admin.action HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nCookie: ${cookie}\r\n\r\n`,
+    );
+    // The stream's first bytes, or the test's bound.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no stream: ${text}`)), 10_000);
+      const check = () => {
+        if (!text.includes('retry: ')) return;
+        clearTimeout(timer);
+        socket.off('data', check);
+        resolve();
+      };
+      socket.on('data', check);
+    });
+    assert.ok(text.includes('retry: '), text);
+    socket.pause();
+    // About 12 MB of matching events: more than the socket buffers and the queue's 1,000 frames.
+    const pad = 'x'.repeat(4000);
+    for (let batch = 0; batch < 3; batch++) {
+      await a.tessera.ctx.stores.events.append(
+        Array.from({ length: 1000 }, (_, i) => ({
+          at: clock.now(),
+          type: 'admin.action' as const,
+          data: { i, pad },
+        })),
+      );
+      await timers.advance(1000);
+    }
+    socket.resume();
+    const done = await Promise.race([
+      ended.then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 10_000)),
+    ]);
+    assert.equal(done, true, 'the server ended the stream');
+    assert.match(text, /event: overflow\ndata: \{"lastId":\d+\}/);
+    socket.destroy();
   });
 
   it('caps the streams of one admin (429 rate_limited with Retry-After)', async () => {
