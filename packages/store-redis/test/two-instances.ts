@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { ENDPOINTS, encodeBasicCredentials } from '@tessera/protocol';
 import {
   type ConfigInput,
+  type CreateTesseraOptions,
   createTessera,
   createUser,
   loadConfig,
@@ -45,6 +46,7 @@ export async function startTwoInstances(
   redisUrl: string,
   prefix: string,
   config: ConfigInput = {},
+  options: Pick<CreateTesseraOptions, 'setTimer'> = {},
 ): Promise<{ a: Instance; b: Instance; clock: ManualClock; aliceId: string; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-redis-'));
   const db = join(dir, 'tessera.db');
@@ -93,6 +95,8 @@ export async function startTwoInstances(
       replayStore: redis.replay,
       rateLimitStore: redis.rateLimits,
       revocationSignal: redis.revocationSignal,
+      eventSignal: redis.eventSignal,
+      ...options,
     });
     const url = await tessera.listen();
     const inject = async (path: string, payload: string, type: string, ip = '127.0.0.1') => {
