@@ -44,7 +44,13 @@ describe(`chaos: crash anywhere (${RUNS} SIGKILLs of tessera serve${LONG ? ', lo
     dir = mkdtempSync(join(tmpdir(), 'tessera-chaos-crash-'));
     build = await buildServer();
   });
+  /** The SDK clients, closed after the test whatever its outcome (their timers keep the process alive). */
+  const clients: SdkActor[] = [];
   after(async () => {
+    for (const s of clients) {
+      s.client.close();
+      s.time.stop();
+    }
     if (server) await kill(server);
     build?.remove();
     rmSync(dir, { recursive: true, force: true });
@@ -83,6 +89,7 @@ describe(`chaos: crash anywhere (${RUNS} SIGKILLs of tessera serve${LONG ? ', lo
       holders.push(new Holder(`s${i}`, await login(history, url, `s${i}`, CREDENTIALS)));
     const sdks: SdkActor[] = [];
     for (let i = 0; i < SDK_CLIENTS; i++) sdks.push(await sdkActor(history, `sdk${i}`, url, CREDENTIALS));
+    clients.push(...sdks);
 
     const keys = deriveServerKeys(secret);
     const check = async (final: boolean) => {

@@ -9,11 +9,13 @@ export class SkippableTime {
   #skipped = 0;
   readonly #timers = new Map<number, { due: number; fn: () => void; handle: NodeJS.Timeout }>();
   #next = 1;
+  #stopped = false;
 
   now = (): number => Date.now() + this.#skipped;
 
   setTimeout = (fn: () => void, ms: number): number => {
     const id = this.#next++;
+    if (this.#stopped) return id;
     const due = this.now() + Math.max(0, ms);
     this.#timers.set(id, { due, fn, handle: setTimeout(() => this.#fire(id), Math.max(0, ms)) });
     return id;
@@ -35,6 +37,13 @@ export class SkippableTime {
       if (timer.due <= now) this.#fire(id);
       else timer.handle = setTimeout(() => this.#fire(id), timer.due - now);
     }
+  }
+
+  /** Clears every timer, and no new one fires: the test is over (a client left mid-backoff stops). */
+  stop(): void {
+    this.#stopped = true;
+    for (const timer of this.#timers.values()) clearTimeout(timer.handle);
+    this.#timers.clear();
   }
 
   /** Timers still to fire. */

@@ -13,6 +13,11 @@ export const ROTATION_FAULT_POINTS: readonly RotationFaultPoint[] = [
 export interface RotationFaultOptions {
   /** Strike at the n-th time the point is reached (default 1, the first). */
   nth?: number;
+  /**
+   * While this answers false the point is not counted (nor struck): a server arms its fault once
+   * it listens, so a checkpoint at start-up cannot kill it before it serves.
+   */
+  armed?: () => boolean;
 }
 
 /**
@@ -46,6 +51,7 @@ export function withRotationFault(
 ): SqliteStores {
   let remaining = options.nth ?? 1;
   const strike = () => {
+    if (options.armed && !options.armed()) return;
     if (--remaining === 0) fault();
   };
   if (point === 'before-commit') {

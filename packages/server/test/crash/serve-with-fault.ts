@@ -11,6 +11,8 @@ if (!ROTATION_FAULT_POINTS.includes(point as RotationFaultPoint) || !db || !port
 }
 const config = loadConfig({ env: process.env, flags: { db, port } });
 const holds = point === 'checkpoint-hold';
+// Armed once listening: a checkpoint at start-up (the WAL left by the last crash) is not the fault.
+let listening = false;
 const stores = withRotationFault(
   openSqliteStores({
     path: config.db,
@@ -20,7 +22,7 @@ const stores = withRotationFault(
   }),
   point as RotationFaultPoint,
   () => process.kill(process.pid, 'SIGKILL'),
-  { nth: nth ? Number(nth) : 1 },
+  { nth: nth ? Number(nth) : 1, armed: () => listening },
 );
 const tessera = await createTessera({
   config,
@@ -28,4 +30,5 @@ const tessera = await createTessera({
   masterSecret: loadMasterSecret(config.db, process.env),
 });
 await tessera.listen();
+listening = true;
 process.stderr.write('Tessera is listening (rotations fail at the fault point)\n');
