@@ -28,7 +28,8 @@ const TESSERA = /^@tessera\/([a-z-]+)/;
 /** Which Tessera packages each package's sources may import (the layers). */
 const MAY_IMPORT: Record<string, string[]> = {
   protocol: [],
-  server: ['protocol'],
+  dashboard: ['protocol'],
+  server: ['protocol', 'dashboard'],
   resource: ['protocol'],
   client: ['protocol'],
   vault: ['protocol'],
@@ -39,6 +40,7 @@ const MAY_IMPORT: Record<string, string[]> = {
 };
 const FOLDERS: Record<string, string> = {
   protocol: 'packages/protocol/src',
+  dashboard: 'packages/dashboard/src',
   server: 'packages/server/src',
   resource: 'packages/resource/src',
   client: 'packages/client/src',
