@@ -36,13 +36,23 @@ describe('the dashboard lists use their indexes (EXPLAIN QUERY PLAN)', () => {
     });
   }
 
-  it('events by type, in id order: events_type, no sort', () => {
-    const p = plan(
-      'SELECT * FROM events WHERE type = ? AND id > ? ORDER BY id LIMIT 100',
-      'token.refreshed',
-      0,
-    );
-    assert.match(p, /INDEX events_type/, p);
+  it('events by type, in id order: the batch-built event_index_type, no sort', async () => {
+    // The statement the event store runs for a type filter, as it prepares it.
+    const texts: string[] = [];
+    const prepare = stores.db.prepare.bind(stores.db);
+    stores.db.prepare = ((sql: string) => {
+      texts.push(sql);
+      return prepare(sql);
+    }) as typeof stores.db.prepare;
+    try {
+      await stores.events.list({ type: 'token.refreshed', afterId: 0, limit: 100 });
+    } finally {
+      stores.db.prepare = prepare;
+    }
+    const sql = texts.find((t) => t.includes('event_index_type'));
+    assert.ok(sql, texts.join('\n'));
+    const p = plan(sql, 'token.refreshed', 0, 100);
+    assert.match(p, /SEARCH event_index_type USING PRIMARY KEY \(type=\? AND id>\?\)/, p);
     assert.doesNotMatch(p, /TEMP B-TREE/, p);
   });
 });

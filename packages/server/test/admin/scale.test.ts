@@ -68,6 +68,7 @@ function seed(db: Database.Database, userId: string): CounterRow[] {
       INSERT INTO event_index_family SELECT family_id, id FROM events ORDER BY family_id, id;
       INSERT INTO event_index_user SELECT user_id, id FROM events ORDER BY user_id, id;
       INSERT INTO event_index_client SELECT client_id, id FROM events ORDER BY client_id, id;
+      INSERT INTO event_index_type SELECT type, id FROM events ORDER BY type, id;
       UPDATE event_index_mark SET id = (SELECT MAX(id) FROM events) WHERE one = 1;`);
   })();
   // A day of counters, as the flushes would have written them.

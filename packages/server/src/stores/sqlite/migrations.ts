@@ -303,4 +303,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (step, minute, name, label)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Events by type, indexed in batches like those by family, user and client: an index on
+  -- \`events (type, id)\` cost every rotation a page of its own (the end of its type's range).
+  CREATE TABLE event_index_type (
+    type TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    PRIMARY KEY (type, id)
+  ) WITHOUT ROWID;
+  INSERT INTO event_index_type SELECT type, id FROM events
+    WHERE id <= (SELECT id FROM event_index_mark WHERE one = 1) ORDER BY type, id;
+  DROP INDEX events_type;
+  `,
 ];

@@ -5,12 +5,12 @@ export const EVENT_INDEX_BATCH = 2000;
 export const EVENT_INDEX_INTERVAL_MS = 250;
 
 /**
- * The lifecycle record's per-family, per-user and per-client indexes, built in batches off the hot path.
+ * The lifecycle record's per-family, per-user, per-client and per-type indexes, built in batches off the hot path.
  *
  * An event is appended to `events` (an INTEGER PRIMARY KEY: consecutive events share its last
- * page), and nothing else: two SQLite indexes on it would cost a rotation two random pages (its
- * family's and its user's). Instead `index()` copies the events after `event_index_mark` into
- * `event_index_family`, `event_index_user` and `event_index_client` (sorted, so a batch writes each index page once)
+ * page), and nothing else: SQLite indexes on it would cost a rotation a page each (its family's,
+ * its user's, its client's and its type's). Instead `index()` copies the events after `event_index_mark` into
+ * `event_index_family`, `event_index_user`, `event_index_client` and `event_index_type` (sorted, so a batch writes each index page once)
  * and moves the mark, in one transaction. Readers take the indexed events from those tables and
  * the few after the mark from the end of `events`: a query is complete whenever the index runs.
  */
@@ -33,6 +33,8 @@ export function sqliteEventIndex(db: Database.Database): EventIndex {
     client: db.prepare(`INSERT OR IGNORE INTO event_index_client (client_id, id)
       SELECT client_id, id FROM events WHERE id > ? AND id <= ? AND client_id IS NOT NULL
       ORDER BY client_id, id`),
+    type: db.prepare(`INSERT OR IGNORE INTO event_index_type (type, id)
+      SELECT type, id FROM events WHERE id > ? AND id <= ? ORDER BY type, id`),
     // Another process on the file may have moved it further: the mark never goes back.
     setMark: db.prepare('UPDATE event_index_mark SET id = MAX(id, ?) WHERE one = 1'),
   };
@@ -44,6 +46,7 @@ export function sqliteEventIndex(db: Database.Database): EventIndex {
     s.family.run(from, to);
     s.user.run(from, to);
     s.client.run(from, to);
+    s.type.run(from, to);
     s.setMark.run(to);
     return to - from;
   });

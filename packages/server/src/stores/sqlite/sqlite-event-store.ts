@@ -25,7 +25,7 @@ export function prepareEventInsert(db: Database.Database): InsertEvent {
 }
 
 /**
- * The lifecycle record in the `events` table. Queries by family or by user go through the
+ * The lifecycle record in the `events` table. Queries by family, user, client or type go through the
  * batch-built indexes (`sqlite-event-index.ts`) plus the events after their mark.
  */
 export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent): EventStore {
@@ -44,12 +44,15 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
       (SELECT user_id, id FROM events WHERE id IN (${oldest}) AND user_id IS NOT NULL)`),
     client: db.prepare(`DELETE FROM event_index_client WHERE (client_id, id) IN
       (SELECT client_id, id FROM events WHERE id IN (${oldest}) AND client_id IS NOT NULL)`),
+    type: db.prepare(`DELETE FROM event_index_type WHERE (type, id) IN
+      (SELECT type, id FROM events WHERE id IN (${oldest}))`),
     events: db.prepare(`DELETE FROM events WHERE id IN (${oldest})`),
   };
   const pruneBatch = db.transaction((args: { before: number; limit: number }) => {
     prune.family.run(args);
     prune.user.run(args);
     prune.client.run(args);
+    prune.type.run(args);
     return prune.events.run(args).changes;
   });
   const limitOf = (filter: EventFilter) =>
@@ -77,9 +80,11 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
         ? (['event_index_family', 'family_id', filter.familyId] as const)
         : filter.userId !== undefined
           ? (['event_index_user', 'user_id', filter.userId] as const)
-          : filter.clientId !== undefined && filter.type === undefined
+          : filter.clientId !== undefined
             ? (['event_index_client', 'client_id', filter.clientId] as const)
-            : undefined;
+            : filter.type !== undefined
+              ? (['event_index_type', 'type', filter.type] as const)
+              : undefined;
     if (!keyed) {
       const { where, args } = conditions(filter);
       const sql = `SELECT * FROM events ${where ? `${where} AND` : 'WHERE'} events.id > ? ORDER BY events.id LIMIT ?`;
