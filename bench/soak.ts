@@ -136,60 +136,68 @@ for (let i = 0; i < SESSIONS; i++) {
 }
 
 /**
- * One unit of load: refresh a session, then validate its new access token by introspection. A
- * session near its absolute lifetime is signed in again first (that sign-in is not timed).
+ * Sessions not being refreshed, the one idle longest first. A unit takes one and gives it back
+ * when its answer is in: one refresh at a time per session, as a client's single flight makes it.
+ * (Two units of one session in flight at once would be the client's own race, not the server's:
+ * the slower one's answer, written back last, holds an older token, and presenting that later
+ * is a reuse.)
  */
-/** How many of the sessions the load goes round (all for the capacity; fewer at a low rate). */
-let active = SESSIONS;
-async function unit(i: number): Promise<number> {
-  let s = sessions[i % active]!;
-  if (Date.now() - s.startedAt > RENEW_AT_S * 1000) {
-    const fresh = await signIn();
-    if (fresh) {
-      sessions[i % active] = fresh;
-      s = fresh;
+const idle: SoakSession[] = [...sessions];
+
+/**
+ * One unit of load: refresh a session, then validate its new access token by introspection. A
+ * session near its absolute lifetime is signed in again first (that sign-in is not timed), and so
+ * is one whose refresh was refused (counted as an error), so the load goes on at its rate.
+ * Returns the unit's time, or undefined when no session was idle (not counted).
+ */
+async function unit(): Promise<number | undefined> {
+  let s = idle.shift();
+  if (!s) return undefined;
+  try {
+    if (Date.now() - s.startedAt > RENEW_AT_S * 1000) s = (await signIn()) ?? s;
+    const t0 = performance.now();
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      client_id: 'web',
+      refresh_token: s.refresh,
+    }).toString();
+    let r = await agentless(ENDPOINTS.token, form);
+    // An answer lost (timed out on an overloaded machine) is retried at once with the same token,
+    // within the grace period, as a well-behaved client does.
+    if (r.status === 0) {
+      fail('refresh 0 (retried)');
+      r = await agentless(ENDPOINTS.token, form);
     }
-  }
-  const t0 = performance.now();
-  const form = new URLSearchParams({
-    grant_type: 'refresh_token',
-    client_id: 'web',
-    refresh_token: s.refresh,
-  }).toString();
-  let r = await agentless(ENDPOINTS.token, form);
-  // An answer lost (timed out on an overloaded machine) is retried at once with the same token,
-  // within the grace period, as a well-behaved client does; a later unit with the old token
-  // would be a reuse and end the session.
-  if (r.status === 0) {
-    fail('refresh 0 (retried)');
-    r = await agentless(ENDPOINTS.token, form);
-  }
-  if (r.status !== 200) {
-    let code = '';
-    try {
-      code = ` ${JSON.parse(r.text).error_code}`;
-    } catch {}
-    fail(`refresh ${r.status}${code}`);
+    if (r.status !== 200) {
+      let code = '';
+      try {
+        code = ` ${JSON.parse(r.text).error_code}`;
+      } catch {}
+      fail(`refresh ${r.status}${code}`);
+      if (r.status === 400) s = (await signIn()) ?? s;
+      return performance.now() - t0;
+    }
+    const body = JSON.parse(r.text);
+    s.refresh = body.refresh_token;
+    s.access = body.access_token;
+    const v = await agentless(ENDPOINTS.introspection, new URLSearchParams({ token: s.access }).toString(), {
+      authorization: encodeBasicCredentials('api', RS_SECRET),
+    });
+    if (v.status !== 200 || !JSON.parse(v.text).active) fail(`introspect ${v.status}`);
     return performance.now() - t0;
+  } finally {
+    idle.push(s);
   }
-  const body = JSON.parse(r.text);
-  s.refresh = body.refresh_token;
-  s.access = body.access_token;
-  const v = await agentless(ENDPOINTS.introspection, new URLSearchParams({ token: s.access }).toString(), {
-    authorization: encodeBasicCredentials('api', RS_SECRET),
-  });
-  if (v.status !== 200 || !JSON.parse(v.text).active) fail(`introspect ${v.status}`);
-  return performance.now() - t0;
 }
 
 // Capacity: closed loop, 16 at a time, for 15 s.
 let done = 0;
 const capacityEnds = Date.now() + 15_000;
 await Promise.all(
-  Array.from({ length: 16 }, async (_, w) => {
-    for (let i = w; Date.now() < capacityEnds; i += 16) {
-      await unit(i);
-      done++;
+  Array.from({ length: 16 }, async () => {
+    while (Date.now() < capacityEnds) {
+      if ((await unit()) !== undefined) done++;
+      else await new Promise((r) => setTimeout(r, 1));
     }
   }),
 );
@@ -201,8 +209,6 @@ process.stdout.write(
 errors = 0;
 logins = 0;
 for (const k of Object.keys(errorKinds)) delete errorKinds[k];
-// Each session is refreshed about every 10 s, well within its 40 s idle lifetime.
-active = Math.max(10, Math.min(SESSIONS, Math.round(rate * 10)));
 
 /** The server process's resident set, from /proc (Linux). */
 function rssMiB(): number {
@@ -280,15 +286,17 @@ const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? 0;
 };
-// Open loop at `rate`: a unit starts every 1/rate s whatever the answers do (at most 256 in flight).
+// Open loop at `rate`: a unit starts every 1/rate s whatever the answers do (at most one per
+// session in flight; each session is refreshed many times a second, far within its idle lifetime).
 const ticker = setInterval(() => {
-  // As many as are due since the start (a late tick catches up), never more than 256 in flight.
+  // As many as are due since the start (a late tick catches up) while a session is idle.
   const due = Math.floor(((Date.now() - started) * rate) / 1000) - next;
-  for (let k = 0; k < due && inFlight < 256; k++) {
+  for (let k = 0; k < due && idle.length > 0; k++) {
     inFlight++;
-    void unit(next++).then((ms) => {
+    next++;
+    void unit().then((ms) => {
       inFlight--;
-      latencies.push(ms);
+      if (ms !== undefined) latencies.push(ms);
     });
   }
 }, 20);
