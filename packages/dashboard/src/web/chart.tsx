@@ -45,7 +45,7 @@ export function Chart({
           {},
           ...series.map((s, i) => ({
             label: s.label,
-            stroke: PALETTE[i % PALETTE.length]!,
+            stroke: PALETTE[i % PALETTE.length] ?? '#4b5563',
             width: 1.5,
             points: { show: false },
             ...(counts ? { paths: stepped } : { spanGaps: true }),

@@ -113,4 +113,6 @@ function Page({ route }: { route: Route }) {
   }
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app');
+if (!root) throw new Error('the page has no #app element to render into');
+render(<App />, root);

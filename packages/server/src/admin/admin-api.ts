@@ -7,7 +7,7 @@ import type { LoginThrottle } from '../domain/login-throttle.js';
 import { revokeFamily } from '../domain/revoke-family.js';
 import type { RateLimits } from '../http/rate-limits.js';
 import type { FamilyRecord } from '../ports/index.js';
-import { adminAuth, adminCookieFor } from './admin-auth.js';
+import { adminAuth, adminCookieFor, signedInAdmin } from './admin-auth.js';
 import { eventRoutes, eventView } from './admin-events.js';
 import { inspectorRoutes } from './admin-inspector.js';
 import { keyRoutes } from './admin-keys.js';
@@ -128,7 +128,7 @@ function sessionRoutes(app: FastifyInstance, ctx: TesseraContext): void {
   app.post('/sessions/:id/revoke', async (request) => {
     const family = await findFamily(ctx, request);
     const reason = reasonOf(request);
-    const admin = request.admin!;
+    const admin = signedInAdmin(request);
     const revoked = await revokeFamily(ctx, family, 'admin_revoked', 'admin', {
       by: admin.username,
       note: reason,
@@ -139,7 +139,7 @@ function sessionRoutes(app: FastifyInstance, ctx: TesseraContext): void {
 
   const revokeAll = async (request: FastifyRequest, target: { userId?: string; clientId?: string }) => {
     const reason = reasonOf(request);
-    const admin = request.admin!;
+    const admin = signedInAdmin(request);
     const ended: string[] = [];
     // Page by page through the port: each page ends what it lists.
     for (;;) {

@@ -30,6 +30,15 @@ declare module 'fastify' {
 }
 
 /**
+ * The admin a route's `requireAdmin` pre-handler signed in. A route without that pre-handler
+ * calling it is a programming error, not a request to answer: it throws.
+ */
+export function signedInAdmin(request: FastifyRequest): AdminSession {
+  if (!request.admin) throw new Error('an admin route ran without its requireAdmin pre-handler');
+  return request.admin;
+}
+
+/**
  * The sign-in and the guard. Anonymous: 401 `sign_in_required`; signed in without the admin
  * role: 403 `forbidden`; a state-changing call without the session's CSRF token in
  * `ADMIN_CSRF_HEADER`, or with a foreign `Origin`: 403.
@@ -110,7 +119,7 @@ export function adminAuth(
       ]);
       return describe(session);
     });
-    app.get('/session', { preHandler: requireAdmin }, async (request) => describe(request.admin!));
+    app.get('/session', { preHandler: requireAdmin }, async (request) => describe(signedInAdmin(request)));
     app.delete('/session', { preHandler: requireAdmin }, async (request, reply) => {
       sessions.end(request.cookies[cookie.name]);
       setCookie(reply, '', 0);

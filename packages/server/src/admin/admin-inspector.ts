@@ -159,20 +159,20 @@ async function inspectRefreshToken(ctx: TesseraContext, token: string, now: numb
     out.expired = true;
     return out;
   }
-  const { token: rt } = state;
+  const { token: rt, family: current } = state;
   out.claims = {
-    sid: family!.id,
-    sub: family!.userId,
-    client_id: family!.clientId,
-    scope: family!.scope,
+    sid: current.id,
+    sub: current.userId,
+    client_id: current.clientId,
+    scope: current.scope,
     generation: rt.generation,
     status: rt.status,
   };
   out.issuedAt = rt.issuedAt;
-  out.expiresAt = Math.min(rt.expiresAt, family!.expiresAt);
+  out.expiresAt = Math.min(rt.expiresAt, current.expiresAt);
   out.expired = now >= out.expiresAt;
-  out.revoked = rt.status === 'revoked' || family!.status === 'revoked';
-  out.active = !out.expired && !out.revoked && rt.status === 'active' && family!.status === 'active';
+  out.revoked = rt.status === 'revoked' || current.status === 'revoked';
+  out.active = !out.expired && !out.revoked && rt.status === 'active' && current.status === 'active';
   if (rt.status === 'rotated') {
     out.notes.push(
       `Replaced by generation ${rt.generation + 1}${rt.rotatedAt === null ? '' : ` at ${new Date(rt.rotatedAt).toISOString()}`}: presented again after the grace period, it ends the session (reuse).`,

@@ -5,6 +5,7 @@ import { hasErrorCode } from '../errors.js';
 import { bodyOfType } from '../http/parse-body.js';
 import { COUNTER_NAMES, MINUTE_MS, minuteOf } from '../observability/minute-counters.js';
 import type { KeyRecord } from '../ports/index.js';
+import { signedInAdmin } from './admin-auth.js';
 import { reasonOf } from './admin-params.js';
 
 /** The signing-key rings the dashboard shows, with the access-token format each one signs. */
@@ -91,7 +92,7 @@ export function keyRoutes(app: FastifyInstance, ctx: TesseraContext): void {
     if (params.force !== undefined && params.force !== 'true' && params.force !== 'false') {
       throw new TesseraError('invalid_request', 'force: "true" or "false"');
     }
-    const admin = request.admin!;
+    const admin = signedInAdmin(request);
     const previous = keyRing.current().kid;
     const { kid, rotated } = await keyRing.rotate({ force: params.force === 'true' }).catch((err: Error) => {
       // The next key may not be in every JWKS cache yet: rotating now would refuse valid tokens.

@@ -88,8 +88,8 @@ export function overviewRoutes(app: FastifyInstance, ctx: TesseraContext): void 
         const i = Math.floor((r.minute - from) / stepMs);
         if (i < 0 || i >= points) continue;
         const label = r.label === '' ? 'unknown' : r.label;
-        out[label] ??= new Array<number>(points).fill(0);
-        out[label]![i]! += r.count;
+        const counts = (out[label] ??= new Array<number>(points).fill(0));
+        counts[i] = (counts[i] ?? 0) + r.count;
       }
       return out;
     };
@@ -104,7 +104,7 @@ export function overviewRoutes(app: FastifyInstance, ctx: TesseraContext): void 
     for (const r of chartRows) {
       if (r.name !== C.failedLogins) continue;
       const i = Math.floor((r.minute - from) / stepMs);
-      if (i >= 0 && i < points) failedLogins[i]! += r.count;
+      if (i >= 0 && i < points) failedLogins[i] = (failedLogins[i] ?? 0) + r.count;
     }
 
     const ageMs = ctx.keyRing.currentAge();

@@ -156,8 +156,9 @@ function migrate(db: Database.Database): void {
     if (v > MIGRATIONS.length) {
       throw new Error(`the database schema (version ${v}) is newer than this Tessera (${MIGRATIONS.length})`);
     }
-    if (v === MIGRATIONS.length) return false;
-    db.exec(MIGRATIONS[v]!);
+    const next = MIGRATIONS[v];
+    if (next === undefined) return false;
+    db.exec(next);
     db.pragma(`user_version = ${v + 1}`);
     return true;
   });

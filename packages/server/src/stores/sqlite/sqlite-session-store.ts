@@ -207,7 +207,7 @@ export function sqliteSessionStore(
       if (!row) return null;
       const family = toFamily(row);
       const revoked = row.status === 'revoked';
-      if (row.token_hash === hash) {
+      if (row.token_hash === hash && row.token_issued_at !== null && row.token_expires_at !== null) {
         return {
           family,
           token: {
@@ -216,8 +216,8 @@ export function sqliteSessionStore(
             generation: row.generation,
             parentHash: row.token_parent_hash,
             status: revoked ? 'revoked' : 'active',
-            issuedAt: row.token_issued_at!,
-            expiresAt: row.token_expires_at!,
+            issuedAt: row.token_issued_at,
+            expiresAt: row.token_expires_at,
             rotatedAt: null,
             graceResponse: null,
           },
