@@ -400,7 +400,7 @@ export async function sqliteBatchedCost(): Promise<{ cpu: number; writes: number
       await Promise.all(
         sessions.slice(i, i + 16).map(async (s) => {
           const state = await stores.sessions.findToken(s.token.familyId, s.token.hash);
-          if (!state || state.token.status !== 'active')
+          if (state?.token.status !== 'active')
             throw new Error('sqlite store cost: the current token was not found');
           const r = await stores.sessions.rotate(nextRotation(s, grace, now + 2).input);
           if (r.outcome !== 'rotated') throw new Error('sqlite store cost: conflict');

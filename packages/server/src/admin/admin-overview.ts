@@ -88,7 +88,8 @@ export function overviewRoutes(app: FastifyInstance, ctx: TesseraContext): void 
         const i = Math.floor((r.minute - from) / stepMs);
         if (i < 0 || i >= points) continue;
         const label = r.label === '' ? 'unknown' : r.label;
-        const counts = (out[label] ??= new Array<number>(points).fill(0));
+        const counts = out[label] ?? new Array<number>(points).fill(0);
+        out[label] = counts;
         counts[i] = (counts[i] ?? 0) + r.count;
       }
       return out;
