@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { type Clock, systemClock, type TokenResponse } from '@tessera/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
@@ -233,10 +234,14 @@ async function assembleState(
   );
   // Every recorded event is counted for the dashboard and wakes the live tails.
   const wakeTails = throttled(() => eventSignal.publish(), LIMITS.eventSignalMinIntervalMs, setTimer);
-  const stores = observeEvents(signalled, (events) => {
-    counters.observeEvents(events);
-    wakeTails();
-  });
+  const stores = observeEvents(
+    signalled,
+    (events) => {
+      counters.observeEvents(events);
+      wakeTails();
+    },
+    config.instanceName ?? `${hostname()}:${process.pid}`,
+  );
 
   const longestAccessTtlMs = async () => {
     const clients = await stores.directory.listClients();

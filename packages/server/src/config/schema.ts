@@ -124,6 +124,14 @@ export const SCHEMA = {
     group: 'server',
     doc: 'Open connections the server accepts at once; past it new ones are closed at once, so a flood cannot take every file descriptor.',
   },
+  instanceName: {
+    kind: 'string',
+    default: undefined,
+    example: 'auth-2',
+    env: 'TESSERA_INSTANCE_NAME',
+    group: 'server',
+    doc: 'Name of this instance, recorded on every lifecycle event it writes (the serving instance in a lineage); unset, `<host name>:<process id>`.',
+  },
   loginDefaultClientId: {
     kind: 'string',
     default: undefined,

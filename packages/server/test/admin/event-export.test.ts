@@ -74,7 +74,7 @@ describe('events export (GET /admin/api/events/export)', () => {
     assert.ok(text.startsWith('id,at,time,type,session,user,client,reason,data\r\n'));
     assert.ok(text.includes(`,"'=HYPERLINK(""x"")",`), 'a formula is quoted and prefixed');
     assert.ok(
-      text.includes('"{""note"":""a \\""quoted\\"", comma\\nand a line break""}"'),
+      text.includes('"{""note"":""a \\""quoted\\"", comma\\nand a line break"",'),
       text.slice(0, 600),
     );
     // 2,501 stored here plus the sign-in's own event, each one row after the header.
