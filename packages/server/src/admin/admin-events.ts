@@ -4,6 +4,7 @@ import { type LifecycleEvent, TesseraError } from '@tessera/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LIMITS } from '../config/limits.js';
 import type { TesseraContext } from '../domain/context.js';
+import { signedInAdmin } from './admin-auth.js';
 import { findUser, intParam, query } from './admin-params.js';
 import { EXPORT_FORMATS, type ExportFormat, exportLines } from './event-export.js';
 import { type EventTail, matchesTail, type TailFilter } from './event-tail.js';
@@ -120,7 +121,7 @@ export function eventRoutes(app: FastifyInstance, ctx: TesseraContext, tail: Eve
     const q = query(request);
     const filter = await eventFilterOf(ctx, q);
     const resume = resumeIdOf(request, q.after);
-    const adminId = request.admin!.userId;
+    const adminId = signedInAdmin(request).userId;
     // A plain request (a script, HEAD, a proxy's probe) gets a snapshot instead of a stream that
     // never ends: the newest event id to tail from, and what follows the resume id.
     if (request.method !== 'GET' || !request.headers.accept?.includes('text/event-stream')) {
@@ -165,8 +166,10 @@ export function eventRoutes(app: FastifyInstance, ctx: TesseraContext, tail: Eve
     streams.add(s);
     res.on('drain', () => {
       s.blocked = false;
-      while (!s.blocked && s.queue.length > 0) {
-        if (!res.write(s.queue.shift()!)) s.blocked = true;
+      while (!s.blocked) {
+        const next = s.queue.shift();
+        if (next === undefined) break;
+        if (!res.write(next)) s.blocked = true;
       }
     });
     request.raw.on('close', () => close(s));
@@ -192,8 +195,9 @@ export function eventRoutes(app: FastifyInstance, ctx: TesseraContext, tail: Eve
           });
           deliver(s, page);
           read += page.length;
-          if (page.length < LIMITS.eventTailBatch) break;
-          after = page.at(-1)!.id;
+          const last = page.at(-1);
+          if (!last || page.length < LIMITS.eventTailBatch) break;
+          after = last.id;
         }
       }
       s.live = true;

@@ -66,7 +66,8 @@ export async function* exportLines(
     if (page.length === 0) return;
     yield page.map((e) => (format === 'csv' ? `${csvRow(e)}\r\n` : `${JSON.stringify(e)}\n`)).join('');
     written += page.length;
-    after = page.at(-1)!.id;
-    if (page.length < batch) return;
+    const last = page.at(-1);
+    if (!last || page.length < batch) return;
+    after = last.id;
   }
 }

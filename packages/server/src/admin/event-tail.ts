@@ -113,8 +113,9 @@ export class EventTail {
         this.seen.add(e.id);
         fresh.push(e);
       }
-      if (events.length < this.batch) break;
-      after = events.at(-1)!.id;
+      const last = events.at(-1);
+      if (!last || events.length < this.batch) break;
+      after = last.id;
     }
     this.advance();
     if (fresh.length === 0) return;
