@@ -5,9 +5,8 @@ import { csvCell, exportLines } from '../../src/admin/event-export.js';
 import { EventTail } from '../../src/admin/event-tail.js';
 import { ManualClock, ManualTimers } from '../../src/index.js';
 import type { EventFilter } from '../../src/ports/index.js';
-import { PASSWORD, startTestServer, type TestServer } from '../helpers/test-server.js';
-
-const ORIGIN = 'http://127.0.0.1:4000';
+import { signInAdmin } from '../helpers/admin-session.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 describe('events export (GET /admin/api/events/export)', () => {
   let s: TestServer;
@@ -15,13 +14,7 @@ describe('events export (GET /admin/api/events/export)', () => {
   const T = Date.UTC(2026, 0, 1, 12);
   before(async () => {
     s = await startTestServer();
-    const res = await s.tessera.app.inject({
-      method: 'POST',
-      url: '/admin/api/session',
-      headers: { 'content-type': 'application/json', origin: ORIGIN },
-      payload: JSON.stringify({ username: 'alice', password: PASSWORD }),
-    });
-    cookie = String([res.headers['set-cookie']].flat()[0]).split(';')[0]!;
+    ({ cookie } = await signInAdmin(s));
     const many = Array.from({ length: 2500 }, (_, i) => ({
       at: T + 1000 + i,
       type: 'token.refreshed' as const,

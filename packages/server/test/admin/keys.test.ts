@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_CSRF_HEADER } from '@tessera/protocol';
 import { estimateVerifiable } from '../../src/admin/admin-keys.js';
-import { PASSWORD, startTestServer, type TestServer } from '../helpers/test-server.js';
-
-const ORIGIN = 'http://127.0.0.1:4000';
+import { ADMIN_ORIGIN, signInAdmin } from '../helpers/admin-session.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 describe('keys in the admin API: the tokens each still verifies, and rotate', () => {
   let s: TestServer;
@@ -12,14 +11,7 @@ describe('keys in the admin API: the tokens each still verifies, and rotate', ()
   let csrf = '';
   before(async () => {
     s = await startTestServer();
-    const res = await s.tessera.app.inject({
-      method: 'POST',
-      url: '/admin/api/session',
-      headers: { 'content-type': 'application/json', origin: ORIGIN },
-      payload: JSON.stringify({ username: 'alice', password: PASSWORD }),
-    });
-    cookie = String([res.headers['set-cookie']].flat()[0]).split(';')[0]!;
-    csrf = JSON.parse(res.body).csrfToken;
+    ({ cookie, csrf } = await signInAdmin(s));
   });
   after(() => s.close());
 
@@ -38,7 +30,7 @@ describe('keys in the admin API: the tokens each still verifies, and rotate', ()
     s.tessera.app.inject({
       method: 'POST',
       url: '/admin/api/keys/rotate',
-      headers: { 'content-type': 'application/json', origin: ORIGIN, cookie, ...headers },
+      headers: { 'content-type': 'application/json', origin: ADMIN_ORIGIN, cookie, ...headers },
       payload: JSON.stringify(body),
     });
 

@@ -8,9 +8,8 @@ import {
   p95OfHistogram,
 } from '../../src/observability/minute-counters.js';
 import type { CounterRow, CounterStore } from '../../src/ports/index.js';
-import { PASSWORD, startTestServer, type TestServer } from '../helpers/test-server.js';
-
-const ORIGIN = 'http://127.0.0.1:4000';
+import { signInAdmin } from '../helpers/admin-session.js';
+import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
 describe('the overview (GET /admin/api/overview) from per-minute counters', () => {
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12));
@@ -19,13 +18,7 @@ describe('the overview (GET /admin/api/overview) from per-minute counters', () =
   let cookie = '';
   before(async () => {
     s = await startTestServer({ clock, setTimer: timers.setTimer });
-    const res = await s.tessera.app.inject({
-      method: 'POST',
-      url: '/admin/api/session',
-      headers: { 'content-type': 'application/json', origin: ORIGIN },
-      payload: JSON.stringify({ username: 'alice', password: PASSWORD }),
-    });
-    cookie = String([res.headers['set-cookie']].flat()[0]).split(';')[0]!;
+    ({ cookie } = await signInAdmin(s));
   });
   after(() => s.close());
 

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type Database from 'better-sqlite3';
 import { type CounterRow, createUser, openSqliteStores } from '../../src/index.js';
 import { COUNTER_NAMES, LATENCY_BUCKETS_MS } from '../../src/observability/minute-counters.js';
+import { signInAdmin } from '../helpers/admin-session.js';
 import { PASSWORD, startTestServer, type TestServer } from '../helpers/test-server.js';
 
 // The dashboard at the size it must stay fast at: 100,000 sessions and 1,000,000 events in
@@ -22,7 +23,6 @@ const USERS = 1000;
 const CLIENTS = ['web', 'mobile', 'backend'] as const;
 const NOW = Date.UTC(2026, 0, 1, 12);
 const DAY = 86_400_000;
-const ORIGIN = 'http://127.0.0.1:4000';
 
 /**
  * The rows, in one transaction of prepared INSERT … SELECT statements over a counter (SQLite's
@@ -120,13 +120,7 @@ describe(`the dashboard at scale: ${SESSIONS.toLocaleString('en')} sessions, ${E
     console.log(
       `scale: seeded in ${Math.round(t2 - t1)} ms (one transaction, event indexes included), checkpoint and ANALYZE in ${Math.round(t3 - t2)} ms, set-up ${Math.round(t3 - t0)} ms`,
     );
-    const res = await s.tessera.app.inject({
-      method: 'POST',
-      url: '/admin/api/session',
-      headers: { 'content-type': 'application/json', origin: ORIGIN },
-      payload: JSON.stringify({ username: 'alice', password: PASSWORD }),
-    });
-    cookie = String([res.headers['set-cookie']].flat()[0]).split(';')[0]!;
+    ({ cookie } = await signInAdmin(s));
   });
   after(async () => {
     await s.close();

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_CSRF_HEADER, ENDPOINTS } from '@tessera/protocol';
 import { saveClient } from '../../src/index.js';
+import { ADMIN_ORIGIN, signInAdmin } from '../helpers/admin-session.js';
 import { PASSWORD, startTestServer, type TestServer } from '../helpers/test-server.js';
-
-const ORIGIN = 'http://127.0.0.1:4000';
 
 describe('the token inspector (POST /admin/api/tokens/inspect)', () => {
   let s: TestServer;
@@ -17,14 +16,7 @@ describe('the token inspector (POST /admin/api/tokens/inspect)', () => {
     s = await startTestServer();
     await saveClient(s.tessera.ctx, { id: 'opaque-web', public: true, accessTokenFormat: 'opaque' });
     await saveClient(s.tessera.ctx, { id: 'paseto-web', public: true, accessTokenFormat: 'paseto' });
-    const res = await s.tessera.app.inject({
-      method: 'POST',
-      url: '/admin/api/session',
-      headers: { 'content-type': 'application/json', origin: ORIGIN },
-      payload: JSON.stringify({ username: 'alice', password: PASSWORD }),
-    });
-    cookie = String([res.headers['set-cookie']].flat()[0]).split(';')[0]!;
-    csrf = JSON.parse(res.body).csrfToken;
+    ({ cookie, csrf } = await signInAdmin(s));
   });
   after(() => s.close());
 
@@ -35,7 +27,7 @@ describe('the token inspector (POST /admin/api/tokens/inspect)', () => {
       url: '/admin/api/tokens/inspect',
       headers: {
         'content-type': 'application/json',
-        origin: ORIGIN,
+        origin: ADMIN_ORIGIN,
         cookie,
         [ADMIN_CSRF_HEADER]: csrf,
         ...headers,
@@ -144,7 +136,7 @@ describe('the token inspector (POST /admin/api/tokens/inspect)', () => {
     const noCsrf = await s.tessera.app.inject({
       method: 'POST',
       url: '/admin/api/tokens/inspect',
-      headers: { 'content-type': 'application/json', origin: ORIGIN, cookie },
+      headers: { 'content-type': 'application/json', origin: ADMIN_ORIGIN, cookie },
       payload: JSON.stringify({ token: 'x' }),
     });
     assert.equal(noCsrf.statusCode, 403);
