@@ -40,11 +40,12 @@ export function pgEventStore(db: Database): EventStore {
       const range: string[] = [];
       if (filter.from !== undefined) range.push(`at >= $${args.push(filter.from)}`);
       if (filter.to !== undefined) range.push(`at < $${args.push(filter.to)}`);
+      if (filter.beforeId !== undefined) range.push(`id < $${args.push(filter.beforeId)}`);
       const clause =
         range.length === 0 ? where : `${where ? `${where} AND` : 'WHERE'} ${range.join(' AND ')}`;
       const limit = Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
       const rows = await db.rows<EventRow>(
-        `SELECT * FROM ${db.t('events')} ${clause} ORDER BY id LIMIT $${args.length + 1}`,
+        `SELECT * FROM ${db.t('events')} ${clause} ORDER BY id ${filter.order === 'desc' ? 'DESC' : 'ASC'} LIMIT $${args.length + 1}`,
         [...args, limit],
       );
       return rows.map(toEvent);

@@ -65,11 +65,16 @@ export function eventRoutes(app: FastifyInstance, ctx: TesseraContext, tail: Eve
   app.get('/events', async (request) => {
     const q = query(request);
     const limit = intParam(q.limit, 100, 1, 1000);
+    if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') {
+      throw new TesseraError('invalid_request', '`order` must be `asc` or `desc`');
+    }
     const events = await ctx.stores.events.list({
       limit,
       ...(await eventFilterOf(ctx, q)),
       ...timeRangeOf(q),
       ...(q.after ? { afterId: intParam(q.after, 0, 0, MAX_ID) } : {}),
+      ...(q.before ? { beforeId: intParam(q.before, 0, 0, MAX_ID) } : {}),
+      ...(q.order ? { order: q.order } : {}),
     });
     return {
       items: events.map(eventView),

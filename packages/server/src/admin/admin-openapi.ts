@@ -378,12 +378,21 @@ export function ADMIN_API_DOCUMENT(prefix: string): Schema {
       },
       [p('/events')]: {
         get: {
-          summary: 'Lifecycle events in id order',
+          summary: 'Lifecycle events in id order, oldest or newest first',
           security: signedIn,
           parameters: [
             ...EVENT_FILTERS,
             ...TIME_RANGE,
-            q('after', 'Only events after this id (the `next` of the previous page)', { type: 'integer' }),
+            q('order', '`asc` (default): oldest first; `desc`: newest first', {
+              type: 'string',
+              enum: ['asc', 'desc'],
+            }),
+            q('after', 'Only events after this id (oldest first: the `next` of the previous page)', {
+              type: 'integer',
+            }),
+            q('before', 'Only events before this id (newest first: the `next` of the previous page)', {
+              type: 'integer',
+            }),
             q('limit', '1 to 1000 (default 100)', { type: 'integer', minimum: 1, maximum: 1000 }),
           ],
           responses: {
@@ -393,7 +402,11 @@ export function ADMIN_API_DOCUMENT(prefix: string): Schema {
                 required: ['items', 'next'],
                 properties: {
                   items: { type: 'array', items: ref('Event') },
-                  next: { type: ['integer', 'null'], description: 'Pass as `after` for the next page' },
+                  next: {
+                    type: ['integer', 'null'],
+                    description:
+                      'Pass as `after` (oldest first) or `before` (newest first) for the next page',
+                  },
                 },
               },
               'One page',

@@ -5,7 +5,12 @@ export interface EventFilter {
   userId?: string;
   clientId?: string;
   type?: string;
+  /** Only events with a greater id (a page's lower bound). */
   afterId?: number;
+  /** Only events with a smaller id (a page's upper bound: newest first, the last page's smallest id). */
+  beforeId?: number;
+  /** `asc` (default): oldest first; `desc`: newest first. */
+  order?: 'asc' | 'desc';
   /** Only events at or after this time (ms). */
   from?: number;
   /** Only events before this time (ms). */
@@ -23,7 +28,10 @@ export type EventInput = Omit<LifecycleEvent, 'id'>;
 export interface EventStore {
   /** Appends in order; ids are assigned ascending. */
   append(events: EventInput[]): Promise<void>;
-  /** Matching events in id order, after `afterId`; `limit` defaults to 100, at most 10,000. */
+  /**
+   * Matching events in id order (`order`: ascending by default) between `afterId` and `beforeId`;
+   * `limit` defaults to 100, at most 10,000.
+   */
   list(filter: EventFilter): Promise<LifecycleEvent[]>;
   /** The id of the newest event, 0 when there is none (where a live tail starts). */
   lastEventId(): Promise<number>;

@@ -33,6 +33,66 @@ export function eventStoreCases(get: () => Stores): void {
     );
   });
 
+  it('events: newest first, paged below an id, the same events as oldest first (no gap, no duplicate)', async () => {
+    const stores = get();
+    const { events } = stores;
+    const fam = uniqueId('fam');
+    const user = uniqueId('user');
+    const client = uniqueId('client');
+    const batch = (n: number, from: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        at: T0 + from + i,
+        type: i % 3 === 0 ? ('token.issued' as const) : ('token.refreshed' as const),
+        familyId: fam,
+        userId: user,
+        clientId: client,
+        data: { i: from + i },
+      }));
+    const pageAll = async (filter: Parameters<typeof events.list>[0], order: 'asc' | 'desc') => {
+      const ids: number[] = [];
+      for (let cursor: number | undefined, n = 0; n < 50; n++) {
+        const page = await events.list({
+          ...filter,
+          order,
+          limit: 4,
+          ...(cursor === undefined ? {} : order === 'desc' ? { beforeId: cursor } : { afterId: cursor }),
+        });
+        ids.push(...page.map((e) => e.id));
+        if (page.length < 4) break;
+        cursor = page.at(-1)?.id;
+      }
+      return ids;
+    };
+    const check = async (label: string) => {
+      const start = (await events.list({ familyId: fam, limit: 1 }))[0]?.id ?? 0;
+      for (const filter of [
+        { familyId: fam },
+        { userId: user },
+        { clientId: client },
+        { clientId: client, type: 'token.refreshed' },
+        { type: 'token.issued', afterId: start - 1 },
+        { afterId: start - 1 },
+      ]) {
+        const asc = await pageAll(filter, 'asc');
+        const desc = await pageAll(filter, 'desc');
+        assert.ok(asc.length > 0, `${label}: ${JSON.stringify(filter)} finds events`);
+        assert.deepEqual(desc, [...asc].reverse(), `${label}: ${JSON.stringify(filter)}`);
+        assert.equal(new Set(desc).size, desc.length, `${label}: no duplicate`);
+      }
+    };
+    await events.append(batch(13, 0));
+    await check('as appended');
+    // A store that indexes in batches (SQLite) answers from its index and from the events past it.
+    (stores as { settle?: () => number }).settle?.();
+    await events.append(batch(6, 13));
+    await check('indexed and not yet indexed');
+    const newest = await events.list({ familyId: fam, order: 'desc', limit: 2 });
+    assert.deepEqual(
+      newest.map((e) => e.data?.i),
+      [18, 17],
+    );
+  });
+
   it('events: filtered by client and by time, the newest id, pruned by age in bounded batches', async () => {
     const { events } = get();
     const client = uniqueId('client');

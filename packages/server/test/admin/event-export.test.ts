@@ -107,6 +107,31 @@ describe('events export (GET /admin/api/events/export)', () => {
     assert.ok(calls.every((c) => (c.limit ?? 0) <= 1000));
   });
 
+  it('GET /admin/api/events newest first: pages below `next`, the same events as oldest first', async () => {
+    const page = async (q: string) => {
+      const res = await get(`/admin/api/events?client=mobile&limit=500${q}`);
+      assert.equal(res.statusCode, 200, res.body);
+      return JSON.parse(res.body) as { items: { id: number }[]; next: number | null };
+    };
+    const asc: number[] = [];
+    for (let next: number | null = 0; next !== null; ) {
+      const p = await page(`&after=${next}`);
+      asc.push(...p.items.map((e) => e.id));
+      next = p.next;
+    }
+    const desc: number[] = [];
+    for (let next: number | null | undefined; next !== null; ) {
+      const p = await page(`&order=desc${next === undefined ? '' : `&before=${next}`}`);
+      desc.push(...p.items.map((e) => e.id));
+      next = p.next;
+    }
+    assert.equal(asc.length, 1250);
+    assert.deepEqual(desc, [...asc].reverse());
+    const bad = await get('/admin/api/events?order=sideways');
+    assert.equal(bad.statusCode, 400);
+    assert.equal(JSON.parse(bad.body).error, 'invalid_request');
+  });
+
   it('csvCell: plain, quoted, formula-looking', () => {
     assert.equal(csvCell('plain'), 'plain');
     assert.equal(csvCell('a,b'), '"a,b"');

@@ -312,6 +312,17 @@ describe('sqlite specifics', () => {
       await stores.events.list({ userId: 'u', clientId: 'web' });
       await stores.events.list({ clientId: 'web', type: 'token.refreshed' });
       await stores.events.list({ type: 'token.refreshed', afterId: 3 });
+      // Newest first, the first page and the next (below an id).
+      for (const key of [
+        { familyId: 'f' },
+        { userId: 'u' },
+        { clientId: 'web' },
+        { type: 'token.issued' },
+        {},
+      ]) {
+        await stores.events.list({ ...key, order: 'desc' });
+        await stores.events.list({ ...key, order: 'desc', beforeId: 9 });
+      }
     } finally {
       Database.prototype.prepare = prepare;
     }
@@ -336,12 +347,12 @@ describe('sqlite specifics', () => {
         if (sql.includes('event_index_family'))
           assert.match(
             plan.join(' | '),
-            /SEARCH event_index_family USING PRIMARY KEY \(family_id=\? AND id>\?\)/,
+            /SEARCH event_index_family USING PRIMARY KEY \(family_id=\? AND id>\?( AND id<\?)?\)/,
           );
         if (sql.includes('event_index_user'))
           assert.match(
             plan.join(' | '),
-            /SEARCH event_index_user USING PRIMARY KEY \(user_id=\? AND id>\?\)/,
+            /SEARCH event_index_user USING PRIMARY KEY \(user_id=\? AND id>\?( AND id<\?)?\)/,
           );
         for (const [table, column] of [
           ['event_index_client', 'client_id'],
@@ -350,13 +361,16 @@ describe('sqlite specifics', () => {
           if (sql.includes(table))
             assert.match(
               plan.join(' | '),
-              new RegExp(`SEARCH ${table} USING PRIMARY KEY \\(${column}=\\? AND id>\\?\\)`),
+              new RegExp(`SEARCH ${table} USING PRIMARY KEY \\(${column}=\\? AND id>\\?( AND id<\\?)?\\)`),
             );
         // The indexed events by their ids; those past the mark by the end of the table.
         if (/event_index_(family|user|client|type)/.test(sql))
           assert.match(plan.join(' | '), /SEARCH events USING INTEGER PRIMARY KEY \(rowid=\?\)/);
         if (sql.includes('events.id > MAX('))
-          assert.match(plan.join(' | '), /SEARCH events USING INTEGER PRIMARY KEY \(rowid>\?\)/);
+          assert.match(
+            plan.join(' | '),
+            /SEARCH events USING INTEGER PRIMARY KEY \(rowid>\?( AND rowid<\?)?\)/,
+          );
         if (sql.includes('chain'))
           assert.match(plan.join(' | '), /SEARCH l USING INTEGER PRIMARY KEY \(rowid=\?\)/);
       }

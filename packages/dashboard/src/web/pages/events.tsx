@@ -18,10 +18,11 @@ export function Events({ query }: { query: URLSearchParams }) {
     client: query.get('client') ?? '',
     session: query.get('session') ?? '',
   };
-  const after = query.get('after') ?? undefined;
+  // Newest first: a page ends at the smallest id it shows, the next page starts below it.
+  const before = query.get('before') ?? undefined;
   const history = useLoad(
-    () => api.events({ ...filters, after, limit: 50 }),
-    [filters.type, filters.user, filters.client, filters.session, after],
+    () => api.events({ ...filters, order: 'desc', before, limit: 50 }),
+    [filters.type, filters.user, filters.client, filters.session, before],
   );
   const apply = (e: Event) => {
     e.preventDefault();
@@ -61,18 +62,18 @@ export function Events({ query }: { query: URLSearchParams }) {
       </form>
       <ExportLinks filters={filters} />
       <LiveTail filters={filters} />
-      <h2>History</h2>
+      <h2>History, newest first</h2>
       <ErrorBox error={history.error} />
       <EventTable items={history.data?.items ?? []} id="history" />
       <div class="pager">
-        {after ? (
+        {before ? (
           <a class="button secondary" href={href('events', { ...filters })}>
-            First page
+            Newest
           </a>
         ) : null}
         {history.data?.next ? (
-          <a class="button secondary" href={href('events', { ...filters, after: history.data.next })}>
-            Next
+          <a class="button secondary" href={href('events', { ...filters, before: history.data.next })}>
+            Older
           </a>
         ) : null}
       </div>

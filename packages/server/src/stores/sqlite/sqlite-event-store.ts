@@ -75,6 +75,11 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
   const listEvents = db.transaction((filter: EventFilter): LifecycleEvent[] => {
     const limit = limitOf(filter);
     const after = filter.afterId ?? 0;
+    const desc = filter.order === 'desc';
+    const dir = desc ? 'DESC' : 'ASC';
+    // The upper bound only when asked: without it a statement keeps its simplest plan.
+    const below = (column: string) => (filter.beforeId === undefined ? '' : `AND ${column} < ?`);
+    const belowArgs = filter.beforeId === undefined ? [] : [filter.beforeId];
     const keyed =
       filter.familyId !== undefined
         ? (['event_index_family', 'family_id', filter.familyId] as const)
@@ -87,29 +92,48 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
               : undefined;
     if (!keyed) {
       const { where, args } = conditions(filter);
-      const sql = `SELECT * FROM events ${where ? `${where} AND` : 'WHERE'} events.id > ? ORDER BY events.id LIMIT ?`;
-      return (queries.get(sql).all(...args, after, limit) as EventRow[]).map(toEvent);
+      const sql = `SELECT * FROM events ${where ? `${where} AND` : 'WHERE'} events.id > ? ${below('events.id')}
+        ORDER BY events.id ${dir} LIMIT ?`;
+      return (queries.get(sql).all(...args, after, ...belowArgs, limit) as EventRow[]).map(toEvent);
     }
     const [table, column, key] = keyed;
     const { where, args } = conditions(filter, `events.${column} = ?`);
     const extra = where.replace('WHERE', 'AND');
+    const mark = '(SELECT id FROM event_index_mark WHERE one = 1)';
     // The indexed events in the index's order (its primary key), each row found by its id...
-    const indexed = queries
-      .get(
-        `SELECT events.* FROM ${table} CROSS JOIN events ON events.id = ${table}.id
-         WHERE ${table}.${column} = ? AND ${table}.id > ? ${extra} ORDER BY ${table}.id LIMIT ?`,
-      )
-      .all(key, after, ...args, limit) as EventRow[];
-    if (indexed.length >= limit) return indexed.map(toEvent);
-    // ...then those after the index's mark (the table's last few).
-    const last = indexed.at(-1)?.id ?? after;
-    const tail = queries
-      .get(
-        `SELECT * FROM events WHERE events.id > MAX(?, (SELECT id FROM event_index_mark WHERE one = 1))
-         AND events.${column} = ? ${extra} ORDER BY events.id LIMIT ?`,
-      )
-      .all(last, key, ...args, limit - indexed.length) as EventRow[];
-    return [...indexed, ...tail].map(toEvent);
+    const indexed = (from: number, to: { sql: string; args: number[] }, n: number) =>
+      queries
+        .get(
+          `SELECT events.* FROM ${table} CROSS JOIN events ON events.id = ${table}.id
+           WHERE ${table}.${column} = ? AND ${table}.id > ? ${to.sql} ${extra} ORDER BY ${table}.id ${dir} LIMIT ?`,
+        )
+        .all(key, from, ...to.args, ...args, n) as EventRow[];
+    // ...and those after the index's mark (the table's last few).
+    const tail = (from: number, n: number) =>
+      queries
+        .get(
+          `SELECT * FROM events WHERE events.id > MAX(?, ${mark}) ${below('events.id')}
+           AND events.${column} = ? ${extra} ORDER BY events.id ${dir} LIMIT ?`,
+        )
+        .all(from, ...belowArgs, key, ...args, n) as EventRow[];
+    if (!desc) {
+      const first = indexed(after, { sql: below(`${table}.id`), args: belowArgs }, limit);
+      if (first.length >= limit) return first.map(toEvent);
+      const rest = tail(first.at(-1)?.id ?? after, limit - first.length);
+      return [...first, ...rest].map(toEvent);
+    }
+    // Newest first: the tail past the mark, then the indexed events below it.
+    const newest = tail(after, limit);
+    if (newest.length >= limit) return newest.map(toEvent);
+    const upper = newest.at(-1)?.id ?? filter.beforeId;
+    const older = indexed(
+      after,
+      upper === undefined
+        ? { sql: `AND ${table}.id <= ${mark}`, args: [] }
+        : { sql: `AND ${table}.id < ? AND ${table}.id <= ${mark}`, args: [upper] },
+      limit - newest.length,
+    );
+    return [...newest, ...older].map(toEvent);
   });
   return {
     async append(events) {
