@@ -99,41 +99,29 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
     const [table, column, key] = keyed;
     const { where, args } = conditions(filter, `events.${column} = ?`);
     const extra = where.replace('WHERE', 'AND');
-    const mark = '(SELECT id FROM event_index_mark WHERE one = 1)';
     // The indexed events in the index's order (its primary key), each row found by its id...
-    const indexed = (from: number, to: { sql: string; args: number[] }, n: number) =>
+    const indexed = (n: number) =>
       queries
         .get(
           `SELECT events.* FROM ${table} CROSS JOIN events ON events.id = ${table}.id
-           WHERE ${table}.${column} = ? AND ${table}.id > ? ${to.sql} ${extra} ORDER BY ${table}.id ${dir} LIMIT ?`,
+           WHERE ${table}.${column} = ? AND ${table}.id > ? ${below(`${table}.id`)} ${extra}
+           ORDER BY ${table}.id ${dir} LIMIT ?`,
         )
-        .all(key, from, ...to.args, ...args, n) as EventRow[];
-    // ...and those after the index's mark (the table's last few).
-    const tail = (from: number, n: number) =>
+        .all(key, after, ...belowArgs, ...args, n) as EventRow[];
+    // ...and those after the index's mark (the table's last few). Every indexed id is at or below
+    // the mark (the indexer moves it in the same transaction), every id of the tail above it.
+    const tail = (n: number) =>
       queries
         .get(
-          `SELECT * FROM events WHERE events.id > MAX(?, ${mark}) ${below('events.id')}
-           AND events.${column} = ? ${extra} ORDER BY events.id ${dir} LIMIT ?`,
+          `SELECT * FROM events WHERE events.id > MAX(?, (SELECT id FROM event_index_mark WHERE one = 1))
+           ${below('events.id')} AND events.${column} = ? ${extra} ORDER BY events.id ${dir} LIMIT ?`,
         )
-        .all(from, ...belowArgs, key, ...args, n) as EventRow[];
-    if (!desc) {
-      const first = indexed(after, { sql: below(`${table}.id`), args: belowArgs }, limit);
-      if (first.length >= limit) return first.map(toEvent);
-      const rest = tail(first.at(-1)?.id ?? after, limit - first.length);
-      return [...first, ...rest].map(toEvent);
-    }
-    // Newest first: the tail past the mark, then the indexed events below it.
-    const newest = tail(after, limit);
-    if (newest.length >= limit) return newest.map(toEvent);
-    const upper = newest.at(-1)?.id ?? filter.beforeId;
-    const older = indexed(
-      after,
-      upper === undefined
-        ? { sql: `AND ${table}.id <= ${mark}`, args: [] }
-        : { sql: `AND ${table}.id < ? AND ${table}.id <= ${mark}`, args: [upper] },
-      limit - newest.length,
-    );
-    return [...newest, ...older].map(toEvent);
+        .all(after, ...belowArgs, key, ...args, n) as EventRow[];
+    // Oldest first the index, then the tail; newest first the other way round.
+    const [first, then] = desc ? [tail, indexed] : [indexed, tail];
+    const head = first(limit);
+    if (head.length >= limit) return head.map(toEvent);
+    return [...head, ...then(limit - head.length)].map(toEvent);
   });
   return {
     async append(events) {
