@@ -9,18 +9,20 @@ import { StatementCache, whereOf } from './statement-cache.js';
 export type InsertEvent = (event: EventInput) => void;
 
 export function prepareEventInsert(db: Database.Database): InsertEvent {
+  // Positional parameters, in the order of the columns: one insert per rotation, and better-sqlite3
+  // binds them about twice as fast as named ones.
   const insert = db.prepare(`INSERT INTO events (at, type, family_id, user_id, client_id, reason, data)
-    VALUES (@at, @type, @familyId, @userId, @clientId, @reason, @data)`);
+    VALUES (?, ?, ?, ?, ?, ?, ?)`);
   return (e) => {
-    insert.run({
-      at: e.at,
-      type: e.type,
-      familyId: e.familyId ?? null,
-      userId: e.userId ?? null,
-      clientId: e.clientId ?? null,
-      reason: e.reason ?? null,
-      data: e.data ? JSON.stringify(e.data) : null,
-    });
+    insert.run(
+      e.at,
+      e.type,
+      e.familyId ?? null,
+      e.userId ?? null,
+      e.clientId ?? null,
+      e.reason ?? null,
+      e.data ? JSON.stringify(e.data) : null,
+    );
   };
 }
 

@@ -172,16 +172,18 @@ export function sqliteSessionStore(
       FROM chain c CROSS JOIN lineage l ON l.seq = c.seq ORDER BY l.generation`),
     // The child, appended after the family's head, if and only if the parent is still current in
     // an active family: the conflict check and the insert in one statement.
+    // The two statements of every rotation take positional parameters (in the order of their
+    // `?`s, see `rotateOne`): better-sqlite3 binds them about twice as fast as named ones.
+    // The family's id and parent hash are the row's own: the WHERE clause has just matched them.
     appendChild: db.prepare(`INSERT INTO lineage (family_id, generation, hash, parent_hash, prev_seq,
       issued_at, expires_at, parent_rotated_at)
-      SELECT @familyId, @generation, @hash, @parentHash, lineage_head, @issuedAt, @expiresAt, @now
-      FROM families WHERE id = @familyId AND status = 'active' AND generation = @expected
-        AND token_hash = @parentHash`),
+      SELECT id, ?, ?, token_hash, lineage_head, ?, ?, ?
+      FROM families WHERE id = ? AND status = 'active' AND generation = ? AND token_hash = ?`),
     // The new sealed answer replaces the family's previous one: only the newest is ever kept.
-    advanceFamily: db.prepare(`UPDATE families SET generation = @generation, last_refresh_at = @now,
-      grace_parent_hash = @parentHash, grace_box = @grace, token_hash = @hash, token_parent_hash = @parentHash,
-      token_issued_at = @issuedAt, token_expires_at = @expiresAt, lineage_head = @head
-      WHERE id = @familyId`),
+    advanceFamily: db.prepare(`UPDATE families SET generation = ?, last_refresh_at = ?,
+      grace_parent_hash = ?, grace_box = ?, token_hash = ?, token_parent_hash = ?,
+      token_issued_at = ?, token_expires_at = ?, lineage_head = ?
+      WHERE id = ?`),
     endFamily: db.prepare(`UPDATE families SET status = 'revoked', ended_at = @now, end_reason = @reason,
       ended_by = @by, end_note = @note, grace_parent_hash = NULL, grace_box = NULL WHERE id = @id AND status = 'active'`),
   };
@@ -219,28 +221,31 @@ export function sqliteSessionStore(
   const rotateOne = db.transaction((input: RotateInput): RotateResult => {
     const { child, now } = input;
     if (child.status !== 'active') throw new Error(`a rotation's child must be active, not ${child.status}`);
-    const appended = s.appendChild.run({
-      familyId: child.familyId,
-      generation: child.generation,
-      hash: child.hash,
-      parentHash: input.parentHash,
-      issuedAt: child.issuedAt,
-      expiresAt: child.expiresAt,
+    const appended = s.appendChild.run(
+      // generation, hash, issued_at, expires_at, parent_rotated_at
+      child.generation,
+      child.hash,
+      child.issuedAt,
+      child.expiresAt,
       now,
-      expected: input.parentGeneration,
-    });
+      // WHERE: the family, the generation and the current token the caller read
+      child.familyId,
+      input.parentGeneration,
+      input.parentHash,
+    );
     if (appended.changes !== 1) return { outcome: 'conflict' };
-    s.advanceFamily.run({
-      familyId: child.familyId,
-      generation: child.generation,
-      now,
-      parentHash: input.parentHash,
-      grace: input.graceResponse,
-      hash: child.hash,
-      issuedAt: child.issuedAt,
-      expiresAt: child.expiresAt,
-      head: appended.lastInsertRowid,
-    });
+    s.advanceFamily.run(
+      child.generation,
+      now, // last_refresh_at
+      input.parentHash, // grace_parent_hash
+      input.graceResponse, // grace_box
+      child.hash, // token_hash
+      input.parentHash, // token_parent_hash
+      child.issuedAt,
+      child.expiresAt,
+      appended.lastInsertRowid, // lineage_head
+      child.familyId, // WHERE id
+    );
     for (const e of input.events ?? []) insertEvent(e);
     return { outcome: 'rotated' };
   });
