@@ -55,3 +55,36 @@ export function compactSigner(
     },
   };
 }
+
+/**
+ * The access tokens asked for in one turn of the event loop, signed one after another at its end.
+ * An ECDSA signature reads OpenSSL's precomputed tables of its curve; signed between two requests'
+ * worth of other work, it finds them out of the CPU's caches and costs about a third more.
+ */
+export class SignatureBurst {
+  private pending: {
+    signer: CompactSigner;
+    payload: string;
+    resolve: (jws: string) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+
+  sign(signer: CompactSigner, payload: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ signer, payload, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    for (const job of batch) {
+      try {
+        job.resolve(job.signer.sign(job.payload));
+      } catch (err) {
+        job.reject(err);
+      }
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import type { KeyRing } from '../keys/key-ring.js';
-import { type CompactSigner, compactSigner } from './compact-jws.js';
+import { type CompactSigner, compactSigner, SignatureBurst } from './compact-jws.js';
 import { type AccessTokenClaims, MAX_ACCESS_TOKEN_BYTES, type TokenFormat } from './token-format.js';
 
 /** JWT access tokens per RFC 9068 (`typ: at+jwt`), signed by the key ring's current key. */
@@ -8,6 +8,7 @@ export function jwtFormat(options: { keyRing: KeyRing; issuer: string }): TokenF
   const { keyRing, issuer } = options;
   // One signer per current key (its header serialised once); a key-ring rotation makes the next.
   let signer: { kid: string; signer: CompactSigner } | undefined;
+  const burst = new SignatureBurst();
   return {
     name: 'jwt',
     async issue(claims: AccessTokenClaims): Promise<string> {
@@ -15,8 +16,8 @@ export function jwtFormat(options: { keyRing: KeyRing; issuer: string }): TokenF
       if (signer?.kid !== kid)
         signer = { kid, signer: compactSigner({ alg, typ: 'at+jwt', kid }, keyObject) };
       // A JWT is the JWS of its claims' JSON. The server builds the claims itself (typed, times in
-      // whole seconds), so they are signed as they are, synchronously (see compact-jws.ts).
-      return signer.signer.sign(JSON.stringify(claims));
+      // whole seconds), so they are signed as they are (see compact-jws.ts).
+      return burst.sign(signer.signer, JSON.stringify(claims));
     },
     async verify(token: string): Promise<AccessTokenClaims | undefined> {
       if (token.length > MAX_ACCESS_TOKEN_BYTES || token.split('.').length !== 3) return undefined;

@@ -3,7 +3,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { decodeProtectedHeader, importJWK, jwtVerify, SignJWT } from 'jose';
 import { SIGNING_ALGS } from '../../src/index.js';
-import { compactSigner } from '../../src/tokens/compact-jws.js';
+import { compactSigner, SignatureBurst } from '../../src/tokens/compact-jws.js';
 import type { AccessTokenClaims } from '../../src/tokens/token-format.js';
 import { startTestServer } from '../helpers/test-server.js';
 
@@ -91,5 +91,58 @@ describe('access tokens signed on the spot (node:crypto sign, compact JWS)', () 
     assert.throws(() => compactSigner({ alg: 'RS256' }, ec.privateKey), /does not fit/);
     assert.throws(() => compactSigner({ alg: 'HS256' }, ec.privateKey), /cannot sign/);
     assert.throws(() => compactSigner({ alg: 'ES256' }, ec.publicKey), /private key/);
+  });
+});
+
+describe('signatures in bursts (the tokens asked for in one turn, signed together at its end)', () => {
+  it('signs nothing in the caller’s turn, then each payload with its own signer; a failed signature rejects only its own', async () => {
+    const signed: string[] = [];
+    const good = {
+      sign: (payload: string) => {
+        signed.push(payload);
+        return `jws(${payload})`;
+      },
+    };
+    const broken = {
+      sign: () => {
+        throw new Error('the key is gone');
+      },
+    };
+    const burst = new SignatureBurst();
+    const a = burst.sign(good, 'a');
+    const b = burst.sign(broken, 'b');
+    const c = burst.sign(good, 'c');
+    assert.deepEqual(signed, [], 'nothing is signed before the turn ends');
+    assert.equal(await a, 'jws(a)');
+    await assert.rejects(b, /the key is gone/);
+    assert.equal(await c, 'jws(c)');
+    assert.deepEqual(signed, ['a', 'c']);
+    // A later turn makes a burst of its own.
+    assert.equal(await burst.sign(good, 'd'), 'jws(d)');
+    assert.deepEqual(signed, ['a', 'c', 'd']);
+  });
+
+  it('64 access tokens issued at once by the server: distinct, and each verifies with its own claims', async () => {
+    const s = await startTestServer({ config: { signingAlg: 'ES256' } });
+    try {
+      const ring = s.tessera.ctx.keyRing;
+      const { kid } = ring.current();
+      const publicKey = await importJWK(ring.jwks().keys.find((k) => k.kid === kid)!, 'ES256');
+      const claims = Array.from({ length: 64 }, (_, i) => claimsNumber(i));
+      const tokens = await Promise.all(claims.map((c) => s.tessera.ctx.defaultFormat.issue(c)));
+      assert.equal(new Set(tokens).size, 64);
+      for (const [i, token] of tokens.entries()) {
+        const expected = claims[i]!;
+        const { payload } = await jwtVerify(token, publicKey, {
+          algorithms: ['ES256'],
+          typ: 'at+jwt',
+          issuer: expected.iss,
+          currentDate: new Date(expected.iat * 1000),
+        });
+        assert.deepEqual(payload, expected);
+      }
+    } finally {
+      await s.close();
+    }
   });
 });
