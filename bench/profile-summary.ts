@@ -29,6 +29,9 @@ export function partOf(url: string, name: string): string {
   if (name === '(idle)') return 'idle';
   if (name === '(program)') return 'V8 / native (program)';
   const u = url.replace(/^file:\/\//, '');
+  // The profiler's own start and stop (an inspector message; its native `dispatch` frame is the
+  // CPU profiler starting): not the server's work, and left out of the busy time.
+  if (u === 'node:inspector') return 'profiler';
   if (/better-sqlite3/.test(u) || /stores\/sqlite\//.test(u)) return 'SQLite store';
   if (/node_modules\/(pg|pg-protocol|pg-pool|pg-types|pgpass|postgres-)/.test(u))
     return 'PostgreSQL driver (pg)';
@@ -81,12 +84,17 @@ export function summarise(profile: Profile) {
   const fns = new Map<string, number>();
   let total = 0;
   let idle = 0;
+  let profiler = 0;
   for (const [id, us] of self) {
     const n = byId.get(id)!;
     const { url, functionName, lineNumber } = n.callFrame;
     const part = partOfNode(id);
     if (part === 'idle') {
       idle += us;
+      continue;
+    }
+    if (part.startsWith('profiler')) {
+      profiler += us;
       continue;
     }
     total += us;
@@ -97,7 +105,7 @@ export function summarise(profile: Profile) {
     const key = `${functionName || '(anonymous)'} ${where}`;
     fns.set(key, (fns.get(key) ?? 0) + us);
   }
-  return { total, idle, parts, fns };
+  return { total, idle, profiler, parts, fns };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -105,11 +113,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const per = Number(process.argv.find((a) => a.startsWith('--per='))?.slice(6) ?? 0);
   const top = Number(process.argv.find((a) => a.startsWith('--top='))?.slice(6) ?? 25);
   for (const file of files) {
-    const { total, idle, parts, fns } = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile);
+    const { total, idle, profiler, parts, fns } = summarise(
+      JSON.parse(readFileSync(file, 'utf8')) as Profile,
+    );
     const show = (us: number) =>
       `${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%${per ? ` ${(us / per).toFixed(1).padStart(7)} µs/rot` : ''}`;
     console.log(
-      `${file}: ${(total / 1000).toFixed(0)} ms busy, ${(idle / 1000).toFixed(0)} ms idle (main thread)`,
+      `${file}: ${(total / 1000).toFixed(0)} ms busy, ${(idle / 1000).toFixed(0)} ms idle (main thread; the profiler's own ${(profiler / 1000).toFixed(0)} ms left out)`,
     );
     for (const [k, v] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`  ${show(v)}  ${k}`);
     console.log('  heaviest functions (self time):');
