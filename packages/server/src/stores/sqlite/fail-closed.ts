@@ -59,3 +59,27 @@ export function failClosed<T extends object>(port: T): T {
   }
   return wrapped as T;
 }
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * `fn` (a statement that must run before the store serves, such as switching the file to WAL),
+ * tried again after a growing pause while another connection holds the lock, for up to
+ * `LIMITS.sqliteBusyTimeoutMs` in all; then its error. SQLite's own busy timeout does not cover
+ * every wait: a statement that holds a read lock and needs the write lock while another
+ * connection is committing gets SQLITE_BUSY at once (SQLite will not wait there, as the two could
+ * wait for each other), which is what two processes opening one new file at the same instant
+ * meet. The statement did nothing, so running it again is safe. The pause blocks the thread:
+ * this runs while the store opens, before it serves anything.
+ */
+export function retryWhileBusy<T>(fn: () => T, timeoutMs = LIMITS.sqliteBusyTimeoutMs): T {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() + pause >= deadline) throw err;
+    }
+    Atomics.wait(PAUSE, 0, 0, pause);
+  }
+}

@@ -3,7 +3,7 @@ import { DEFAULTS } from '../../config/defaults.js';
 import { LIMITS } from '../../config/limits.js';
 import type { Stores } from '../../ports/index.js';
 import { startCheckpointer } from './checkpointer.js';
-import { asUnavailable, failClosed } from './fail-closed.js';
+import { asUnavailable, failClosed, retryWhileBusy } from './fail-closed.js';
 import { MIGRATIONS } from './migrations.js';
 import { sqliteAccessTokenStore } from './sqlite-access-token-store.js';
 import { sqliteCleanupStore } from './sqlite-cleanup-store.js';
@@ -61,7 +61,7 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
   // First, so that every step after it (WAL mode, the migrations) waits for another process
   // opening the same file at the same moment instead of failing at once.
   db.pragma(`busy_timeout = ${LIMITS.sqliteBusyTimeoutMs}`);
-  db.pragma('journal_mode = WAL');
+  retryWhileBusy(() => db.pragma('journal_mode = WAL'));
   db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   // Rotations touch random pages (token hashes, family ids); SQLite's 2 MiB default cache turns
