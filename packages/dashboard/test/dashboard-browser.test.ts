@@ -312,11 +312,18 @@ describe('the dashboard in a browser', { timeout: 240_000 }, () => {
     await dialog.$eval('textarea[name=reason]', (el) => (el as HTMLTextAreaElement).focus());
     await page.keyboard.type('Quarterly rotation');
     await (await dialog.$('button[type=submit]'))!.click();
-    await page.waitForSelector('.notice >> text=Rotated');
+    const notice = (await (await page.waitForSelector('.notice >> text=Rotated')).textContent()) ?? '';
+    const current = /Rotated: (\S+) is current/.exec(notice)?.[1];
+    assert.ok(current, notice);
+    // The notice comes with the answer; the table follows once the keys are read again.
+    await page.waitForSelector(`table.keys tr[data-state=current] code:text-is("${current}")`, {
+      timeout: STEP_MS,
+    });
     const afterRotation = await page.$$eval('table.keys tr[data-state=current] code', (c) =>
       c.map((x) => x.textContent),
     );
     assert.notDeepEqual(afterRotation, before, 'another key is current');
+    assert.ok(!before.includes(current), 'the key the notice names was not current before');
   });
 
   it('the overview shows its tiles and charts from the counters', async () => {
