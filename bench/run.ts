@@ -355,7 +355,7 @@ if (rotation && rot) {
   );
   line();
   line(
-    `WAL pages (4 KiB frames) the SQLite store writes per rotation in the steady state, with its event, checkpoints off: **${rotation.frames.single.hot.toFixed(2)}** one at a time, **${rotation.frames.batched.hot.toFixed(2)}** in batches of 16 (the group commit under concurrency), on the hot path; then ${rotation.frames.single.deferred.toFixed(2)} and ${rotation.frames.batched.deferred.toFixed(2)} more per rotation written later, off the hot path (the lifecycle record's per-family and per-user indexes, built in batches). A count, not a rate: the same code gives the same figure (±0.1, random B-tree splits) on any machine, so it shows a change in the store's writes that the noise in rotations/s hides.`,
+    `WAL pages (4 KiB frames) the SQLite store writes per rotation in the steady state, with its event, checkpoints off: **${rotation.frames.single.hot.toFixed(2)}** one at a time, **${rotation.frames.batched.hot.toFixed(2)}** in batches of 16 (the group commit under concurrency), on the hot path; then ${rotation.frames.single.deferred.toFixed(2)} and ${rotation.frames.batched.deferred.toFixed(2)} more per rotation written later, off the hot path (the lifecycle record's per-family, per-user, per-client and per-type indexes, built in batches: here every 512 rotations, what the server's 250 ms index timer finds at about 2,000 rotations/s; each frame is told by the table its page belongs to). A count, not a rate: the same code gives the same figure (±0.1, random B-tree splits) on any machine, so it shows a change in the store's writes that the noise in rotations/s hides.`,
   );
   line();
   line(
