@@ -1,16 +1,19 @@
 // The PostgreSQL store's rotation, measured at the port (no HTTP): per-rotation statements on the
 // pool beside a group commit (one transaction per event-loop turn, a savepoint per rotation), at
 // c=10 and c=50, in one run; where a rotation's time goes (a bare round trip, the read, the
-// rotation alone); and p50 growth with the number of families (seeded with generate_series).
+// rotation alone); prepared statements against unnamed ones (a request's read and rotation, in
+// alternating rounds: rotations/s and the CPU per rotation of the client and of PostgreSQL's
+// backends); and p50 growth with the number of families (seeded with generate_series).
 //
 //   TESSERA_BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test \
 //     node --import tsx --conditions=@tessera/source bench/postgres-store.ts [families...]
 //
 // Loopback only, bounded (a fixed number of rotations per run), in a schema of its own dropped after.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { RotateInput } from '@tessera/server';
 import { openPostgresStores, type PostgresStores } from '@tessera/store-postgres';
-import type pg from 'pg';
+import pg from 'pg';
 
 const URL = process.env.TESSERA_BENCH_PG_URL ?? process.env.TESSERA_TEST_PG_URL;
 if (!URL) throw new Error('set TESSERA_BENCH_PG_URL (e.g. postgres://postgres@127.0.0.1:5432/test)');
@@ -153,6 +156,114 @@ function groupCommit(stores: PostgresStores): Rotate {
     });
 }
 
+/** CPU time (user + system, µs) of the backends serving `application_name`, from /proc (same machine). */
+async function backendCpuUs(admin: pg.Client, application: string): Promise<number> {
+  const { rows } = await admin.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
+    [application],
+  );
+  const hz = 100; // USER_HZ: /proc/<pid>/stat counts clock ticks of 10 ms
+  let ticks = 0;
+  for (const { pid } of rows) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the backend ended between the two reads
+    }
+  }
+  return (ticks * 1e6) / hz;
+}
+
+/**
+ * A request's store work (`findToken`, then `rotate`), `total` times over distinct random
+ * families, `c` at a time: rotations/s and CPU per rotation of this process and of the backends.
+ */
+async function requestRun(
+  s: PostgresStores,
+  admin: pg.Client,
+  families: number,
+  c: number,
+  total: number,
+  gens: Map<number, number>,
+) {
+  const grace = randomBytes(700);
+  const picked = new Set<number>();
+  const application = `tessera ${s.schema}`;
+  const db0 = await backendCpuUs(admin, application);
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < total) {
+      next++;
+      let i: number;
+      do i = 1 + Math.floor(Math.random() * families);
+      while (picked.has(i));
+      picked.add(i);
+      const g = gens.get(i) ?? 0;
+      const input = rotation(i, g, grace);
+      if (!(await s.sessions.findToken(input.child.familyId, input.parentHash)))
+        throw new Error(`f${i} not found`);
+      const r = await s.sessions.rotate(input);
+      if (r.outcome !== 'rotated') throw new Error(`f${i}: ${r.outcome}`);
+      gens.set(i, g + 1);
+      picked.delete(i);
+    }
+  };
+  await Promise.all(Array.from({ length: c }, worker));
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const db1 = await backendCpuUs(admin, application);
+  return {
+    perSecond: total / seconds,
+    clientUs: (cpu.user + cpu.system) / total,
+    backendUs: (db1 - db0) / total,
+  };
+}
+
+const median = (xs: number[]) => pct(xs, 50);
+
+/** Prepared statements (the default) against unnamed ones, on one schema, in alternating rounds. */
+async function preparedAgainstUnnamed(say: (line: string) => void, families: number) {
+  const admin = new pg.Client({ connectionString: URL });
+  await admin.connect();
+  // Two stores on one schema, 20 connections each (within the server's 100 with the rest of this
+  // script's); only one works in a round, so the backends counted are its own.
+  const on = await openPostgresStores({ url: URL!, schema, poolSize: 20 });
+  const off = await openPostgresStores({ url: URL!, schema, poolSize: 20, preparedStatements: false });
+  try {
+    const gens = new Map<number, number>();
+    say(
+      '| c | prepared: rot/s, client µs, backend µs | unnamed: rot/s, client µs, backend µs | rot/s ratio | backend CPU ratio (per round) |',
+    );
+    say('| --- | --- | --- | --- | --- |');
+    for (const c of [10, 50]) {
+      await requestRun(on, admin, families, c, 500, gens); // each connection prepares, once
+      await requestRun(off, admin, families, c, 500, gens);
+      const rounds: {
+        a: Awaited<ReturnType<typeof requestRun>>;
+        b: Awaited<ReturnType<typeof requestRun>>;
+      }[] = [];
+      for (let r = 0; r < 5; r++) {
+        // Order swapped every round.
+        const first = await requestRun(r % 2 ? off : on, admin, families, c, ROTATIONS, gens);
+        const second = await requestRun(r % 2 ? on : off, admin, families, c, ROTATIONS, gens);
+        rounds.push(r % 2 ? { a: second, b: first } : { a: first, b: second });
+      }
+      const m = (pick: (x: (typeof rounds)[number]) => number) => median(rounds.map(pick));
+      const backendRatios = rounds.map((x) => x.a.backendUs / x.b.backendUs);
+      say(
+        `| ${c} | ${Math.round(m((x) => x.a.perSecond))}, ${Math.round(m((x) => x.a.clientUs))}, ${Math.round(m((x) => x.a.backendUs))} | ${Math.round(m((x) => x.b.perSecond))}, ${Math.round(m((x) => x.b.clientUs))}, ${Math.round(m((x) => x.b.backendUs))} | ${m((x) => x.a.perSecond / x.b.perSecond).toFixed(2)}× | ${median(backendRatios).toFixed(2)} (${backendRatios.map((x) => x.toFixed(2)).join(', ')}) |`,
+      );
+    }
+  } finally {
+    await on.close();
+    await off.close();
+    await admin.end();
+  }
+}
+
 const schema = `tessera_bench_${process.pid}`;
 const stores = await openPostgresStores({ url: URL, schema, poolSize: 50 });
 try {
@@ -163,6 +274,8 @@ try {
   };
   const base = 10_000;
   say(`seeded ${base} families in ${Math.round(await seed(stores, base))} ms`);
+  await preparedAgainstUnnamed(say, base);
+  await seed(stores, base);
   const gens = new Map<number, number>();
   // Where a rotation's time goes, one at a time (c=1).
   const rtt: number[] = [];

@@ -1,6 +1,6 @@
 import { type EventStore, LIMITS } from '@tessera/server';
 import type { Database } from './database.js';
-import { type EventRow, toEvent } from './rows.js';
+import { EVENT_COLUMNS, type EventRow, toEvent } from './rows.js';
 import { whereOf } from './where.js';
 import { insertEvents } from './writes.js';
 
@@ -45,7 +45,7 @@ export function pgEventStore(db: Database): EventStore {
         range.length === 0 ? where : `${where ? `${where} AND` : 'WHERE'} ${range.join(' AND ')}`;
       const limit = Math.min(Math.max(filter.limit ?? LIMITS.listDefault, 1), LIMITS.listMax);
       const rows = await db.rows<EventRow>(
-        `SELECT * FROM ${db.t('events')} ${clause} ORDER BY id ${filter.order === 'desc' ? 'DESC' : 'ASC'} LIMIT $${args.length + 1}`,
+        `SELECT ${EVENT_COLUMNS} FROM ${db.t('events')} ${clause} ORDER BY id ${filter.order === 'desc' ? 'DESC' : 'ASC'} LIMIT $${args.length + 1}`,
         [...args, limit],
       );
       return rows.map(toEvent);

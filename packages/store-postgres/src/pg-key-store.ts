@@ -1,6 +1,6 @@
 import type { KeyRecord, KeyStore } from '@tessera/server';
 import type { Database, Queryable } from './database.js';
-import { bytes, type KeyRow, toKey } from './rows.js';
+import { bytes, KEY_COLUMNS, type KeyRow, toKey } from './rows.js';
 
 /**
  * Signing keys in named rings (`signing_keys`). `initKeys` and `rotateKeys` run in one
@@ -29,9 +29,10 @@ export function pgKeyStore(db: Database): KeyStore {
     );
   return {
     async listKeys(ring) {
-      const rows = await db.rows<KeyRow>(`SELECT * FROM ${keys} WHERE ring = $1 ORDER BY created_at, kid`, [
-        ring,
-      ]);
+      const rows = await db.rows<KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM ${keys} WHERE ring = $1 ORDER BY created_at, kid`,
+        [ring],
+      );
       return rows.map(toKey);
     },
     async initKeys(ring, records) {

@@ -7,6 +7,7 @@ import {
   eventRows,
   FAMILY_COLUMNS,
   type FamilyRow,
+  TOKEN_COLUMNS,
   type TokenRow,
   type TokenWithFamilyRow,
   toFamily,
@@ -33,7 +34,7 @@ export function pgSessionStore(db: Database): SessionStore {
       expires_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
     // Newest first, within the family's key range: the current token is the first row read and the
     // grace period's parent the second; only an old ancestor (reuse) reads further back.
-    findTokenAndFamily: `SELECT t.*, f.id AS f_id, f.client_id AS f_client_id, f.user_id AS f_user_id,
+    findTokenAndFamily: `SELECT ${TOKEN_COLUMNS}, f.id AS f_id, f.client_id AS f_client_id, f.user_id AS f_user_id,
       f.scope AS f_scope, f.status AS f_status, f.created_at AS f_created_at, f.expires_at AS f_expires_at,
       f.generation AS f_generation, f.last_refresh_at AS f_last_refresh_at, f.ended_at AS f_ended_at,
       f.end_reason AS f_end_reason, f.ended_by AS f_ended_by, f.end_note AS f_end_note, f.user_agent AS f_user_agent, f.ip AS f_ip, f.dpop_jkt AS f_dpop_jkt,
@@ -45,7 +46,7 @@ export function pgSessionStore(db: Database): SessionStore {
     endFamily: `UPDATE ${families} SET status = 'revoked', ended_at = $2, end_reason = $3, ended_by = $4,
       end_note = $5, grace_parent_hash = NULL, grace_box = NULL WHERE id = $1 AND status = 'active'`,
     revokeFamilyTokens: `UPDATE ${tokens} SET status = 'revoked' WHERE family_id = $1 AND status != 'revoked'`,
-    listTokens: `SELECT t.*, CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response
+    listTokens: `SELECT ${TOKEN_COLUMNS}, CASE WHEN f.grace_parent_hash = t.hash THEN f.grace_box END AS grace_response
       FROM ${tokens} t JOIN ${families} f ON f.id = t.family_id WHERE t.family_id = $1 ORDER BY t.generation`,
   };
 

@@ -16,6 +16,17 @@ type LifecycleEvent = Awaited<ReturnType<EventStore['list']>>[number];
 export const FAMILY_COLUMNS = `id, client_id, user_id, scope, status, created_at, expires_at, generation,
   last_refresh_at, ended_at, end_reason, ended_by, end_note, user_agent, ip, dpop_jkt`;
 
+/** A refresh token's columns, as read joined with its family (`t`). */
+export const TOKEN_COLUMNS =
+  't.hash, t.family_id, t.generation, t.parent_hash, t.status, t.issued_at, t.expires_at, t.rotated_at';
+
+/** A signing key's columns (`KeyRow`). */
+export const KEY_COLUMNS =
+  'kid, alg, state, public_jwk, private_jwk_sealed, created_at, activated_at, retired_at';
+
+/** An event's columns (`EventRow`). */
+export const EVENT_COLUMNS = 'id, at, type, family_id, user_id, client_id, reason, data';
+
 export interface FamilyRow {
   id: string;
   client_id: string;

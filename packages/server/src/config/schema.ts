@@ -176,6 +176,13 @@ export const SCHEMA = {
     group: 'storage',
     doc: 'PostgreSQL connections per instance; ten keep a rotation from waiting for one at hundreds per second.',
   },
+  databasePreparedStatements: {
+    kind: 'bool',
+    default: true,
+    env: 'TESSERA_DATABASE_PREPARED_STATEMENTS',
+    group: 'storage',
+    doc: 'Prepare each statement once per PostgreSQL connection (parsed and planned once); off only behind a transaction-mode pooler that drops them (PgBouncer before 1.21).',
+  },
   secret: {
     kind: 'secret',
     default: undefined,

@@ -28,6 +28,11 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /**
+   * Prepare each parameterized statement once per connection (default true), so PostgreSQL
+   * parses and plans it once; off behind a transaction-mode pooler that cannot keep them.
+   */
+  preparedStatements?: boolean;
   /** Told when the pool reports an error outside a query (an idle connection lost). */
   onError?: (message: string) => void;
 }
@@ -152,6 +157,7 @@ async function openDurableStores(config: Readonly<TesseraConfig>, log: Logger): 
       url: config.databaseUrl,
       schema: config.databaseSchema,
       poolSize: config.databasePoolSize,
+      preparedStatements: config.databasePreparedStatements,
       onError: (message) => log.warn({ message }, 'PostgreSQL connection error'),
     });
     return stores;

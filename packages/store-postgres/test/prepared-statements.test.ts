@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { FamilyRecord, RefreshTokenRecord } from '@tessera/server';
+import type pg from 'pg';
+import { Database, MAX_PREPARED } from '../src/database.js';
+import { admin, openTestStores, pgSkip } from './support/pg.js';
+
+const T0 = 1_800_000_000_000;
+const skip = pgSkip();
+
+function family(id: string): { f: FamilyRecord; t: RefreshTokenRecord } {
+  const f: FamilyRecord = {
+    id,
+    clientId: 'web',
+    userId: 'user-1',
+    scope: 'openid',
+    status: 'active',
+    createdAt: T0,
+    expiresAt: T0 + 86_400_000,
+    generation: 0,
+    lastRefreshAt: null,
+    endedAt: null,
+    endReason: null,
+    endedBy: null,
+    endNote: null,
+    userAgent: null,
+    ip: null,
+    dpopJkt: null,
+  };
+  const t: RefreshTokenRecord = {
+    hash: `${id}-h0`,
+    familyId: id,
+    generation: 0,
+    parentHash: null,
+    status: 'active',
+    issuedAt: T0,
+    expiresAt: T0 + 86_400_000,
+    rotatedAt: null,
+    graceResponse: null,
+  };
+  return { f, t };
+}
+
+/** The statements prepared on the pool's one connection (the pool is opened with one). */
+async function prepared(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements');
+  return rows.map((r) => r.statement);
+}
+
+describe('statement naming', () => {
+  const db = new Database({} as pg.Pool, 'tessera');
+
+  it('names a parameterized statement after its text, the same name every time', () => {
+    const a = db.statement('SELECT $1::int', [1]);
+    const b = db.statement('SELECT $1::int', [2]);
+    const c = db.statement('SELECT $1::text', ['x']);
+    assert.equal(typeof a, 'object');
+    assert.ok(typeof a === 'object' && typeof b === 'object' && typeof c === 'object');
+    assert.equal(a.name, b.name);
+    assert.notEqual(a.name, c.name);
+    assert.deepEqual(b.values, [2]);
+  });
+
+  it('sends a statement without parameters as it is (simple protocol, several statements allowed)', () => {
+    assert.equal(db.statement('SELECT 1; SELECT 2', []), 'SELECT 1; SELECT 2');
+    assert.equal(db.statement('SELECT 1', undefined), 'SELECT 1');
+  });
+
+  it(`prepares at most ${MAX_PREPARED} texts; later ones go unnamed, with their values`, () => {
+    const many = new Database({} as pg.Pool, 'tessera');
+    for (let i = 0; i < MAX_PREPARED; i++) {
+      const q = many.statement(`SELECT $1::int + ${i}`, [i]);
+      assert.ok(typeof q === 'object' && q.name !== undefined);
+    }
+    const over = many.statement('SELECT $1::int - 1', [7]);
+    assert.deepEqual(over, { text: 'SELECT $1::int - 1', values: [7] });
+    // A text named before the bound keeps its name.
+    const again = many.statement('SELECT $1::int + 0', [0]);
+    assert.ok(typeof again === 'object' && again.name !== undefined);
+  });
+
+  it('names nothing when preparing is off', () => {
+    const off = new Database({} as pg.Pool, 'tessera', { prepare: false });
+    assert.deepEqual(off.statement('SELECT $1::int', [1]), { text: 'SELECT $1::int', values: [1] });
+  });
+});
+
+describe('prepared statements on PostgreSQL', { skip }, () => {
+  it('prepares the rotation path once per connection, and runs it again without parsing', async () => {
+    const stores = await openTestStores({ poolSize: 1 });
+    try {
+      const { f, t } = family('fam-prepared');
+      await stores.sessions.createFamily(f, t);
+      for (let i = 0; i < 3; i++) assert.ok(await stores.sessions.findToken(f.id, t.hash));
+      const result = await stores.sessions.rotate({
+        parentHash: t.hash,
+        parentGeneration: 0,
+        child: { ...t, hash: `${f.id}-h1`, generation: 1, parentHash: t.hash },
+        graceResponse: null,
+        now: T0 + 1,
+      });
+      assert.equal(result.outcome, 'rotated');
+      const texts = await prepared(stores.pool);
+      assert.equal(texts.filter((s) => s.includes('JOIN') && s.includes('refresh_tokens')).length, 1);
+      assert.equal(texts.filter((s) => s.includes('tessera_rotate')).length, 1);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('prepares nothing when turned off, and works the same', async () => {
+    const stores = await openTestStores({ poolSize: 1, preparedStatements: false });
+    try {
+      const { f, t } = family('fam-unprepared');
+      await stores.sessions.createFamily(f, t);
+      assert.equal((await stores.sessions.findToken(f.id, t.hash))?.token.hash, t.hash);
+      assert.deepEqual(await prepared(stores.pool), []);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('keeps working when a later migration adds a column under a prepared statement', async () => {
+    const stores = await openTestStores({ poolSize: 1 });
+    try {
+      const { f, t } = family('fam-migrated');
+      await stores.sessions.createFamily(f, t);
+      assert.ok(await stores.sessions.findToken(f.id, t.hash));
+      assert.equal((await stores.events.list({ familyId: f.id })).length, 0);
+      await admin(`ALTER TABLE "${stores.schema}".refresh_tokens ADD COLUMN later text`);
+      await admin(`ALTER TABLE "${stores.schema}".families ADD COLUMN later text`);
+      await admin(`ALTER TABLE "${stores.schema}".events ADD COLUMN later text`);
+      const found = await stores.sessions.findToken(f.id, t.hash);
+      assert.equal(found?.token.hash, t.hash);
+      assert.equal(found?.family.id, f.id);
+      assert.equal((await stores.events.list({ familyId: f.id })).length, 0);
+      assert.equal((await stores.sessions.listTokens(f.id)).length, 1);
+    } finally {
+      await stores.close();
+    }
+  });
+});
