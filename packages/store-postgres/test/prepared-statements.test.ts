@@ -96,7 +96,7 @@ describe('prepared statements on PostgreSQL', { skip }, () => {
         parentHash: t.hash,
         parentGeneration: 0,
         child: { ...t, hash: `${f.id}-h1`, generation: 1, parentHash: t.hash },
-        graceResponse: null,
+        graceResponse: new Uint8Array([1, 2, 3]),
         now: T0 + 1,
       });
       assert.equal(result.outcome, 'rotated');
