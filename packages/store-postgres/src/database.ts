@@ -1,8 +1,16 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 
 /** SQLSTATEs of a transaction PostgreSQL rolled back because of another one: safe to run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
+
+/**
+ * SQLSTATEs of a prepared statement the connection did not hold as `pg` believed (does not
+ * exist, already exists): what a transaction-mode pooler that moves clients between server
+ * connections causes. Raised at parse or bind, so nothing ran.
+ */
+const PREPARED_LOST = new Set(['26000', '42P05']);
 
 /** How often a rolled-back transaction is run again before the caller sees the error. */
 export const MAX_ATTEMPTS = 5;
@@ -31,6 +39,8 @@ export interface DatabaseOptions {
    * transaction-mode pooler that does not keep prepared statements (PgBouncer before 1.21).
    */
   prepare?: boolean;
+  /** Told once if statements stop being prepared because a connection lost them (see `PREPARED_LOST`). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -45,8 +55,9 @@ export class Database {
   readonly feedLock: string;
 
   /** Whether parameterized statements are prepared, and the names given to their texts so far. */
-  private readonly prepare: boolean;
+  private prepare: boolean;
   private readonly names = new Map<string, string>();
+  private readonly onWarning: ((message: string) => void) | undefined;
   /** The pool, as a `Queryable` that prepares as `statement` says. */
   private readonly pooled: Queryable;
 
@@ -59,16 +70,19 @@ export class Database {
     this.schema = `"${schemaName}"`;
     this.feedLock = `tessera feed ${schemaName}`;
     this.prepare = options.prepare ?? true;
+    this.onWarning = options.onWarning;
     this.pooled = this.runner(pool);
   }
 
   /**
-   * The query `pg` is given for a statement. A parameterized one is named after its text (one
-   * name per text, for the first `MAX_PREPARED` texts: the store's statements are a fixed set,
-   * the list filters' few combinations included), so each connection parses and plans it once;
-   * `pg` remembers per connection which names it has prepared. Statements name their columns (no
-   * `*`): a prepared statement whose result columns changed under it (a later migration adding
-   * one) would fail with "cached plan must not change result type".
+   * The query `pg` is given for a statement. A parameterized one is named after its text (for the
+   * first `MAX_PREPARED` texts: the store's statements are a fixed set, the list filters' few
+   * combinations included), so each connection parses and plans it once; `pg` remembers per
+   * connection which names it has prepared. The name is a digest of the text, so one name means
+   * one statement in every process: through a pooler that shares server connections, a name never
+   * runs another process's different statement. Statements name their columns (no `*`): a
+   * prepared statement whose result columns changed under it (a later migration adding one) would
+   * fail with "cached plan must not change result type".
    */
   statement(text: string, values: unknown[] | undefined): string | pg.QueryConfig {
     if (values === undefined || values.length === 0) return text;
@@ -76,7 +90,7 @@ export class Database {
     let name = this.names.get(text);
     if (name === undefined) {
       if (this.names.size >= MAX_PREPARED) return { text, values };
-      name = `tessera_${this.names.size + 1}`;
+      name = `tessera_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
       this.names.set(text, name);
     }
     return { name, text, values };
@@ -110,7 +124,27 @@ export class Database {
   }
 
   private run(text: string, values: unknown[]): Promise<pg.QueryResult> {
-    return retrying(() => this.pooled.query(text, values));
+    return retrying(() => this.unpreparedIfLost(() => this.pooled.query(text, values)));
+  }
+
+  /**
+   * Runs `attempt`; if a connection did not hold a prepared statement as `pg` believed (a
+   * transaction-mode pooler in front that does not keep them), stops preparing, says so once, and
+   * runs it again unprepared. Safe: such an error comes at parse or bind, before anything ran (in
+   * a transaction, which is then rolled back and run again from the start).
+   */
+  private async unpreparedIfLost<T>(attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (!this.prepare || typeof code !== 'string' || !PREPARED_LOST.has(code)) throw err;
+      this.prepare = false;
+      this.onWarning?.(
+        `PostgreSQL: a prepared statement was not on its connection (${code}; a transaction-mode pooler in front?): statements are no longer prepared; turn preparedStatements off (TESSERA_DATABASE_PREPARED_STATEMENTS=false) to start that way`,
+      );
+      return attempt();
+    }
   }
 
   /**
@@ -120,23 +154,26 @@ export class Database {
    * mid-transaction, so no backend is left `idle in transaction`.
    */
   async transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-    return retrying(async () => {
-      const client = await this.pool.connect();
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
-        const result = await fn(this.runner(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-          broken = rollbackErr;
-        });
-        throw err;
-      } finally {
-        client.release(broken);
-      }
-    });
+    return retrying(() => this.unpreparedIfLost(() => this.once(fn)));
+  }
+
+  /** One attempt of `transaction`. */
+  private async once<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(this.runner(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+        broken = rollbackErr;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 }
 

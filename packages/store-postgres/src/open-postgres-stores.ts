@@ -73,7 +73,10 @@ export async function openPostgresStores(options: PostgresOpenOptions): Promise<
   // An idle connection that breaks (a restart, pg_terminate_backend) is dropped by the pool; the
   // next query opens a new one. Reported, never thrown: thrown, it would end the process.
   pool.on('error', (err) => options.onError?.((asUnavailable(err) as Error).message));
-  const db = new Database(pool, schemaName, { prepare: options.preparedStatements ?? true });
+  const db = new Database(pool, schemaName, {
+    prepare: options.preparedStatements ?? true,
+    ...(options.onError ? { onWarning: options.onError } : {}),
+  });
   let schemaVersion: number;
   try {
     schemaVersion = await migrate(db);

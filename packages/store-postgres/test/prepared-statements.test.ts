@@ -79,6 +79,15 @@ describe('statement naming', () => {
     assert.ok(typeof again === 'object' && again.name !== undefined);
   });
 
+  it('names a text the same in every process (a digest of it), whatever came first', () => {
+    const other = new Database({} as pg.Pool, 'tessera');
+    other.statement('SELECT $1::text', ['first here']);
+    const here = db.statement('SELECT $1::int', [1]);
+    const there = other.statement('SELECT $1::int', [1]);
+    assert.ok(typeof here === 'object' && typeof there === 'object');
+    assert.equal(here.name, there.name);
+  });
+
   it('names nothing when preparing is off', () => {
     const off = new Database({} as pg.Pool, 'tessera', { prepare: false });
     assert.deepEqual(off.statement('SELECT $1::int', [1]), { text: 'SELECT $1::int', values: [1] });
@@ -115,6 +124,53 @@ describe('prepared statements on PostgreSQL', { skip }, () => {
       await stores.sessions.createFamily(f, t);
       assert.equal((await stores.sessions.findToken(f.id, t.hash))?.token.hash, t.hash);
       assert.deepEqual(await prepared(stores.pool), []);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('stops preparing, says so once, and answers, when a connection loses its statements (a pooler)', async () => {
+    const warnings: string[] = [];
+    const stores = await openTestStores({ poolSize: 1, onError: (m) => warnings.push(m) });
+    try {
+      const { f, t } = family('fam-lost');
+      await stores.sessions.createFamily(f, t);
+      assert.ok(await stores.sessions.findToken(f.id, t.hash));
+      // What a transaction-mode pooler does: the next statement lands on a server connection
+      // that never saw the Parse \`pg\` remembers.
+      await stores.pool.query('DEALLOCATE ALL');
+      assert.equal((await stores.sessions.findToken(f.id, t.hash))?.token.hash, t.hash);
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, /26000.*no longer prepared.*TESSERA_DATABASE_PREPARED_STATEMENTS=false/);
+      // Inside a transaction too (a revocation): rolled back, run again unprepared, done once.
+      assert.equal(
+        await stores.sessions.revokeFamily(f.id, {
+          now: T0 + 5,
+          reason: 'logout',
+          noticeUntil: T0 + 1000,
+        }),
+        true,
+      );
+      assert.equal((await stores.sessions.findFamily(f.id))?.status, 'revoked');
+      assert.deepEqual(await prepared(stores.pool), []);
+      assert.equal(warnings.length, 1);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('runs a transaction again, unprepared, when its statements were lost mid-way', async () => {
+    const warnings: string[] = [];
+    const stores = await openTestStores({ poolSize: 1, onError: (m) => warnings.push(m) });
+    try {
+      const a = family('fam-tx-a');
+      await stores.sessions.createFamily(a.f, a.t);
+      await stores.pool.query('DEALLOCATE ALL');
+      // createFamily's inserts were prepared on this connection by the first call; all lost now.
+      const b = family('fam-tx-b');
+      await stores.sessions.createFamily(b.f, b.t);
+      assert.equal((await stores.sessions.listTokens(b.f.id)).length, 1);
+      assert.equal(warnings.length, 1);
     } finally {
       await stores.close();
     }

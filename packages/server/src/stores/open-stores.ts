@@ -33,7 +33,10 @@ export interface PostgresStoreOptions {
    * parses and plans it once; off behind a transaction-mode pooler that cannot keep them.
    */
   preparedStatements?: boolean;
-  /** Told when the pool reports an error outside a query (an idle connection lost). */
+  /**
+   * Told when the pool reports an error outside a query (an idle connection lost), and once if
+   * prepared statements are turned off because a connection lost them (a pooler in front).
+   */
   onError?: (message: string) => void;
 }
 
@@ -158,7 +161,7 @@ async function openDurableStores(config: Readonly<TesseraConfig>, log: Logger): 
       schema: config.databaseSchema,
       poolSize: config.databasePoolSize,
       preparedStatements: config.databasePreparedStatements,
-      onError: (message) => log.warn({ message }, 'PostgreSQL connection error'),
+      onError: (message) => log.warn({ message }, 'PostgreSQL store'),
     });
     return stores;
   }
