@@ -138,7 +138,9 @@ export class Database {
       return await attempt();
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      if (!this.prepare || typeof code !== 'string' || !PREPARED_LOST.has(code)) throw err;
+      if (typeof code !== 'string' || !PREPARED_LOST.has(code)) throw err;
+      // Several statements in flight may fail so at once: each runs again; one says it.
+      if (!this.prepare) return attempt();
       this.prepare = false;
       this.onWarning?.(
         `PostgreSQL: a prepared statement was not on its connection (${code}; a transaction-mode pooler in front?): statements are no longer prepared; turn preparedStatements off (TESSERA_DATABASE_PREPARED_STATEMENTS=false) to start that way`,

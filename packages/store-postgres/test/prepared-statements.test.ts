@@ -159,6 +159,30 @@ describe('prepared statements on PostgreSQL', { skip }, () => {
     }
   });
 
+  it('answers every statement in flight when several connections lost theirs at once', async () => {
+    const warnings: string[] = [];
+    const stores = await openTestStores({ poolSize: 3, onError: (m) => warnings.push(m) });
+    try {
+      const { f, t } = family('fam-lost-many');
+      await stores.sessions.createFamily(f, t);
+      const three = () => Promise.all([1, 2, 3].map(() => stores.sessions.findToken(f.id, t.hash)));
+      await three();
+      await three();
+      // Hold all three connections and clear each, so the next three statements fail together.
+      const clients = await Promise.all([1, 2, 3].map(() => stores.pool.connect()));
+      for (const c of clients) await c.query('DEALLOCATE ALL');
+      for (const c of clients) c.release();
+      const found = await three();
+      assert.deepEqual(
+        found.map((x) => x?.token.hash),
+        [t.hash, t.hash, t.hash],
+      );
+      assert.equal(warnings.length, 1);
+    } finally {
+      await stores.close();
+    }
+  });
+
   it('runs a transaction again, unprepared, when its statements were lost mid-way', async () => {
     const warnings: string[] = [];
     const stores = await openTestStores({ poolSize: 1, onError: (m) => warnings.push(m) });
