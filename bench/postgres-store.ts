@@ -72,13 +72,18 @@ function rotation(i: number, generation: number, grace: Buffer): RotateInput {
 
 type Rotate = (input: RotateInput) => Promise<unknown>;
 
-/** `total` rotations of distinct random families, `c` at a time: rotations/s, p50, p99, CPU per op. */
-async function run(rotate: Rotate, families: number, c: number, total: number, gens: Map<number, number>) {
-  const grace = randomBytes(700);
-  const latencies: number[] = [];
+/**
+ * `total` steps over distinct random families, `c` at a time (no family twice at once): `step`
+ * is given family i at its current generation, which moves on when the step is done.
+ */
+async function overFamilies(
+  families: number,
+  c: number,
+  total: number,
+  gens: Map<number, number>,
+  step: (i: number, generation: number) => Promise<void>,
+): Promise<void> {
   const picked = new Set<number>();
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
   let next = 0;
   const worker = async () => {
     while (next < total) {
@@ -88,14 +93,25 @@ async function run(rotate: Rotate, families: number, c: number, total: number, g
       while (picked.has(i));
       picked.add(i);
       const g = gens.get(i) ?? 0;
-      const t = performance.now();
-      await rotate(rotation(i, g, grace));
-      latencies.push(performance.now() - t);
+      await step(i, g);
       gens.set(i, g + 1);
       picked.delete(i);
     }
   };
   await Promise.all(Array.from({ length: c }, worker));
+}
+
+/** `total` rotations of distinct random families, `c` at a time: rotations/s, p50, p99, CPU per op. */
+async function run(rotate: Rotate, families: number, c: number, total: number, gens: Map<number, number>) {
+  const grace = randomBytes(700);
+  const latencies: number[] = [];
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  await overFamilies(families, c, total, gens, async (i, g) => {
+    const t = performance.now();
+    await rotate(rotation(i, g, grace));
+    latencies.push(performance.now() - t);
+  });
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   return {
@@ -188,30 +204,17 @@ async function requestRun(
   gens: Map<number, number>,
 ) {
   const grace = randomBytes(700);
-  const picked = new Set<number>();
   const application = `tessera ${s.schema}`;
   const db0 = await backendCpuUs(admin, application);
   const cpu0 = process.cpuUsage();
   const start = performance.now();
-  let next = 0;
-  const worker = async () => {
-    while (next < total) {
-      next++;
-      let i: number;
-      do i = 1 + Math.floor(Math.random() * families);
-      while (picked.has(i));
-      picked.add(i);
-      const g = gens.get(i) ?? 0;
-      const input = rotation(i, g, grace);
-      if (!(await s.sessions.findToken(input.child.familyId, input.parentHash)))
-        throw new Error(`f${i} not found`);
-      const r = await s.sessions.rotate(input);
-      if (r.outcome !== 'rotated') throw new Error(`f${i}: ${r.outcome}`);
-      gens.set(i, g + 1);
-      picked.delete(i);
-    }
-  };
-  await Promise.all(Array.from({ length: c }, worker));
+  await overFamilies(families, c, total, gens, async (i, g) => {
+    const input = rotation(i, g, grace);
+    if (!(await s.sessions.findToken(input.child.familyId, input.parentHash)))
+      throw new Error(`f${i} not found`);
+    const r = await s.sessions.rotate(input);
+    if (r.outcome !== 'rotated') throw new Error(`f${i}: ${r.outcome}`);
+  });
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const db1 = await backendCpuUs(admin, application);

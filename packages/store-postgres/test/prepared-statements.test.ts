@@ -1,44 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FamilyRecord, RefreshTokenRecord } from '@tessera/server';
+import { newFamily, newToken, T0 } from '@tessera/server/testing';
 import type pg from 'pg';
 import { Database, MAX_PREPARED } from '../src/database.js';
+import type { PostgresStores } from '../src/index.js';
 import { admin, openTestStores, pgSkip } from './support/pg.js';
 
-const T0 = 1_800_000_000_000;
 const skip = pgSkip();
 
+/** A family with its first token, whose hash is derived from the family's id. */
 function family(id: string): { f: FamilyRecord; t: RefreshTokenRecord } {
-  const f: FamilyRecord = {
-    id,
-    clientId: 'web',
-    userId: 'user-1',
-    scope: 'openid',
-    status: 'active',
-    createdAt: T0,
-    expiresAt: T0 + 86_400_000,
-    generation: 0,
-    lastRefreshAt: null,
-    endedAt: null,
-    endReason: null,
-    endedBy: null,
-    endNote: null,
-    userAgent: null,
-    ip: null,
-    dpopJkt: null,
-  };
-  const t: RefreshTokenRecord = {
-    hash: `${id}-h0`,
-    familyId: id,
-    generation: 0,
-    parentHash: null,
-    status: 'active',
-    issuedAt: T0,
-    expiresAt: T0 + 86_400_000,
-    rotatedAt: null,
-    graceResponse: null,
-  };
-  return { f, t };
+  const f = newFamily({ id, userAgent: null, ip: null });
+  return { f, t: newToken(f, { hash: `${id}-h0` }) };
+}
+
+/** Stores in a fresh schema for `fn`, with the warnings they give; closed (and dropped) after. */
+async function withStores(
+  options: Parameters<typeof openTestStores>[0],
+  fn: (stores: PostgresStores, warnings: string[]) => Promise<void>,
+): Promise<void> {
+  const warnings: string[] = [];
+  const stores = await openTestStores({ ...options, onError: (m) => warnings.push(m) });
+  try {
+    await fn(stores, warnings);
+  } finally {
+    await stores.close();
+  }
 }
 
 /** The statements prepared on the pool's one connection (the pool is opened with one). */
@@ -96,8 +84,7 @@ describe('statement naming', () => {
 
 describe('prepared statements on PostgreSQL', { skip }, () => {
   it('prepares the rotation path once per connection, and runs it again without parsing', async () => {
-    const stores = await openTestStores({ poolSize: 1 });
-    try {
+    await withStores({ poolSize: 1 }, async (stores) => {
       const { f, t } = family('fam-prepared');
       await stores.sessions.createFamily(f, t);
       for (let i = 0; i < 3; i++) assert.ok(await stores.sessions.findToken(f.id, t.hash));
@@ -112,27 +99,20 @@ describe('prepared statements on PostgreSQL', { skip }, () => {
       const texts = await prepared(stores.pool);
       assert.equal(texts.filter((s) => s.includes('JOIN') && s.includes('refresh_tokens')).length, 1);
       assert.equal(texts.filter((s) => s.includes('tessera_rotate')).length, 1);
-    } finally {
-      await stores.close();
-    }
+    });
   });
 
   it('prepares nothing when turned off, and works the same', async () => {
-    const stores = await openTestStores({ poolSize: 1, preparedStatements: false });
-    try {
+    await withStores({ poolSize: 1, preparedStatements: false }, async (stores) => {
       const { f, t } = family('fam-unprepared');
       await stores.sessions.createFamily(f, t);
       assert.equal((await stores.sessions.findToken(f.id, t.hash))?.token.hash, t.hash);
       assert.deepEqual(await prepared(stores.pool), []);
-    } finally {
-      await stores.close();
-    }
+    });
   });
 
   it('stops preparing, says so once, and answers, when a connection loses its statements (a pooler)', async () => {
-    const warnings: string[] = [];
-    const stores = await openTestStores({ poolSize: 1, onError: (m) => warnings.push(m) });
-    try {
+    await withStores({ poolSize: 1 }, async (stores, warnings) => {
       const { f, t } = family('fam-lost');
       await stores.sessions.createFamily(f, t);
       assert.ok(await stores.sessions.findToken(f.id, t.hash));
@@ -142,7 +122,7 @@ describe('prepared statements on PostgreSQL', { skip }, () => {
       assert.equal((await stores.sessions.findToken(f.id, t.hash))?.token.hash, t.hash);
       assert.equal(warnings.length, 1);
       assert.match(warnings[0]!, /26000.*no longer prepared.*TESSERA_DATABASE_PREPARED_STATEMENTS=false/);
-      // Inside a transaction too (a revocation): rolled back, run again unprepared, done once.
+      // From then on every statement goes unprepared, a transaction's too.
       assert.equal(
         await stores.sessions.revokeFamily(f.id, {
           now: T0 + 5,
@@ -154,15 +134,11 @@ describe('prepared statements on PostgreSQL', { skip }, () => {
       assert.equal((await stores.sessions.findFamily(f.id))?.status, 'revoked');
       assert.deepEqual(await prepared(stores.pool), []);
       assert.equal(warnings.length, 1);
-    } finally {
-      await stores.close();
-    }
+    });
   });
 
   it('answers every statement in flight when several connections lost theirs at once', async () => {
-    const warnings: string[] = [];
-    const stores = await openTestStores({ poolSize: 3, onError: (m) => warnings.push(m) });
-    try {
+    await withStores({ poolSize: 3 }, async (stores, warnings) => {
       const { f, t } = family('fam-lost-many');
       await stores.sessions.createFamily(f, t);
       const three = () => Promise.all([1, 2, 3].map(() => stores.sessions.findToken(f.id, t.hash)));
@@ -178,15 +154,11 @@ describe('prepared statements on PostgreSQL', { skip }, () => {
         [t.hash, t.hash, t.hash],
       );
       assert.equal(warnings.length, 1);
-    } finally {
-      await stores.close();
-    }
+    });
   });
 
   it('runs a transaction again, unprepared, when its statements were lost mid-way', async () => {
-    const warnings: string[] = [];
-    const stores = await openTestStores({ poolSize: 1, onError: (m) => warnings.push(m) });
-    try {
+    await withStores({ poolSize: 1 }, async (stores, warnings) => {
       const a = family('fam-tx-a');
       await stores.sessions.createFamily(a.f, a.t);
       await stores.pool.query('DEALLOCATE ALL');
@@ -195,14 +167,11 @@ describe('prepared statements on PostgreSQL', { skip }, () => {
       await stores.sessions.createFamily(b.f, b.t);
       assert.equal((await stores.sessions.listTokens(b.f.id)).length, 1);
       assert.equal(warnings.length, 1);
-    } finally {
-      await stores.close();
-    }
+    });
   });
 
   it('keeps working when a later migration adds a column under a prepared statement', async () => {
-    const stores = await openTestStores({ poolSize: 1 });
-    try {
+    await withStores({ poolSize: 1 }, async (stores) => {
       const { f, t } = family('fam-migrated');
       await stores.sessions.createFamily(f, t);
       assert.ok(await stores.sessions.findToken(f.id, t.hash));
@@ -215,8 +184,6 @@ describe('prepared statements on PostgreSQL', { skip }, () => {
       assert.equal(found?.family.id, f.id);
       assert.equal((await stores.events.list({ familyId: f.id })).length, 0);
       assert.equal((await stores.sessions.listTokens(f.id)).length, 1);
-    } finally {
-      await stores.close();
-    }
+    });
   });
 });

@@ -1,4 +1,5 @@
 // `@tessera/server/testing`: what store adapters and crash tests import. Node only (`node:test`).
+export { newFamily, newToken, T0 } from './fixtures.js';
 export { describeRateLimitStoreConformance } from './rate-limit-store-conformance.js';
 export { describeReplayStoreConformance, type OpenedPort } from './replay-store-conformance.js';
 export {
