@@ -10,10 +10,10 @@
 //
 // Loopback only, bounded (a fixed number of rotations per run), in a schema of its own dropped after.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { RotateInput } from '@tessera/server';
 import { openPostgresStores, type PostgresStores } from '@tessera/store-postgres';
 import pg from 'pg';
+import { processCpu } from './lib/child.js';
 
 const URL = process.env.TESSERA_BENCH_PG_URL ?? process.env.TESSERA_TEST_PG_URL;
 if (!URL) throw new Error('set TESSERA_BENCH_PG_URL (e.g. postgres://postgres@127.0.0.1:5432/test)');
@@ -172,23 +172,14 @@ function groupCommit(stores: PostgresStores): Rotate {
     });
 }
 
-/** CPU time (user + system, µs) of the backends serving `application_name`, from /proc (same machine). */
+/** CPU time (µs, all threads) of the backends serving `application_name` (same machine). */
 async function backendCpuUs(admin: pg.Client, application: string): Promise<number> {
   const { rows } = await admin.query<{ pid: number }>(
     'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
     [application],
   );
-  const hz = 100; // USER_HZ: /proc/<pid>/stat counts clock ticks of 10 ms
-  let ticks = 0;
-  for (const { pid } of rows) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the backend ended between the two reads
-    }
-  }
-  return (ticks * 1e6) / hz;
+  // A backend that ended between the two reads counts nothing.
+  return rows.reduce((sum, { pid }) => sum + (processCpu(pid)?.all ?? 0), 0);
 }
 
 /**
