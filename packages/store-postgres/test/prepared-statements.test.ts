@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FamilyRecord, RefreshTokenRecord } from '@tessera/server';
+import { type FamilyRecord, loadConfig, openStores, type RefreshTokenRecord } from '@tessera/server';
 import { newFamily, newToken, T0 } from '@tessera/server/testing';
 import type pg from 'pg';
 import { Database, MAX_PREPARED } from '../src/database.js';
 import type { PostgresStores } from '../src/index.js';
-import { admin, openTestStores, pgSkip } from './support/pg.js';
+import { admin, dropSchema, freshSchema, openTestStores, PG_URL, pgSkip } from './support/pg.js';
 
 const skip = pgSkip();
 
@@ -185,5 +185,44 @@ describe('prepared statements on PostgreSQL', { skip }, () => {
       assert.equal((await stores.events.list({ familyId: f.id })).length, 0);
       assert.equal((await stores.sessions.listTokens(f.id)).length, 1);
     });
+  });
+
+  it('is what the server configuration says (databasePreparedStatements), and a lost statement is logged as a warning', async () => {
+    for (const prepare of [true, false]) {
+      const schema = freshSchema();
+      const warnings: { obj: unknown; msg: string }[] = [];
+      const log = {
+        warn: (obj: unknown, msg: string) => warnings.push({ obj, msg }),
+      } as unknown as Parameters<typeof openStores>[1];
+      const config = loadConfig({
+        env: {},
+        flags: {
+          databaseUrl: PG_URL!,
+          databaseSchema: schema,
+          databasePoolSize: 1,
+          databasePreparedStatements: prepare,
+        },
+      });
+      const { stores } = await openStores(config, log);
+      try {
+        const { f, t } = family(`fam-config-${prepare}`);
+        await stores.sessions.createFamily(f, t);
+        assert.ok(await stores.sessions.findToken(f.id, t.hash));
+        const pool = (stores as PostgresStores).pool;
+        assert.equal((await prepared(pool)).length > 0, prepare);
+        await pool.query('DEALLOCATE ALL');
+        assert.ok(await stores.sessions.findToken(f.id, t.hash));
+        assert.equal(warnings.length, prepare ? 1 : 0);
+        if (prepare) {
+          assert.equal(warnings[0]!.msg, 'PostgreSQL store');
+          const line = JSON.stringify(warnings[0]!.obj);
+          assert.match(line, /no longer prepared/);
+          assert.ok(!line.includes(PG_URL!), 'the URL is not logged');
+        }
+      } finally {
+        await stores.close();
+        await dropSchema(schema);
+      }
+    }
   });
 });
