@@ -328,8 +328,10 @@ describe('sqlite specifics', () => {
     }
     try {
       const reads = [...new Set(texts)].filter(
-        (sql) => /^\s*(WITH|SELECT)/.test(sql) && /lineage|event_index|FROM events/.test(sql),
+        (sql) => /^\s*(WITH|SELECT)/.test(sql) && /lineage|event_index|FROM events|chain_/.test(sql),
       );
+      const heads = reads.filter((sql) => /FROM families\s+WHERE (id|user_id) = \? AND chain_head/.test(sql));
+      assert.equal(heads.length, 2, 'the chain heads of a family and of a user');
       const byFamily = reads.filter((sql) => /chain|event_index_family/.test(sql));
       assert.ok(byFamily.length >= 4, `lineage and per-family event reads: ${byFamily.length}`);
       for (const sql of reads) {
@@ -340,7 +342,11 @@ describe('sqlite specifics', () => {
         const plan = (
           stores.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]
         ).map((r) => r.detail);
-        const scans = plan.filter((d) => /^SCAN (?!c$)/.test(d));
+        // Retention reads the oldest `limit` events by design (the first rows of the table).
+        const bounded = sql.includes('ORDER BY id LIMIT @limit');
+        const scans = plan.filter(
+          (d) => /^SCAN (?!c$)/.test(d) && !(bounded && /^SCAN (events|\(subquery-\d\))$/.test(d)),
+        );
         // Listing every event (no family, no user) is the one read that may walk the table.
         if (!/event_index|chain|lineage/.test(sql)) continue;
         assert.deepEqual(scans, [], `${sql.replace(/\s+/g, ' ')}\n  ${plan.join('\n  ')}`);
@@ -371,9 +377,75 @@ describe('sqlite specifics', () => {
             plan.join(' | '),
             /SEARCH events USING INTEGER PRIMARY KEY \(rowid>\?( AND rowid<\?)?\)/,
           );
-        if (sql.includes('chain'))
+        if (sql.includes('WITH RECURSIVE chain'))
           assert.match(plan.join(' | '), /SEARCH l USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+        // The events' chains: their heads in the family rows, by id or through the user's index.
+        if (/FROM families\s+WHERE (id|user_id) = \? AND chain_head > chain_indexed/.test(sql))
+          assert.match(
+            plan.join(' | '),
+            /SEARCH families USING INDEX (sqlite_autoindex_families_1 \(id=\?\)|families_user \(user_id=\?\))/,
+          );
       }
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('migration 9 from version 8: the events before it are found as before, a rotation after it chains its own', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 't.db');
+    const v8 = MIGRATIONS.length - 1;
+    const old = new Database(path);
+    for (const m of MIGRATIONS.slice(0, v8)) old.exec(m);
+    old.pragma(`user_version = ${v8}`);
+    old.exec(`INSERT INTO lineage (seq, family_id, generation, hash, parent_hash, issued_at, expires_at)
+      VALUES (1, 'f1', 0, 'h0', NULL, 0, 9e12)`);
+    old.exec(`INSERT INTO families (id, client_id, user_id, scope, status, created_at, expires_at, generation,
+      token_hash, token_issued_at, token_expires_at, lineage_head, grace_box) VALUES
+      ('f1', 'web', 'u1', '', 'active', 0, 9e12, 0, 'h0', 0, 9e12, 1, zeroblob(16))`);
+    // Two events indexed before the migration, two past the index's mark.
+    old.exec(`INSERT INTO events (at, type, family_id, user_id, client_id) VALUES
+      (1, 'token.issued', 'f1', 'u1', 'web'), (2, 'token.refreshed', 'f1', 'u1', 'web'),
+      (3, 'token.refreshed', 'f1', 'u1', 'web'), (4, 'token.issued', 'f2', 'u1', 'web')`);
+    old.exec(`INSERT INTO event_index_family SELECT family_id, id FROM events WHERE id <= 2;
+      INSERT INTO event_index_user SELECT user_id, id FROM events WHERE id <= 2;
+      INSERT INTO event_index_client SELECT client_id, id FROM events WHERE id <= 2;
+      INSERT INTO event_index_type SELECT type, id FROM events WHERE id <= 2;
+      UPDATE event_index_mark SET id = 2`);
+    old.close();
+
+    const stores = openSqliteStores({ path, eventIndexIntervalMs: 0, eventChainFlush: 2 });
+    try {
+      assert.equal(stores.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+      const byFamily = async () => (await stores.events.list({ familyId: 'f1' })).map((e) => e.id);
+      const byUser = async () => (await stores.events.list({ userId: 'u1', order: 'desc' })).map((e) => e.id);
+      assert.deepEqual(await byFamily(), [1, 2, 3]);
+      assert.deepEqual(await byUser(), [4, 3, 2, 1]);
+      const rotated = await stores.sessions.rotate({
+        parentHash: 'h0',
+        parentGeneration: 0,
+        child: { ...newSession('f1', 'h1', 10, 9e12).token, generation: 1, parentHash: 'h0' },
+        graceResponse: Buffer.from('box'),
+        now: 10,
+        events: [{ at: 10, type: 'token.refreshed', familyId: 'f1', userId: 'u1', clientId: 'web' }],
+      });
+      assert.deepEqual(rotated, { outcome: 'rotated' });
+      const chain = () =>
+        stores.db
+          .prepare('SELECT chain_head, chain_indexed, chain_pending FROM families WHERE id = ?')
+          .get('f1');
+      assert.equal(stores.db.prepare('SELECT family_prev FROM events WHERE id = 5').pluck().get(), 0);
+      assert.deepEqual(chain(), { chain_head: 5, chain_indexed: 0, chain_pending: 1 });
+      for (const settled of [false, true]) {
+        if (settled) stores.settle();
+        assert.deepEqual(await byFamily(), [1, 2, 3, 5], `settled: ${settled}`);
+        assert.deepEqual(await byUser(), [5, 4, 3, 2, 1], `settled: ${settled}`);
+      }
+      // The old events went into the index one by one; the chained one waits for its family's flush.
+      const indexed = (table: string) =>
+        stores.db.prepare(`SELECT id FROM ${table} ORDER BY id`).pluck().all() as number[];
+      assert.deepEqual(indexed('event_index_family'), [1, 2, 3, 4]);
+      assert.deepEqual(indexed('event_index_user'), [1, 2, 3, 4]);
+      assert.deepEqual(indexed('event_index_type'), [1, 2, 3, 4, 5]);
     } finally {
       await stores.close();
     }

@@ -315,4 +315,18 @@ export const MIGRATIONS: readonly string[] = [
     WHERE id <= (SELECT id FROM event_index_mark WHERE one = 1) ORDER BY type, id;
   DROP INDEX events_type;
   `,
+  `
+  -- A rotation's events are chained, not indexed one by one: each names the previous one of its
+  -- family (\`family_prev\`, 0 for the first), and the family row points at the newest
+  -- (\`chain_head\`, written with the rest of the rotation's row). The batch indexer copies a
+  -- family's chain into the per-family and per-user indexes only once \`chain_pending\` events
+  -- have gathered (and when the family is deleted), up to \`chain_indexed\`: a few entries of one
+  -- family and one user at a time, a page each, instead of a random page of both indexes per
+  -- rotation. Readers walk the chain from the head down to \`chain_indexed\` for the rest.
+  -- Events written before this migration are not chained, and are indexed as before.
+  ALTER TABLE events ADD COLUMN family_prev INTEGER;
+  ALTER TABLE families ADD COLUMN chain_head INTEGER;
+  ALTER TABLE families ADD COLUMN chain_indexed INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE families ADD COLUMN chain_pending INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

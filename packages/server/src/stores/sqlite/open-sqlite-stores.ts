@@ -31,6 +31,11 @@ export interface SqliteOptions {
    * 0: only when `settle()` is called (reads are complete either way).
    */
   eventIndexIntervalMs?: number;
+  /**
+   * A family's rotation events are copied into the per-family and per-user indexes once this many
+   * have gathered (default `EVENT_CHAIN_FLUSH`; tests use small values).
+   */
+  eventChainFlush?: number;
   /** Page cache of this connection in MiB (default `DEFAULTS.sqliteCacheMiB`). */
   cacheMiB?: number;
   /** When the checkpointer restarts the WAL: its size in frames, and the least time between two. */
@@ -50,6 +55,8 @@ export interface SqliteStores extends Stores {
    * per-family and per-user indexes (`sqlite-event-index.ts`). Returns how many it indexed.
    */
   settle(): number;
+  /** One batch of that background work, of at most `max` events; returns how many it indexed. */
+  indexEvents(max?: number): number;
 }
 
 /**
@@ -99,7 +106,7 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
 
   const insertEvent = prepareEventInsert(db);
   // The lifecycle record's indexes, built in batches between requests (never inside a commit).
-  const eventIndex = sqliteEventIndex(db);
+  const eventIndex = sqliteEventIndex(db, { chainFlush: options.eventChainFlush });
   const indexEvery = options.eventIndexIntervalMs ?? EVENT_INDEX_INTERVAL_MS;
   const indexer =
     indexEvery > 0
@@ -119,13 +126,14 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
     db,
     writeQueue,
     settle: () => eventIndex.settle(),
+    indexEvents: (max) => eventIndex.index(max),
     sessions: failClosed(sqliteSessionStore(db, writeQueue, insertEvent, publish)),
     accessTokens: failClosed(sqliteAccessTokenStore(db, writeQueue, publish)),
     revocationFeed: failClosed(sqliteRevocationFeedStore(db)),
-    cleanup: failClosed(sqliteCleanupStore(db)),
+    cleanup: failClosed(sqliteCleanupStore(db, eventIndex)),
     directory: failClosed(sqliteDirectoryStore(db)),
     keys: failClosed(sqliteKeyStore(db)),
-    events: failClosed(sqliteEventStore(db, insertEvent)),
+    events: failClosed(sqliteEventStore(db, insertEvent, eventIndex)),
     counters: failClosed(sqliteCounterStore(db)),
     replay: failClosed(sqliteReplayStore(db)),
     ping: async () => {

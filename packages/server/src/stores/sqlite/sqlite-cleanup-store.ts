@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { CleanupInput, CleanupResult, CleanupStore } from '../../ports/index.js';
+import type { EventIndex } from './sqlite-event-index.js';
 
 /** Cleanup of every table, in one `BEGIN IMMEDIATE` transaction. */
-export function sqliteCleanupStore(db: Database.Database): CleanupStore {
+export function sqliteCleanupStore(db: Database.Database, eventIndex: EventIndex): CleanupStore {
   const s = {
     // A family whose current token lapsed, or whose absolute lifetime ended, is over; its row stays
     // as the tombstone until the absolute expiry, so replayed pruned tokens are still caught.
@@ -33,6 +34,8 @@ export function sqliteCleanupStore(db: Database.Database): CleanupStore {
     const tokens = s.deleteTokens.run(now).changes;
     s.forgetCurrent.run(now);
     s.eraseGrace.run(graceHorizon);
+    // A deleted family takes its event chain's head with it: its chain goes into the indexes first.
+    eventIndex.flushDeleted(now);
     const families = s.deleteFamilies.run(now).changes;
     s.deleteJtis.run(now);
     s.deleteAccessTokens.run(now);

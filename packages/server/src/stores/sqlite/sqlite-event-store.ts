@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { LIMITS } from '../../config/limits.js';
 import type { EventFilter, EventInput, EventStore } from '../../ports/index.js';
 import { type EventRow, toEvent } from './rows.js';
+import type { EventIndex } from './sqlite-event-index.js';
 import { StatementCache, whereOf } from './statement-cache.js';
 
 /** Inserts one event row; shared with the session store, which writes events in its transactions. */
@@ -30,15 +31,22 @@ export function prepareEventInsert(db: Database.Database): InsertEvent {
  * The lifecycle record in the `events` table. Queries by family, user, client or type go through the
  * batch-built indexes (`sqlite-event-index.ts`) plus the events after their mark.
  */
-export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent): EventStore {
+export function sqliteEventStore(
+  db: Database.Database,
+  insertEvent: InsertEvent,
+  eventIndex: EventIndex,
+): EventStore {
   const appendAll = db.transaction((events: EventInput[]) => {
     for (const e of events) insertEvent(e);
   });
   const queries = new StatementCache(db);
   const last = db.prepare('SELECT COALESCE(MAX(id), 0) FROM events').pluck();
   // Retention: the oldest `limit` events by id, those older than `before` among them, and their
-  // rows in the batch-built indexes (found by primary key, from the event's own columns).
-  const oldest = 'SELECT id FROM (SELECT id, at FROM events ORDER BY id LIMIT @limit) WHERE at < @before';
+  // rows in the batch-built indexes (found by primary key, from the event's own columns). Never the
+  // newest: a new event's id is the largest one plus one, and an id must never come back (the
+  // index's mark and the families' chains hold ids).
+  const oldest = `SELECT id FROM (SELECT id, at FROM events ORDER BY id LIMIT @limit)
+    WHERE at < @before AND id < (SELECT MAX(id) FROM events)`;
   const prune = {
     family: db.prepare(`DELETE FROM event_index_family WHERE (family_id, id) IN
       (SELECT family_id, id FROM events WHERE id IN (${oldest}) AND family_id IS NOT NULL)`),
@@ -50,7 +58,15 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
       (SELECT type, id FROM events WHERE id IN (${oldest}))`),
     events: db.prepare(`DELETE FROM events WHERE id IN (${oldest})`),
   };
+  // The families some of whose chained events, not yet indexed, are about to go (`flushFamilies`).
+  const chainsPruned = db
+    .prepare(`SELECT DISTINCT events.family_id FROM events JOIN families ON families.id = events.family_id
+      WHERE events.id IN (${oldest}) AND events.family_prev IS NOT NULL
+      AND events.id > families.chain_indexed`)
+    .pluck();
   const pruneBatch = db.transaction((args: { before: number; limit: number }) => {
+    const chains = chainsPruned.all(args) as string[];
+    if (chains.length > 0) eventIndex.flushFamilies(chains);
     prune.family.run(args);
     prune.user.run(args);
     prune.client.run(args);
@@ -119,12 +135,64 @@ export function sqliteEventStore(db: Database.Database, insertEvent: InsertEvent
            ${below('events.id')} AND events.${column} = ? ${extra} ORDER BY events.id ${dir} LIMIT ?`,
         )
         .all(after, ...belowArgs, key, ...args, n) as EventRow[];
-    // Oldest first the index, then the tail; newest first the other way round.
-    const [first, then] = desc ? [tail, indexed] : [indexed, tail];
-    const head = first(limit);
-    if (head.length >= limit) return head.map(toEvent);
-    return [...head, ...then(limit - head.length)].map(toEvent);
+    // ...and, by family or user, the chained events of rotations not yet copied into the index:
+    // walked from each family's chain head down to its chain's mark (at most a few per family),
+    // those up to the index's mark only (the tail has the rest).
+    const chained = column === 'family_id' || column === 'user_id' ? walkChains(filter, column, key) : [];
+    if (chained.length === 0) {
+      // Oldest first the index, then the tail; newest first the other way round.
+      const [first, then] = desc ? [tail, indexed] : [indexed, tail];
+      const head = first(limit);
+      if (head.length >= limit) return head.map(toEvent);
+      return [...head, ...then(limit - head.length)].map(toEvent);
+    }
+    // The three sets are disjoint; each holds its best `limit`, so the merge's first `limit` are the answer.
+    const merged = [...indexed(limit), ...tail(limit), ...chained];
+    merged.sort(desc ? (a, b) => b.id - a.id : (a, b) => a.id - b.id);
+    return merged.slice(0, limit).map(toEvent);
   });
+  const chain = {
+    mark: db.prepare('SELECT id FROM event_index_mark WHERE one = 1').pluck(),
+    family: db.prepare(
+      'SELECT chain_head, chain_indexed FROM families WHERE id = ? AND chain_head > chain_indexed',
+    ),
+    user: db.prepare(`SELECT chain_head, chain_indexed FROM families
+      WHERE user_id = ? AND chain_head > chain_indexed`),
+    event: db.prepare('SELECT * FROM events WHERE id = ?'),
+  };
+  /** A filter as a predicate on an event row: what the SQL of the other two sets asks. */
+  const matches = (filter: EventFilter) => (r: EventRow & { family_prev?: unknown }) =>
+    (filter.familyId === undefined || r.family_id === filter.familyId) &&
+    (filter.userId === undefined || r.user_id === filter.userId) &&
+    (filter.clientId === undefined || r.client_id === filter.clientId) &&
+    (filter.type === undefined || r.type === filter.type) &&
+    (filter.from === undefined || r.at >= filter.from) &&
+    (filter.to === undefined || r.at < filter.to) &&
+    r.id > (filter.afterId ?? 0) &&
+    (filter.beforeId === undefined || r.id < filter.beforeId);
+  /** The matching chained events past each family's chain mark and up to the index's mark. */
+  const walkChains = (filter: EventFilter, column: 'family_id' | 'user_id', key: string): EventRow[] => {
+    const heads = (column === 'family_id' ? chain.family : chain.user).all(key) as {
+      chain_head: number;
+      chain_indexed: number;
+    }[];
+    if (heads.length === 0) return [];
+    const mark = chain.mark.get() as number;
+    const keep = matches(filter);
+    const after = filter.afterId ?? 0;
+    const found: EventRow[] = [];
+    for (const { chain_head, chain_indexed } of heads) {
+      // Below both marks the index has them; below the page's lower bound none is wanted.
+      for (let id = chain_head; id > chain_indexed && id > after; ) {
+        const row = chain.event.get(id) as (EventRow & { family_prev: number | null }) | undefined;
+        if (!row) break; // pruned, and every older one with it
+        if (id <= mark && keep(row)) found.push(row);
+        // Ids never come back, so a chain only goes down; anything else ends the walk.
+        id = row.family_prev !== null && row.family_prev < id ? row.family_prev : 0;
+      }
+    }
+    return found;
+  };
   return {
     async append(events) {
       if (events.length > 0) appendAll(events);

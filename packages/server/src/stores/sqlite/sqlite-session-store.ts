@@ -180,10 +180,17 @@ export function sqliteSessionStore(
       SELECT id, ?, ?, token_hash, lineage_head, ?, ?, ?
       FROM families WHERE id = ? AND status = 'active' AND generation = ? AND token_hash = ?`),
     // The new sealed answer replaces the family's previous one: only the newest is ever kept.
+    // The rotation's chained events move the family's chain head (see `appendChained`).
     advanceFamily: db.prepare(`UPDATE families SET generation = ?, last_refresh_at = ?,
       grace_parent_hash = ?, grace_box = ?, token_hash = ?, token_parent_hash = ?,
-      token_issued_at = ?, token_expires_at = ?, lineage_head = ?
+      token_issued_at = ?, token_expires_at = ?, lineage_head = ?,
+      chain_head = COALESCE(?, chain_head), chain_pending = chain_pending + ?
       WHERE id = ?`),
+    // A rotation's event about its own family, chained to the family's previous one instead of
+    // indexed (`sqlite-event-index.ts`): `family_prev` is the given previous event (a second event
+    // of the same rotation), else the family's chain head, else 0 (the first).
+    appendChained: db.prepare(`INSERT INTO events (at, type, family_id, user_id, client_id, reason, data,
+      family_prev) VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE(?, (SELECT chain_head FROM families WHERE id = ?), 0))`),
     endFamily: db.prepare(`UPDATE families SET status = 'revoked', ended_at = @now, end_reason = @reason,
       ended_by = @by, end_note = @note, grace_parent_hash = NULL, grace_box = NULL WHERE id = @id AND status = 'active'`),
   };
@@ -234,6 +241,29 @@ export function sqliteSessionStore(
       input.parentHash,
     );
     if (appended.changes !== 1) return { outcome: 'conflict' };
+    // The events first: a chained one needs the chain head the family row still holds.
+    let head: number | null = null;
+    let chained = 0;
+    for (const e of input.events ?? []) {
+      if (e.familyId !== child.familyId) {
+        insertEvent(e);
+        continue;
+      }
+      head = Number(
+        s.appendChained.run(
+          e.at,
+          e.type,
+          e.familyId,
+          e.userId ?? null,
+          e.clientId ?? null,
+          e.reason ?? null,
+          e.data ? JSON.stringify(e.data) : null,
+          head, // the previous event of this rotation, if any
+          child.familyId,
+        ).lastInsertRowid,
+      );
+      chained++;
+    }
     s.advanceFamily.run(
       child.generation,
       now, // last_refresh_at
@@ -244,9 +274,10 @@ export function sqliteSessionStore(
       child.issuedAt,
       child.expiresAt,
       appended.lastInsertRowid, // lineage_head
+      head, // chain_head (unchanged when NULL)
+      chained, // added to chain_pending
       child.familyId, // WHERE id
     );
-    for (const e of input.events ?? []) insertEvent(e);
     return { outcome: 'rotated' };
   });
 
