@@ -38,6 +38,8 @@ export interface EventStore {
   /**
    * Retention: deletes events older than `before` (ms) among the oldest `limit` (in id order), and
    * returns how many it deleted. Called in bounded batches, so the write lock is never held long.
+   * A store whose ids continue from its newest event keeps that one (the SQLite store does), so an
+   * id never comes back.
    */
   pruneEvents(input: { before: number; limit: number }): Promise<number>;
 }

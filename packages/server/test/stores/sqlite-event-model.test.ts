@@ -681,6 +681,66 @@ const range = (from: number, to: number) =>
   Array.from({ length: Math.abs(to - from) + 1 }, (_, i) => (from <= to ? from + i : from - i));
 
 describe('sqlite lifecycle record: examples', () => {
+  it('a family that ends (idle expiry by cleanup, revocation) has its chain copied: reads by user still find every event', async () => {
+    const stores = open(16);
+    try {
+      const idle = T0 + 5 * STEP;
+      const far = T0 + 100 * 86_400_000;
+      const family = newFamily({ id: 'fi', userId: 'ui', clientId: 'ci', createdAt: T0, expiresAt: far });
+      let parent = newToken(family, { hash: 'fi-0', issuedAt: T0, expiresAt: idle });
+      await stores.sessions.createFamily(family, parent);
+      for (let g = 1; g <= 3; g++) {
+        const child = newToken(family, {
+          hash: `fi-${g}`,
+          generation: g,
+          parentHash: parent.hash,
+          issuedAt: T0 + g * STEP,
+          expiresAt: idle,
+        });
+        const result = await stores.sessions.rotate({
+          parentHash: parent.hash,
+          parentGeneration: parent.generation,
+          child,
+          graceResponse: Buffer.from('box'),
+          now: T0 + g * STEP,
+          events: [
+            {
+              at: T0 + g * STEP,
+              type: 'token.refreshed',
+              familyId: 'fi',
+              userId: 'ui',
+              data: { generation: g },
+            },
+          ],
+        });
+        assert.equal(result.outcome, 'rotated');
+        parent = child;
+      }
+      const revoked = session('fr', 'ui', 'ci');
+      await stores.sessions.createFamily(revoked.family, revoked.token);
+      await revoked.rotate(stores, T0 + 4 * STEP);
+      stores.settle();
+      const byUser = async () => generations(await stores.events.list({ userId: 'ui' }));
+      assert.deepEqual(await byUser(), [1, 2, 3, 1]);
+      // Three and one chained events: fewer than 16, so not copied yet.
+      const copied = () =>
+        stores.db.prepare("SELECT COUNT(*) FROM event_index_user WHERE user_id = 'ui'").pluck().get();
+      assert.equal(copied(), 0);
+      await stores.sessions.revokeFamily('fr', { now: T0 + 5 * STEP, reason: 'logout', noticeUntil: far });
+      const swept = await stores.cleanup.sweep({ now: T0 + 6 * STEP, graceHorizon: T0 + 6 * STEP });
+      assert.equal(swept.familiesExpired, 1);
+      assert.equal((await stores.sessions.findFamily('fi'))?.status, 'expired');
+      assert.equal(copied(), 4, 'both ended families have their chains in the index');
+      assert.deepEqual(await byUser(), [1, 2, 3, 1]);
+      assert.deepEqual(
+        generations(await stores.events.list({ userId: 'ui', order: 'desc', limit: 2 })),
+        [1, 3],
+      );
+    } finally {
+      await stores.close();
+    }
+  });
+
   it('ten rotations of one family (a flush every 3) read back complete by family and user, both ways and paged', async () => {
     const stores = open(3);
     try {

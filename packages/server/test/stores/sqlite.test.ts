@@ -330,7 +330,9 @@ describe('sqlite specifics', () => {
       const reads = [...new Set(texts)].filter(
         (sql) => /^\s*(WITH|SELECT)/.test(sql) && /lineage|event_index|FROM events|chain_/.test(sql),
       );
-      const heads = reads.filter((sql) => /FROM families\s+WHERE (id|user_id) = \? AND chain_head/.test(sql));
+      const heads = reads.filter((sql) =>
+        /FROM families\s+WHERE (id = \?|user_id = \? AND status = 'active') AND chain_head/.test(sql),
+      );
       assert.equal(heads.length, 2, 'the chain heads of a family and of a user');
       const byFamily = reads.filter((sql) => /chain|event_index_family/.test(sql));
       assert.ok(byFamily.length >= 4, `lineage and per-family event reads: ${byFamily.length}`);
@@ -379,11 +381,12 @@ describe('sqlite specifics', () => {
           );
         if (sql.includes('WITH RECURSIVE chain'))
           assert.match(plan.join(' | '), /SEARCH l USING INTEGER PRIMARY KEY \(rowid=\?\)/);
-        // The events' chains: their heads in the family rows, by id or through the user's index.
-        if (/FROM families\s+WHERE (id|user_id) = \? AND chain_head > chain_indexed/.test(sql))
+        // The events' chains: their heads in the family rows, by id, through the user's index, or
+        // (cleanup) by expiry.
+        if (/FROM families\s+WHERE .*chain_head > chain_indexed/.test(sql))
           assert.match(
             plan.join(' | '),
-            /SEARCH families USING INDEX (sqlite_autoindex_families_1 \(id=\?\)|families_user \(user_id=\?\))/,
+            /SEARCH families USING INDEX (sqlite_autoindex_families_1 \(id=\?\)|families_user \(user_id=\? AND status=\?\)|families_expiry \(expires_at<\?\))/,
           );
       }
     } finally {
@@ -446,6 +449,47 @@ describe('sqlite specifics', () => {
       assert.deepEqual(indexed('event_index_family'), [1, 2, 3, 4]);
       assert.deepEqual(indexed('event_index_user'), [1, 2, 3, 4]);
       assert.deepEqual(indexed('event_index_type'), [1, 2, 3, 4, 5]);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('migration 9 indexes again the events whose ids came back below the mark after retention had deleted them all', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tessera-sqlite-')), 't.db');
+    const old = new Database(path);
+    for (const m of MIGRATIONS.slice(0, MIGRATIONS.length - 1)) old.exec(m);
+    old.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    // Ids 1 and 2 came back after retention deleted every event (the mark was 4): never indexed.
+    old.exec(`INSERT INTO events (id, at, type, family_id, user_id, client_id) VALUES
+      (1, 1, 'token.issued', 'f1', 'u1', 'web'), (2, 2, 'token.refreshed', 'f1', 'u1', 'web'),
+      (3, 3, 'token.refreshed', 'f1', 'u1', 'web'), (4, 4, 'session.ended', 'f1', 'u1', 'web')`);
+    old.exec(`INSERT INTO event_index_family SELECT family_id, id FROM events WHERE id > 2;
+      INSERT INTO event_index_user SELECT user_id, id FROM events WHERE id > 2;
+      INSERT INTO event_index_client SELECT client_id, id FROM events WHERE id > 2;
+      INSERT INTO event_index_type SELECT type, id FROM events WHERE id > 2;
+      UPDATE event_index_mark SET id = 4`);
+    old.close();
+    const stores = openSqliteStores({ path, eventIndexIntervalMs: 0 });
+    try {
+      assert.equal(stores.db.prepare('SELECT id FROM event_index_mark').pluck().get(), 0);
+      for (const settled of [false, true]) {
+        if (settled) assert.equal(stores.settle(), 4);
+        for (const key of [{ familyId: 'f1' }, { userId: 'u1' }, { clientId: 'web' }, {}]) {
+          assert.deepEqual(
+            (await stores.events.list(key)).map((e) => e.id),
+            [1, 2, 3, 4],
+            `${JSON.stringify(key)}, settled: ${settled}`,
+          );
+          assert.deepEqual(
+            (await stores.events.list({ ...key, order: 'desc', limit: 3 })).map((e) => e.id),
+            [4, 3, 2],
+          );
+        }
+        assert.deepEqual(
+          (await stores.events.list({ type: 'token.refreshed' })).map((e) => e.id),
+          [2, 3],
+        );
+      }
     } finally {
       await stores.close();
     }

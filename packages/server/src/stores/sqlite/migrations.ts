@@ -328,5 +328,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE families ADD COLUMN chain_head INTEGER;
   ALTER TABLE families ADD COLUMN chain_indexed INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE families ADD COLUMN chain_pending INTEGER NOT NULL DEFAULT 0;
+  -- Earlier, retention could delete every event, after which ids started again from 1, below the
+  -- index's mark, and those events were never indexed. The mark goes back to just before the first
+  -- event missing from the per-type index (every indexed event has an entry there), and the index
+  -- runs again from there (reads keep an id they find twice once).
+  UPDATE event_index_mark SET id = COALESCE((SELECT MIN(e.id) - 1 FROM events e
+    WHERE e.id <= event_index_mark.id AND NOT EXISTS
+      (SELECT 1 FROM event_index_type t WHERE t.type = e.type AND t.id = e.id)), id);
   `,
 ];

@@ -51,8 +51,9 @@ export interface SqliteStores extends Stores {
   /** The group commit that rotations and opaque access tokens go through (`write-queue.ts`). */
   readonly writeQueue: WriteQueue;
   /**
-   * Runs now what the store otherwise does in the background: indexes every event not yet in the
-   * per-family and per-user indexes (`sqlite-event-index.ts`). Returns how many it indexed.
+   * Runs now what the store otherwise does in the background: indexes every event past the index's
+   * mark (`sqlite-event-index.ts`; a family's chained rotation events still wait for their family's
+   * chain to be copied, and reads find them meanwhile). Returns how many it indexed.
    */
   settle(): number;
   /** One batch of that background work, of at most `max` events; returns how many it indexed. */
@@ -127,7 +128,9 @@ export function openSqliteStores(options: SqliteOptions): SqliteStores {
     writeQueue,
     settle: () => eventIndex.settle(),
     indexEvents: (max) => eventIndex.index(max),
-    sessions: failClosed(sqliteSessionStore(db, writeQueue, insertEvent, publish)),
+    sessions: failClosed(
+      sqliteSessionStore(db, writeQueue, insertEvent, publish, (id) => eventIndex.flushEnded(id)),
+    ),
     accessTokens: failClosed(sqliteAccessTokenStore(db, writeQueue, publish)),
     revocationFeed: failClosed(sqliteRevocationFeedStore(db)),
     cleanup: failClosed(sqliteCleanupStore(db, eventIndex)),

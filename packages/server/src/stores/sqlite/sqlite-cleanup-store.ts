@@ -7,11 +7,14 @@ export function sqliteCleanupStore(db: Database.Database, eventIndex: EventIndex
   const s = {
     // A family whose current token lapsed, or whose absolute lifetime ended, is over; its row stays
     // as the tombstone until the absolute expiry, so replayed pruned tokens are still caught.
-    expireIdle:
-      db.prepare(`UPDATE families SET status = 'expired', ended_at = @now, end_reason = 'idle_expired'
-      WHERE status = 'active' AND expires_at > @now AND token_expires_at <= @now`),
-    expireAbsolute: db.prepare(`UPDATE families SET status = 'expired', ended_at = @now,
-      end_reason = 'absolute_expired' WHERE status = 'active' AND expires_at <= @now`),
+    expireIdle: db
+      .prepare(`UPDATE families SET status = 'expired', ended_at = @now, end_reason = 'idle_expired'
+      WHERE status = 'active' AND expires_at > @now AND token_expires_at <= @now RETURNING id`)
+      .pluck(),
+    expireAbsolute: db
+      .prepare(`UPDATE families SET status = 'expired', ended_at = @now,
+      end_reason = 'absolute_expired' WHERE status = 'active' AND expires_at <= @now RETURNING id`)
+      .pluck(),
     // Expired tokens go from the lineage (by its expiry index) and, for a family's current one,
     // from its row.
     deleteTokens: db.prepare('DELETE FROM lineage WHERE expires_at <= ?'),
@@ -29,8 +32,11 @@ export function sqliteCleanupStore(db: Database.Database, eventIndex: EventIndex
     deleteReplay: db.prepare('DELETE FROM replay WHERE expires_at <= ?'),
   };
   const sweep = db.transaction(({ now, graceHorizon }: CleanupInput): CleanupResult => {
-    const idle = s.expireIdle.run({ now }).changes;
-    const absolute = s.expireAbsolute.run({ now }).changes;
+    const idle = s.expireIdle.all({ now }) as string[];
+    const absolute = s.expireAbsolute.all({ now }) as string[];
+    // An ended family's event chain goes into the index (reads by user walk active families only).
+    for (const id of idle) eventIndex.flushEnded(id);
+    for (const id of absolute) eventIndex.flushEnded(id);
     const tokens = s.deleteTokens.run(now).changes;
     s.forgetCurrent.run(now);
     s.eraseGrace.run(graceHorizon);
@@ -41,7 +47,11 @@ export function sqliteCleanupStore(db: Database.Database, eventIndex: EventIndex
     s.deleteAccessTokens.run(now);
     s.deleteNotices.run(now);
     s.deleteReplay.run(now);
-    return { tokensDeleted: tokens, familiesDeleted: families, familiesExpired: idle + absolute };
+    return {
+      tokensDeleted: tokens,
+      familiesDeleted: families,
+      familiesExpired: idle.length + absolute.length,
+    };
   });
   return {
     async sweep(input) {

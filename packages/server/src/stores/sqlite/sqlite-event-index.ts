@@ -25,8 +25,9 @@ export const EVENT_CHAIN_FLUSH = 16;
  * family that rotated in it. So a rotation's own events are chained instead (`family_prev`, the
  * family's `chain_head`; see the session store): the batch indexes them by client and type only,
  * and copies a family's chain into the per-family and per-user indexes when `chain_pending` has
- * reached `EVENT_CHAIN_FLUSH` (its entries then sit side by side: a page of each index), or when
- * the family is about to be deleted (`flushDeleted`). `chain_indexed` is the mark of a family's
+ * reached `EVENT_CHAIN_FLUSH` (its entries then sit side by side: a page of each index), when the
+ * family ends (`flushEnded`), when it is about to be deleted (`flushDeleted`), and when retention
+ * is about to delete some of its chained events out of order (`flushFamilies`). `chain_indexed` is the mark of a family's
  * chain: its events up to there are in the indexes; readers walk the rest from the head.
  */
 export interface EventIndex {
@@ -46,10 +47,17 @@ export interface EventIndex {
    * back can make a newer event older than those before it). Runs inside the caller's transaction.
    */
   flushFamilies(familyIds: readonly string[]): void;
+  /**
+   * Copies the chain of a family that has just ended (revoked or expired) up to the mark; the
+   * index copies the rest as it reaches it. An ended family never rotates again, so a read by user
+   * walks the chains of active families only. Runs inside the caller's transaction.
+   */
+  flushEnded(familyId: string): void;
 }
 
 interface ChainState {
   user_id: string;
+  status: string;
   chain_head: number | null;
   chain_indexed: number;
   chain_pending: number;
@@ -83,7 +91,7 @@ export function sqliteEventIndex(db: Database.Database, options: { chainFlush?: 
     strangers: db.prepare(`INSERT OR IGNORE INTO event_index_user (user_id, id)
       SELECT user_id, id FROM events WHERE id > ? AND id <= ? AND family_id = ? AND user_id = ?
       AND family_prev IS NOT NULL`),
-    chainOf: db.prepare(`SELECT user_id, chain_head, chain_indexed, chain_pending FROM families
+    chainOf: db.prepare(`SELECT user_id, status, chain_head, chain_indexed, chain_pending FROM families
       WHERE id = ?`),
     link: db.prepare('SELECT user_id, family_prev FROM events WHERE id = ?').raw(true),
     familyEntry: db.prepare('INSERT OR IGNORE INTO event_index_family (family_id, id) VALUES (?, ?)'),
@@ -101,8 +109,8 @@ export function sqliteEventIndex(db: Database.Database, options: { chainFlush?: 
     if (!force && chain.chain_pending < chainFlush) return;
     const links: [number, string | null][] = [];
     let above = 0;
-    // Newest first along the chain, down to what is already indexed. A pruned event ends it
-    // (retention deletes the oldest first, so everything before it is gone too).
+    // Newest first along the chain, down to what is already indexed. A pruned event ends it: what
+    // retention deletes is the oldest events, or else it copies the chain first (`flushFamilies`).
     for (let id = chain.chain_head; id > chain.chain_indexed; ) {
       const row = s.link.get(id) as [string | null, number | null] | undefined;
       if (!row) break;
@@ -135,13 +143,15 @@ export function sqliteEventIndex(db: Database.Database, options: { chainFlush?: 
       if (userId !== null && userId !== families.get(familyId)?.user_id)
         s.strangers.run(from, to, familyId, userId);
     }
-    for (const [familyId, chain] of families) flushChain(familyId, chain, to, false);
+    // An ended family's chain is copied whatever its length (see `flushEnded`).
+    for (const [familyId, chain] of families) flushChain(familyId, chain, to, chain?.status !== 'active');
     s.setMark.run(to);
     return to - from;
   };
   const step = db.transaction(indexTo);
   const index = (max = EVENT_INDEX_BATCH) => step.immediate(max);
   const flushFamilies = db.transaction((familyIds: readonly string[]) => {
+    if (familyIds.length === 0) return;
     while (indexTo(EVENT_INDEX_BATCH) > 0) {}
     const mark = s.mark.get() as number;
     for (const familyId of familyIds) flushChain(familyId, chainOf(familyId), mark, true);
@@ -155,5 +165,6 @@ export function sqliteEventIndex(db: Database.Database, options: { chainFlush?: 
     },
     flushDeleted: (now) => flushFamilies(s.expiring.all(now) as string[]),
     flushFamilies: (familyIds) => flushFamilies(familyIds),
+    flushEnded: (familyId) => flushChain(familyId, chainOf(familyId), s.mark.get() as number, true),
   };
 }

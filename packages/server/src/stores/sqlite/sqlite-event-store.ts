@@ -58,15 +58,22 @@ export function sqliteEventStore(
       (SELECT type, id FROM events WHERE id IN (${oldest}))`),
     events: db.prepare(`DELETE FROM events WHERE id IN (${oldest})`),
   };
-  // The families some of whose chained events, not yet indexed, are about to go (`flushFamilies`).
+  // Whether a batch is a prefix of the table (every event up to its newest goes): then no chain
+  // can be cut above an event that stays, and none needs copying first.
+  const batchOf = db.prepare(`SELECT MAX(id) AS newest, COUNT(*) AS n FROM (${oldest})`);
+  const upTo = db.prepare('SELECT COUNT(*) FROM events WHERE id <= ?').pluck();
+  // Otherwise, the families some of whose chained events, not yet indexed, are about to go
+  // (`flushFamilies`: a chain cannot be walked past a deleted event).
   const chainsPruned = db
     .prepare(`SELECT DISTINCT events.family_id FROM events JOIN families ON families.id = events.family_id
       WHERE events.id IN (${oldest}) AND events.family_prev IS NOT NULL
       AND events.id > families.chain_indexed`)
     .pluck();
   const pruneBatch = db.transaction((args: { before: number; limit: number }) => {
-    const chains = chainsPruned.all(args) as string[];
-    if (chains.length > 0) eventIndex.flushFamilies(chains);
+    const batch = batchOf.get(args) as { newest: number | null; n: number };
+    if (batch.newest === null) return 0;
+    if ((upTo.get(batch.newest) as number) > batch.n)
+      eventIndex.flushFamilies(chainsPruned.all(args) as string[]);
     prune.family.run(args);
     prune.user.run(args);
     prune.client.run(args);
@@ -139,25 +146,27 @@ export function sqliteEventStore(
     // walked from each family's chain head down to its chain's mark (at most a few per family),
     // those up to the index's mark only (the tail has the rest).
     const chained = column === 'family_id' || column === 'user_id' ? walkChains(filter, column, key) : [];
-    if (chained.length === 0) {
-      // Oldest first the index, then the tail; newest first the other way round.
-      const [first, then] = desc ? [tail, indexed] : [indexed, tail];
-      const head = first(limit);
-      if (head.length >= limit) return head.map(toEvent);
-      return [...head, ...then(limit - head.length)].map(toEvent);
-    }
-    // The three sets are disjoint; each holds its best `limit`, so the merge's first `limit` are the answer.
+    // The three sets are disjoint (the index's ids at or below its mark, the tail's above it, the
+    // chains' between their own marks and the index's) and each holds its best `limit`, so the
+    // merge's first `limit` are the answer. An id seen twice is kept once all the same: an index
+    // being rebuilt from a lowered mark (migration 9) holds ids of the tail too.
     const merged = [...indexed(limit), ...tail(limit), ...chained];
     merged.sort(desc ? (a, b) => b.id - a.id : (a, b) => a.id - b.id);
-    return merged.slice(0, limit).map(toEvent);
+    const answer: EventRow[] = [];
+    for (const row of merged) {
+      if (answer.length === limit) break;
+      if (answer.at(-1)?.id !== row.id) answer.push(row);
+    }
+    return answer.map(toEvent);
   });
   const chain = {
     mark: db.prepare('SELECT id FROM event_index_mark WHERE one = 1').pluck(),
     family: db.prepare(
       'SELECT chain_head, chain_indexed FROM families WHERE id = ? AND chain_head > chain_indexed',
     ),
+    // Active families only: an ended family's chain is copied when it ends (`flushEnded`).
     user: db.prepare(`SELECT chain_head, chain_indexed FROM families
-      WHERE user_id = ? AND chain_head > chain_indexed`),
+      WHERE user_id = ? AND status = 'active' AND chain_head > chain_indexed`),
     event: db.prepare('SELECT * FROM events WHERE id = ?'),
   };
   /** A filter as a predicate on an event row: what the SQL of the other two sets asks. */
@@ -185,7 +194,7 @@ export function sqliteEventStore(
       // Below both marks the index has them; below the page's lower bound none is wanted.
       for (let id = chain_head; id > chain_indexed && id > after; ) {
         const row = chain.event.get(id) as (EventRow & { family_prev: number | null }) | undefined;
-        if (!row) break; // pruned, and every older one with it
+        if (!row) break; // pruned: retention deletes a chain's oldest first, or copies it first
         if (id <= mark && keep(row)) found.push(row);
         // Ids never come back, so a chain only goes down; anything else ends the walk.
         id = row.family_prev !== null && row.family_prev < id ? row.family_prev : 0;

@@ -142,6 +142,8 @@ export function sqliteSessionStore(
   queue: WriteQueue,
   insertEvent: InsertEvent,
   publish: PublishNotice,
+  /** Copies an ended family's event chain into the event index (`EventIndex.flushEnded`). */
+  chainEnded: (familyId: string) => void,
 ): SessionStore {
   const s = {
     insertFamily: db.prepare(`INSERT INTO families (id, client_id, user_id, scope, status, created_at,
@@ -290,6 +292,7 @@ export function sqliteSessionStore(
       note: end.note ?? null,
     });
     if (ended.changes !== 1) return false;
+    chainEnded(id);
     // Its tokens are revoked with it: a token's status follows its family's.
     publish('family', id, end.noticeUntil);
     return true;
