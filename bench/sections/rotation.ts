@@ -3,7 +3,7 @@
  * alternating, with the parts of one rotation measured in the same rounds (the physical limit).
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS, openSqliteStores, type RefreshTokenRecord } from '@tessera/server';
@@ -92,7 +92,12 @@ export interface RotationResult {
     budget: number[];
   };
   /** WAL pages written per rotation by the store: one at a time, in batches of 16; on the hot path and deferred. */
-  frames: { single: { hot: number; deferred: number }; batched: { hot: number; deferred: number } };
+  frames: {
+    single: { hot: number; deferred: number };
+    batched: { hot: number; deferred: number };
+    /** Batches of 16, over sessions rotated 16 times each (their event chains copied once). */
+    long: { hot: number; deferred: number };
+  };
   notes: string[];
 }
 
@@ -440,7 +445,10 @@ const INDEX_EVERY = 512;
  * the index), `hot` all the others. Unlike a rate it does not depend on the machine's noise: the
  * same code gives the same figure.
  */
-export async function sqliteFramesPerRotation(batch: number): Promise<{ hot: number; deferred: number }> {
+export async function sqliteFramesPerRotation(
+  batch: number,
+  perFamily = 1,
+): Promise<{ hot: number; deferred: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-frames-'));
   const path = join(dir, 'frames.db');
   // The index runs here, at its cadence, not on the store's timer.
@@ -448,28 +456,41 @@ export async function sqliteFramesPerRotation(batch: number): Promise<{ hot: num
   try {
     stores.db.pragma('wal_autocheckpoint = 0');
     const now = Date.now();
-    const sessions = await steadySessions(stores, 20_000, now);
+    const n = 4000;
+    // `perFamily` rotations of each of n ÷ perFamily families, round robin: long-lived sessions,
+    // whose event chains the index copies a family at a time (every `EVENT_CHAIN_FLUSH`).
+    const sessions = (await steadySessions(stores, 20_000, now)).slice(0, n / perFamily);
     await settle(stores);
     stores.db.pragma('wal_checkpoint(TRUNCATE)');
-    const n = 4000;
     const grace = randomBytes(GRACE_BYTES);
-    for (let i = 0; i < n; i += batch) {
-      const results = await Promise.all(
-        sessions
-          .slice(i, i + batch)
-          .map((s) => stores.sessions.rotate(nextRotation(s, grace, now + 2).input)),
-      );
-      if (results.some((r) => r.outcome !== 'rotated')) throw new Error('sqlite frames: conflict');
-      if ((i + batch) % INDEX_EVERY === 0) await settle(stores);
-    }
-    await settle(stores);
-    let hot = 0;
+    // What the index writes: the frames its runs add to the WAL (checkpoints are off, so the WAL
+    // only grows: its size counts them).
+    const pageSize = stores.db.pragma('page_size', { simple: true }) as number;
+    const walFrames = () => Math.max(0, statSync(`${path}-wal`).size - 32) / (24 + pageSize);
     let deferred = 0;
-    for (const [tree, frames] of walFramesByTree(stores.db, path)) {
-      if (tree.startsWith('event_index')) deferred += frames;
-      else hot += frames;
+    const index = async () => {
+      const before = walFrames();
+      await settle(stores);
+      deferred += walFrames() - before;
+    };
+    let done = 0;
+    for (let round = 0; round < perFamily; round++) {
+      for (let i = 0; i < sessions.length; i += batch) {
+        const rotations = sessions.slice(i, i + batch).map((s) => nextRotation(s, grace, now + 2 + round));
+        const results = await Promise.all(rotations.map((r) => stores.sessions.rotate(r.input)));
+        if (results.some((r) => r.outcome !== 'rotated')) throw new Error('sqlite frames: conflict');
+        rotations.forEach((r, j) => {
+          sessions[i + j] = r.next;
+        });
+        const before = done;
+        done += rotations.length;
+        if (Math.floor(done / INDEX_EVERY) > Math.floor(before / INDEX_EVERY)) await index();
+      }
     }
-    return { hot: hot / n, deferred: deferred / n };
+    await index();
+    let total = 0;
+    for (const frames of walFramesByTree(stores.db, path).values()) total += frames;
+    return { hot: (total - deferred) / n, deferred: deferred / n };
   } finally {
     await stores.close();
     rmSync(dir, { recursive: true, force: true });
@@ -594,6 +615,7 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
     frames: {
       single: { hot: Number.NaN, deferred: Number.NaN },
       batched: { hot: Number.NaN, deferred: Number.NaN },
+      long: { hot: Number.NaN, deferred: Number.NaN },
     },
     notes,
   };
@@ -602,9 +624,10 @@ export async function rotationBench(p: RotationProfile, log: (m: string) => void
       result.frames = {
         single: await sqliteFramesPerRotation(1),
         batched: await sqliteFramesPerRotation(16),
+        long: await sqliteFramesPerRotation(16, 16),
       };
     log(
-      `rotation: WAL pages per rotation ${result.frames.single.hot.toFixed(2)} + ${result.frames.single.deferred.toFixed(2)} deferred (one at a time), ${result.frames.batched.hot.toFixed(2)} + ${result.frames.batched.deferred.toFixed(2)} deferred (batches of 16)`,
+      `rotation: WAL pages per rotation ${result.frames.single.hot.toFixed(2)} + ${result.frames.single.deferred.toFixed(2)} deferred (one at a time), ${result.frames.batched.hot.toFixed(2)} + ${result.frames.batched.deferred.toFixed(2)} deferred (batches of 16), ${result.frames.long.hot.toFixed(2)} + ${result.frames.long.deferred.toFixed(2)} deferred (batches of 16, sessions rotated 16 times)`,
     );
     for (const c of contenders) {
       log(`rotation: warm-up ${c.name}`);
