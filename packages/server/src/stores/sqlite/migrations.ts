@@ -320,7 +320,7 @@ export const MIGRATIONS: readonly string[] = [
   -- family (\`family_prev\`, 0 for the first), and the family row points at the newest
   -- (\`chain_head\`, written with the rest of the rotation's row). The batch indexer copies a
   -- family's chain into the per-family and per-user indexes only once \`chain_pending\` events
-  -- have gathered (and when the family is deleted), up to \`chain_indexed\`: a few entries of one
+  -- have gathered (and when the family ends or is deleted), up to \`chain_indexed\`: entries of one
   -- family and one user at a time, a page each, instead of a random page of both indexes per
   -- rotation. Readers walk the chain from the head down to \`chain_indexed\` for the rest.
   -- Events written before this migration are not chained, and are indexed as before.

@@ -21,14 +21,15 @@ export const EVENT_CHAIN_FLUSH = 16;
  * transaction. Readers take the indexed events from those tables and the few after the mark from
  * the end of `events`: a query is complete whenever the index runs.
  *
- * A batch still writes a random page of the per-family and per-user indexes for about every
- * family that rotated in it. So a rotation's own events are chained instead (`family_prev`, the
- * family's `chain_head`; see the session store): the batch indexes them by client and type only,
- * and copies a family's chain into the per-family and per-user indexes when `chain_pending` has
- * reached `EVENT_CHAIN_FLUSH` (its entries then sit side by side: a page of each index), when the
- * family ends (`flushEnded`), when it is about to be deleted (`flushDeleted`), and when retention
- * is about to delete some of its chained events out of order (`flushFamilies`). `chain_indexed` is the mark of a family's
- * chain: its events up to there are in the indexes; readers walk the rest from the head.
+ * Indexed one by one, a batch would write a random page of the per-family and per-user indexes
+ * for about every family that rotated in it. So a rotation's own events are chained instead
+ * (`family_prev`, the family's `chain_head`; see the session store): the batch indexes them by
+ * client and type only, and copies a family's chain into the per-family and per-user indexes when
+ * `chain_pending` has reached `EVENT_CHAIN_FLUSH` (its entries then sit side by side: a page of
+ * each index), when the family ends (`flushEnded`), when it is about to be deleted
+ * (`flushDeleted`), and when retention is about to delete some of its chained events out of id
+ * order (`flushFamilies`). `chain_indexed` is the mark of a family's chain: its events up to there
+ * are in the indexes; readers walk the rest from the head.
  */
 export interface EventIndex {
   /** Indexes up to `max` events past the mark; returns how many it indexed. */

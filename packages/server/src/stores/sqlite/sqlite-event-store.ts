@@ -170,7 +170,7 @@ export function sqliteEventStore(
     event: db.prepare('SELECT * FROM events WHERE id = ?'),
   };
   /** A filter as a predicate on an event row: what the SQL of the other two sets asks. */
-  const matches = (filter: EventFilter) => (r: EventRow & { family_prev?: unknown }) =>
+  const matches = (filter: EventFilter) => (r: EventRow) =>
     (filter.familyId === undefined || r.family_id === filter.familyId) &&
     (filter.userId === undefined || r.user_id === filter.userId) &&
     (filter.clientId === undefined || r.client_id === filter.clientId) &&
