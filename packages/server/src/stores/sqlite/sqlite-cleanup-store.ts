@@ -11,10 +11,8 @@ export function sqliteCleanupStore(db: Database.Database, eventIndex: EventIndex
       .prepare(`UPDATE families SET status = 'expired', ended_at = @now, end_reason = 'idle_expired'
       WHERE status = 'active' AND expires_at > @now AND token_expires_at <= @now RETURNING id`)
       .pluck(),
-    expireAbsolute: db
-      .prepare(`UPDATE families SET status = 'expired', ended_at = @now,
-      end_reason = 'absolute_expired' WHERE status = 'active' AND expires_at <= @now RETURNING id`)
-      .pluck(),
+    expireAbsolute: db.prepare(`UPDATE families SET status = 'expired', ended_at = @now,
+      end_reason = 'absolute_expired' WHERE status = 'active' AND expires_at <= @now`),
     // Expired tokens go from the lineage (by its expiry index) and, for a family's current one,
     // from its row.
     deleteTokens: db.prepare('DELETE FROM lineage WHERE expires_at <= ?'),
@@ -33,10 +31,10 @@ export function sqliteCleanupStore(db: Database.Database, eventIndex: EventIndex
   };
   const sweep = db.transaction(({ now, graceHorizon }: CleanupInput): CleanupResult => {
     const idle = s.expireIdle.all({ now }) as string[];
-    const absolute = s.expireAbsolute.all({ now }) as string[];
-    // An ended family's event chain goes into the index (reads by user walk active families only).
+    const absolute = s.expireAbsolute.run({ now }).changes;
+    // An ended family's event chain goes into the index (reads by user walk active families only);
+    // those past their absolute expiry are deleted below, and `flushDeleted` copies theirs.
     for (const id of idle) eventIndex.flushEnded(id);
-    for (const id of absolute) eventIndex.flushEnded(id);
     const tokens = s.deleteTokens.run(now).changes;
     s.forgetCurrent.run(now);
     s.eraseGrace.run(graceHorizon);
@@ -50,7 +48,7 @@ export function sqliteCleanupStore(db: Database.Database, eventIndex: EventIndex
     return {
       tokensDeleted: tokens,
       familiesDeleted: families,
-      familiesExpired: idle.length + absolute.length,
+      familiesExpired: idle.length + absolute,
     };
   });
   return {
