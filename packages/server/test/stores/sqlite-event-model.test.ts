@@ -648,9 +648,16 @@ describe('sqlite lifecycle record against a model', () => {
 
 // --- Examples
 
-function session(id: string, userId: string, clientId: string, expiresAt = T0 + 100 * 86_400_000) {
+/** A family and its first token; its tokens lapse at `tokenExpiresAt` (idle), the family at `expiresAt`. */
+function session(
+  id: string,
+  userId: string,
+  clientId: string,
+  expiresAt = T0 + 100 * 86_400_000,
+  tokenExpiresAt = expiresAt,
+) {
   const family = newFamily({ id, userId, clientId, createdAt: T0, expiresAt });
-  const token = newToken(family, { hash: `${id}-0`, issuedAt: T0, expiresAt });
+  const token = newToken(family, { hash: `${id}-0`, issuedAt: T0, expiresAt: tokenExpiresAt });
   let parent = token;
   /** Rotates the family once at `at`, with its `token.refreshed` event. */
   const rotate = async (stores: SqliteStores, at: number) => {
@@ -660,7 +667,7 @@ function session(id: string, userId: string, clientId: string, expiresAt = T0 + 
       generation,
       parentHash: parent.hash,
       issuedAt: at,
-      expiresAt,
+      expiresAt: tokenExpiresAt,
     });
     const result = await stores.sessions.rotate({
       parentHash: parent.hash,
@@ -684,38 +691,10 @@ describe('sqlite lifecycle record: examples', () => {
   it('a family that ends (idle expiry by cleanup, revocation) has its chain copied: reads by user still find every event', async () => {
     const stores = open(16);
     try {
-      const idle = T0 + 5 * STEP;
-      const far = T0 + 100 * 86_400_000;
-      const family = newFamily({ id: 'fi', userId: 'ui', clientId: 'ci', createdAt: T0, expiresAt: far });
-      let parent = newToken(family, { hash: 'fi-0', issuedAt: T0, expiresAt: idle });
-      await stores.sessions.createFamily(family, parent);
-      for (let g = 1; g <= 3; g++) {
-        const child = newToken(family, {
-          hash: `fi-${g}`,
-          generation: g,
-          parentHash: parent.hash,
-          issuedAt: T0 + g * STEP,
-          expiresAt: idle,
-        });
-        const result = await stores.sessions.rotate({
-          parentHash: parent.hash,
-          parentGeneration: parent.generation,
-          child,
-          graceResponse: Buffer.from('box'),
-          now: T0 + g * STEP,
-          events: [
-            {
-              at: T0 + g * STEP,
-              type: 'token.refreshed',
-              familyId: 'fi',
-              userId: 'ui',
-              data: { generation: g },
-            },
-          ],
-        });
-        assert.equal(result.outcome, 'rotated');
-        parent = child;
-      }
+      // Its tokens lapse at T0 + 5 steps: cleanup at 6 ends it by idle expiry.
+      const idle = session('fi', 'ui', 'ci', T0 + 100 * 86_400_000, T0 + 5 * STEP);
+      await stores.sessions.createFamily(idle.family, idle.token);
+      for (let g = 1; g <= 3; g++) await idle.rotate(stores, T0 + g * STEP);
       const revoked = session('fr', 'ui', 'ci');
       await stores.sessions.createFamily(revoked.family, revoked.token);
       await revoked.rotate(stores, T0 + 4 * STEP);
@@ -726,7 +705,11 @@ describe('sqlite lifecycle record: examples', () => {
       const copied = () =>
         stores.db.prepare("SELECT COUNT(*) FROM event_index_user WHERE user_id = 'ui'").pluck().get();
       assert.equal(copied(), 0);
-      await stores.sessions.revokeFamily('fr', { now: T0 + 5 * STEP, reason: 'logout', noticeUntil: far });
+      await stores.sessions.revokeFamily('fr', {
+        now: T0 + 5 * STEP,
+        reason: 'logout',
+        noticeUntil: T0 + 100 * 86_400_000,
+      });
       const swept = await stores.cleanup.sweep({ now: T0 + 6 * STEP, graceHorizon: T0 + 6 * STEP });
       assert.equal(swept.familiesExpired, 1);
       assert.equal((await stores.sessions.findFamily('fi'))?.status, 'expired');
